@@ -1,0 +1,258 @@
+"""Requests to agencies: the 48-hour information gathering request and the 14-day chronology
+request (process.md 7.3, 7.6), their returns, and what the mailbox says about them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot import audit, deadlines
+from bot.core import Core
+from bot.errors import NotFound, Refused, ServiceError
+from bot.mailer import render
+from bot.models import AgencyRequest, Case, Deadline, OutboxMessage
+from bot.outbox import enqueue, new_message_id
+from bot.protocol import REQUEST_KINDS
+from bot.stages import CLOSED_STAGES, LABELS, Stage
+
+#: Where each kind of request may be sent from (process.md 2.3: RR1 and L2a).
+ALLOWED_STAGES = {
+    "info-gathering": (
+        {Stage.INFO_GATHERING, Stage.PANEL_DECISION},
+        "information gathering starts once the notification is recorded (case REF sin-submitted)",
+    ),
+    "chronology": (
+        {Stage.LCSPR},
+        "chronologies are requested once the panel has decided on a local review (decide lcspr)",
+    ),
+}
+TEMPLATE = {"info-gathering": "info_gathering_request", "chronology": "chronology_request"}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in REQUEST_KINDS:
+        raise ServiceError(f"request kind must be one of: {', '.join(REQUEST_KINDS)}")
+
+
+def send_requests(
+    session: Session, core: Core, case: Case, *, kind: str, agencies: list[str], actor: str,
+    named_by: str | None = None,
+) -> list[AgencyRequest]:
+    """Send ``kind`` to each agency, each with its own clock. Agencies already asked are skipped."""
+    _check_kind(kind)
+    if not agencies:
+        raise ServiceError("name at least one agency")
+    chosen = [core.protocol.agency(slug) for slug in dict.fromkeys(agencies)]
+    allowed, needs = ALLOWED_STAGES[kind]
+    if case.stage in CLOSED_STAGES or case.stage not in allowed:
+        raise Refused(f"{case.ref} is at '{LABELS[Stage(case.stage)]}': {needs}")
+    if named_by is not None:
+        core.protocol.agency(named_by)
+    now = core.clock.now()
+    duration = deadlines.case_duration(case, deadlines.REQUEST_DEADLINE[kind])
+    due_at = core.calendar.due_after(now, duration)
+    sent: list[AgencyRequest] = []
+    for agency in chosen:
+        exists = session.exec(
+            select(AgencyRequest).where(
+                AgencyRequest.case_id == case.id, AgencyRequest.agency == agency.slug,
+                AgencyRequest.kind == kind,
+            )
+        ).first()
+        if exists is not None:
+            continue
+        message_id = new_message_id(core)
+        request = AgencyRequest(
+            case_id=case.id, agency=agency.slug, kind=kind, sent_at=now, due_at=due_at,
+            message_id=message_id, named_by=named_by,
+        )
+        session.add(request)
+        session.flush()
+        deadlines.open_deadline(
+            session, core.calendar, case, kind=deadlines.REQUEST_DEADLINE[kind], anchor_at=now,
+            duration=duration, request=request,
+        )
+        rendered = render(
+            TEMPLATE[kind], ref=case.ref, partnership=core.protocol.partnership.name,
+            agency_name=agency.name, duration=str(duration), due_at=due_at,
+        )
+        enqueue(
+            session, core, key=f"request:{request.id}:sent", kind=f"{kind}_request",
+            to=agency.request_addresses, rendered=rendered, case_id=case.id,
+            request_id=request.id, message_id=message_id,
+        )
+        audit.record(
+            session, at=now, actor=actor, kind="request_sent", case_id=case.id,
+            agency=agency.slug, request_kind=kind, due_at=due_at.isoformat(),
+            **({"named_by": named_by} if named_by else {}),
+        )
+        sent.append(request)
+    if kind == "info-gathering" and sent and case.stage == Stage.PANEL_DECISION:
+        # A newly named agency reopens information gathering (process.md RR1).
+        case.stage = Stage.INFO_GATHERING
+        audit.record(
+            session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
+            **{"from": Stage.PANEL_DECISION.value, "to": Stage.INFO_GATHERING.value},
+        )
+    case.updated_at = now
+    return sent
+
+
+def get_request(session: Session, case: Case, agency: str, kind: str | None) -> AgencyRequest:
+    query = select(AgencyRequest).where(
+        AgencyRequest.case_id == case.id, AgencyRequest.agency == agency
+    )
+    if kind:
+        _check_kind(kind)
+        query = query.where(AgencyRequest.kind == kind)
+    found = list(session.exec(query.order_by(AgencyRequest.id)))
+    if not found:
+        raise NotFound(f"{case.ref} has no {kind or ''} request to {agency!r}".replace("  ", " "))
+    if len(found) > 1:
+        open_ones = [r for r in found if r.status == "sent"]
+        if len(open_ones) == 1:
+            return open_ones[0]
+        raise ServiceError(f"{case.ref} has several requests to {agency!r}; say which --kind")
+    return found[0]
+
+
+def _deadline_of(session: Session, request: AgencyRequest) -> Deadline | None:
+    return session.exec(select(Deadline).where(Deadline.request_id == request.id)).first()
+
+
+def record_return(
+    session: Session, core: Core, request: AgencyRequest, *, actor: str, via: str,
+    inbound_id: int | None = None, attachments: int = 0, at: datetime | None = None,
+) -> bool:
+    """The agency's return arrived: the request is met and its chasers stop.
+
+    Returns False when the request had already been returned (a supplement is recorded instead).
+    """
+    now = core.clock.now()
+    at = at or now
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    if request.status == "returned":
+        audit.record(
+            session, at=now, actor=actor, kind="return_supplement", case_id=case.id,
+            agency=request.agency, request_kind=request.kind, inbound_id=inbound_id,
+            attachments=attachments,
+        )
+        return False
+    if request.status == "closed":
+        raise Refused(f"the {request.kind} request to {request.agency} on {case.ref} was withdrawn")
+    request.status = "returned"
+    request.returned_at = at
+    request.returned_via = via
+    deadline = _deadline_of(session, request)
+    if deadline is not None:
+        deadlines.meet(deadline, at)
+    audit.record(
+        session, at=now, actor=actor, kind="return_received", case_id=case.id,
+        agency=request.agency, request_kind=request.kind, via=via, inbound_id=inbound_id,
+        attachments=attachments, on_time=at <= request.due_at,
+    )
+    _advance_if_all_in(session, core, case, actor)
+    return True
+
+
+def withdraw(
+    session: Session, core: Core, request: AgencyRequest, *, reason: str, actor: str
+) -> None:
+    """Stop chasing a request that will not be answered (chased to closure, process.md RR1)."""
+    if not reason.strip():
+        raise ServiceError("a reason is required to withdraw a request")
+    if request.status != "sent":
+        raise Refused(f"the request to {request.agency} is already {request.status}")
+    now = core.clock.now()
+    request.status = "closed"
+    request.closed_reason = reason.strip()
+    deadline = _deadline_of(session, request)
+    if deadline is not None:
+        deadlines.cancel(deadline, now)
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    audit.record(
+        session, at=now, actor=actor, kind="request_withdrawn", case_id=case.id,
+        agency=request.agency, request_kind=request.kind,
+    )
+    _advance_if_all_in(session, core, case, actor)
+
+
+def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> None:
+    """RR1 -> RR2 when every information gathering request is returned or closed."""
+    if case.stage != Stage.INFO_GATHERING:
+        return
+    requests = list(
+        session.exec(
+            select(AgencyRequest).where(
+                AgencyRequest.case_id == case.id, AgencyRequest.kind == "info-gathering"
+            )
+        )
+    )
+    if requests and all(r.status != "sent" for r in requests):
+        case.stage = Stage.PANEL_DECISION
+        case.updated_at = core.clock.now()
+        audit.record(
+            session, at=core.clock.now(), actor=actor, kind="stage_changed", case_id=case.id,
+            **{"from": Stage.INFO_GATHERING.value, "to": Stage.PANEL_DECISION.value},
+            because="all information gathering returns are in",
+        )
+
+
+def record_auto_reply(
+    session: Session, core: Core, request: AgencyRequest, *, inbound_id: int
+) -> None:
+    """An out-of-office: useful to know, never a return (libraries.md section 7)."""
+    now = core.clock.now()
+    request.last_auto_reply_at = now
+    audit.record(
+        session, at=now, actor="system", kind="auto_reply", case_id=request.case_id,
+        agency=request.agency, request_kind=request.kind, inbound_id=inbound_id,
+    )
+
+
+def record_bounce(
+    session: Session, core: Core, request: AgencyRequest, *, inbound_id: int
+) -> None:
+    """The request never arrived: tell the business manager, keep the clock running."""
+    now = core.clock.now()
+    request.bounced_at = now
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    agency = core.protocol.agency(request.agency)
+    audit.record(
+        session, at=now, actor="system", kind="request_bounced", case_id=case.id,
+        agency=request.agency, request_kind=request.kind, inbound_id=inbound_id,
+    )
+    rendered = render(
+        "bounce_alert", ref=case.ref, partnership=core.protocol.partnership.name,
+        kind_label=deadlines.KIND_LABEL[request.kind], agency_name=agency.name,
+    )
+    enqueue(
+        session, core, key=f"inbound:{inbound_id}:bounce-alert", kind="bounce_alert",
+        to=[core.protocol.roles.business_manager.email], rendered=rendered, case_id=case.id,
+        request_id=request.id,
+    )
+
+
+def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyRequest | None:
+    """The request a reply threads back to, through any message the bot sent about it."""
+    if not message_ids:
+        return None
+    row = session.exec(
+        select(OutboxMessage.request_id).where(
+            OutboxMessage.message_id.in_(message_ids), OutboxMessage.request_id.is_not(None)
+        )
+    ).first()
+    return session.get(AgencyRequest, row) if row is not None else None
+
+
+def requests_of(session: Session, case: Case) -> list[AgencyRequest]:
+    return list(
+        session.exec(
+            select(AgencyRequest).where(AgencyRequest.case_id == case.id).order_by(AgencyRequest.id)
+        )
+    )

@@ -1,0 +1,93 @@
+"""Assembles the bot from its settings: ``create_app(settings)``. Nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock, SystemClock
+from bot.core import Core
+from bot.db import Database
+from bot.mail.factory import build_gateway
+from bot.mail.gateway import MailGateway
+from bot.protocol import Protocol, load_protocol
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BotApp:
+    settings: Settings
+    core: Core
+    gateway: MailGateway
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def tick(self) -> Any:
+        from schedules.sweep import tick
+
+        return tick(self.core, self.gateway)
+
+    def slack_mode(self) -> str:
+        s = self.settings
+        if s.slack_bot_token and s.slack_app_token:
+            return "socket"
+        if s.slack_bot_token and s.slack_signing_secret:
+            return "http"
+        return "off"
+
+    def run(self) -> None:
+        """Tick every TICK_SECONDS until Ctrl-C or SIGTERM."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone="UTC")
+        # One job, never overlapping; after downtime it simply runs (the rows know what is due).
+        scheduler.add_job(
+            self._safe_tick, "interval", seconds=self.settings.tick_seconds, id="tick",
+            max_instances=1, coalesce=True, misfire_grace_time=None,
+            next_run_time=self.core.clock.now(),
+        )
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self._stop.set())
+        scheduler.start()
+        log.info("review-bot running: tick every %ss, mailbox %s", self.settings.tick_seconds,
+                 self.gateway.name)
+        try:
+            self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+            log.info("review-bot stopped")
+
+    def _safe_tick(self) -> None:
+        try:
+            report = self.tick()
+            log.info("tick %s", report.summary())
+        except Exception:  # the next tick tries again; the rows still say what is due
+            log.exception("tick failed")
+
+
+def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
+    db = Database(settings.database_url)
+    db.create_schema()
+    return Core(
+        db=db, protocol=protocol, clock=clock, mail_from=settings.mail_from,
+        attachments_dir=settings.attachments_dir,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
+    protocol = load_protocol(settings.protocol_file)
+    core = build_core(settings, protocol, clock or SystemClock())
+    gateway = build_gateway(settings, state_dir=settings.state_dir)
+    return BotApp(settings=settings, core=core, gateway=gateway)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )

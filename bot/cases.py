@@ -1,0 +1,331 @@
+"""Cases and their lifecycle (process.md 2.1 to 2.3): open, accept, notify, decide, close.
+
+Every function here is one transition: it checks the case can make it (refusing with a message
+that says what the case needs first), changes the rows, starts or stops the clocks, records an
+event with its actor, and queues any email, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from bot import audit, deadlines
+from bot.core import Core
+from bot.errors import NotFound, Refused, ServiceError
+from bot.mailer import render
+from bot.models import AgencyRequest, Case
+from bot.outbox import enqueue
+from bot.refs import next_ref
+from bot.stages import (
+    BEFORE_NOTIFICATION,
+    CLOSED_STAGES,
+    DECISIONS,
+    LABELS,
+    NOT_MET_ROUTES,
+    Stage,
+)
+
+OUTCOMES = ("death", "serious-harm")
+ANSWERS = ("yes", "no", "unclear")
+#: process.md 5.5 item 6.
+LEGAL_STATUSES = ("lac", "cp-plan", "cin", "care-leaver", "previously-known", "not-known")
+
+
+@dataclass
+class Referral:
+    """The non-identifying facts of a referral (process.md 7.1; Slack and email alike)."""
+
+    referring_agency: str | None = None
+    incident_date: date | None = None
+    la_aware_date: date | None = None
+    outcome: str | None = None
+    abuse_neglect: str | None = None
+    legal_status: str | None = None
+    age_band: str | None = None
+    agencies_involved: list[str] = field(default_factory=list)
+    parallel_processes: list[str] = field(default_factory=list)
+    media_interest: str | None = None
+
+    def missing(self) -> list[str]:
+        """What the business unit must still complete, in the words a person uses."""
+        labels = {
+            "referring_agency": "referring agency",
+            "incident_date": "date of incident",
+            "la_aware_date": "date the local authority became aware",
+            "outcome": "outcome (death or serious harm)",
+            "abuse_neglect": "whether abuse or neglect is known or suspected",
+            "legal_status": "child's legal status",
+        }
+        return [label for attr, label in labels.items() if getattr(self, attr) in (None, "")]
+
+
+def get_case(session: Session, ref: str) -> Case:
+    case = session.exec(select(Case).where(Case.ref == ref.strip().upper())).first()
+    if case is None:
+        raise NotFound(f"no case {ref!r}; 'review-bot cases' lists them")
+    return case
+
+
+def _validate_referral(core: Core, referral: Referral, today: date) -> None:
+    for name in ("incident_date", "la_aware_date"):
+        value = getattr(referral, name)
+        if value is not None and value > today:
+            raise ServiceError(f"{name.replace('_', ' ')} {value} is in the future")
+    if (
+        referral.incident_date and referral.la_aware_date
+        and referral.la_aware_date < referral.incident_date
+    ):
+        raise ServiceError("the local authority cannot have become aware before the incident")
+    if referral.outcome not in (None, *OUTCOMES):
+        raise ServiceError(f"outcome must be one of: {', '.join(OUTCOMES)}")
+    if referral.abuse_neglect not in (None, *ANSWERS):
+        raise ServiceError(f"abuse or neglect must be one of: {', '.join(ANSWERS)}")
+    if referral.legal_status not in (None, *LEGAL_STATUSES):
+        raise ServiceError(f"legal status must be one of: {', '.join(LEGAL_STATUSES)}")
+    for slug in [referral.referring_agency, *referral.agencies_involved]:
+        if slug:
+            core.protocol.agency(slug)  # raises UnknownAgency listing the valid slugs
+
+
+def open_case(
+    session: Session, core: Core, referral: Referral, *, actor: str, source: str,
+    acknowledge_to: str | None = None, notes: list[str] | None = None,
+) -> Case:
+    """R0: a referral becomes a case. The notification clock starts if the LA's date is known.
+
+    ``notes`` add to what the business unit must complete (e.g. a field an email had unreadable).
+    """
+    now = core.clock.now()
+    _validate_referral(core, referral, core.calendar.local_date(now))
+    missing = list(dict.fromkeys([*referral.missing(), *(notes or [])]))
+    case = Case(
+        ref=next_ref(session, "SI", core.calendar.local_date(now).year),
+        stage=Stage.REFERRAL_RECEIVED, created_at=now, updated_at=now, source=source,
+        referrer=actor, referring_agency=referral.referring_agency,
+        incident_date=referral.incident_date, la_aware_date=referral.la_aware_date,
+        outcome=referral.outcome, abuse_neglect=referral.abuse_neglect,
+        legal_status=referral.legal_status, age_band=referral.age_band,
+        agencies_involved=list(dict.fromkeys(referral.agencies_involved)),
+        parallel_processes=referral.parallel_processes, media_interest=referral.media_interest,
+        missing=missing, terms=core.protocol.terms(),
+    )
+    session.add(case)
+    session.flush()
+    sin = None
+    if referral.la_aware_date:
+        sin = deadlines.open_statutory(
+            session, core.calendar, case, "sin_notification", referral.la_aware_date, now
+        )
+    audit.record(
+        session, at=now, actor=actor, kind="case_opened", case_id=case.id, source=source,
+        stage=case.stage, missing=missing,
+    )
+    alert = render(
+        "referral_alert", ref=case.ref, partnership=core.protocol.partnership.name,
+        source=source, la_aware_date=referral.la_aware_date,
+        sin_due=sin.due_at if sin else None, missing=missing,
+    )
+    enqueue(
+        session, core, key=f"case:{case.id}:referral-alert", kind="referral_alert",
+        to=core.protocol.roles.business_unit_emails(), rendered=alert, case_id=case.id,
+    )
+    if acknowledge_to:
+        ack = render(
+            "referral_ack", ref=case.ref, partnership=core.protocol.partnership.name,
+            missing=missing,
+        )
+        enqueue(
+            session, core, key=f"case:{case.id}:referral-ack", kind="referral_ack",
+            to=[acknowledge_to], rendered=ack, case_id=case.id,
+        )
+    return case
+
+
+def _move(session: Session, core: Core, case: Case, to: Stage, actor: str, **detail: object) -> None:
+    now = core.clock.now()
+    before = case.stage
+    case.stage = to
+    case.updated_at = now
+    audit.record(
+        session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
+        **{"from": before, "to": str(to)}, **detail,
+    )
+
+
+def _require(case: Case, allowed: set[Stage] | frozenset[Stage], needs: str) -> None:
+    if case.stage in CLOSED_STAGES:
+        raise Refused(f"{case.ref} is closed ({LABELS[Stage(case.stage)]}); nothing more can happen")
+    if case.stage not in allowed:
+        raise Refused(f"{case.ref} is at '{LABELS[Stage(case.stage)]}': {needs}")
+
+
+def start_triage(session: Session, core: Core, case: Case, *, actor: str) -> None:
+    """R0 -> R1: the business unit starts screening the referral against the criteria."""
+    _require(case, {Stage.REFERRAL_RECEIVED}, "triage has already started")
+    _move(session, core, case, Stage.TRIAGE, actor)
+
+
+def set_la_aware(session: Session, core: Core, case: Case, la_aware: date, *, actor: str) -> None:
+    """Record (or correct) when the LA became aware: the anchor of the notification clock."""
+    now = core.clock.now()
+    if la_aware > core.calendar.local_date(now):
+        raise ServiceError(f"date the local authority became aware {la_aware} is in the future")
+    if case.incident_date and la_aware < case.incident_date:
+        raise ServiceError("the local authority cannot have become aware before the incident")
+    if case.la_aware_date == la_aware:
+        return
+    case.la_aware_date = la_aware
+    case.missing = [m for m in case.missing if m != "date the local authority became aware"]
+    if case.stage in BEFORE_NOTIFICATION:
+        deadlines.open_statutory(session, core.calendar, case, "sin_notification", la_aware, now)
+    audit.record(
+        session, at=now, actor=actor, kind="la_aware_recorded", case_id=case.id,
+        la_aware_date=la_aware.isoformat(),
+    )
+
+
+def accept(
+    session: Session, core: Core, case: Case, *, actor: str, la_aware: date | None = None
+) -> None:
+    """R0/R1 -> R2: the criteria are met and the LA is to notify the National Panel."""
+    _require(
+        case, {Stage.REFERRAL_RECEIVED, Stage.TRIAGE},
+        "only a referral that is received or in triage can be accepted",
+    )
+    if la_aware is not None:
+        set_la_aware(session, core, case, la_aware, actor=actor)
+    if case.la_aware_date is None:
+        raise Refused(
+            f"{case.ref} needs the date the local authority became aware before it can be "
+            "accepted: it starts the 5 working day notification clock (accept --la-aware DATE)"
+        )
+    _move(session, core, case, Stage.SIN_PENDING, actor, criteria="met")
+
+
+def not_met(
+    session: Session, core: Core, case: Case, *, route: str, reason: str, actor: str
+) -> None:
+    """R1 -> X1 / N1 / A1: the serious incident criteria are not met (process.md R1, 5.5)."""
+    if route not in NOT_MET_ROUTES:
+        raise ServiceError(f"route must be one of: {', '.join(NOT_MET_ROUTES)}")
+    if not reason.strip():
+        raise ServiceError("a reason is required: the rationale must be recorded (process.md 2.3)")
+    _require(
+        case, {Stage.REFERRAL_RECEIVED, Stage.TRIAGE, Stage.SIN_PENDING},
+        "the criteria decision has already been made",
+    )
+    now = core.clock.now()
+    sin = deadlines.find(session, case, "sin_notification")
+    if sin is not None:
+        deadlines.cancel(sin, now)
+    if route == "notification-only":
+        # A looked-after child's death without suspected abuse or neglect, or a care leaver's
+        # death: the LA still notifies the Secretary of State and Ofsted within 5 working days,
+        # but no rapid review clock starts (process.md 5.5; 10.15).
+        if case.la_aware_date is None:
+            raise Refused(
+                f"{case.ref} needs the date the local authority became aware: the notification "
+                "still has a 5 working day clock (case REF la-aware DATE)"
+            )
+        deadlines.open_statutory(
+            session, core.calendar, case, "lac_notification", case.la_aware_date, now
+        )
+    case.route = route
+    case.decision_rationale = reason.strip()
+    _move(session, core, case, NOT_MET_ROUTES[route], actor, criteria="not met", route=route)
+
+
+def record_sin_submitted(
+    session: Session, core: Core, case: Case, *, at: datetime | None, actor: str
+) -> None:
+    """R2 -> R3/RR1: the LA submitted the notification; the 15 working day rapid review starts."""
+    _require(case, BEFORE_NOTIFICATION, "the notification has already been recorded")
+    now = core.clock.now()
+    at = at or now
+    if at > now:
+        raise ServiceError("the notification cannot have been submitted in the future")
+    if case.la_aware_date is None:
+        raise Refused(
+            f"{case.ref} needs the date the local authority became aware first "
+            "(case REF accept --la-aware DATE): it is what the notification is measured against"
+        )
+    if core.calendar.local_date(at) < case.la_aware_date:
+        raise ServiceError("the notification cannot precede the local authority becoming aware")
+    sin = deadlines.find(session, case, "sin_notification") or deadlines.open_statutory(
+        session, core.calendar, case, "sin_notification", case.la_aware_date, now
+    )
+    deadlines.meet(sin, at)
+    case.sin_submitted_at = at
+    # D-04 runs from the notification (SW-SCR 4.9; Cambridgeshire E7), not from the referral.
+    deadlines.open_statutory(session, core.calendar, case, "rapid_review", at, now)
+    late = at > sin.due_at
+    _move(
+        session, core, case, Stage.INFO_GATHERING, actor,
+        sin_submitted_at=at.isoformat(), sin_on_time=not late,
+    )
+
+
+def outstanding_requests(session: Session, case: Case, kind: str) -> list[AgencyRequest]:
+    return list(
+        session.exec(
+            select(AgencyRequest).where(
+                AgencyRequest.case_id == case.id, AgencyRequest.kind == kind,
+                AgencyRequest.status == "sent",
+            )
+        )
+    )
+
+
+def decide(
+    session: Session, core: Core, case: Case, *, option: str, rationale: str, actor: str,
+    at: datetime | None = None,
+) -> None:
+    """RR2 -> RR3 and on: the panel's decision (process.md 5.4), sent to the National Panel."""
+    if option not in DECISIONS:
+        raise ServiceError(f"decision must be one of: {', '.join(DECISIONS)}")
+    _require(
+        case, {Stage.INFO_GATHERING, Stage.PANEL_DECISION},
+        "the panel decides after the notification is submitted and information is gathered",
+    )
+    waiting = outstanding_requests(session, case, "info-gathering")
+    if waiting:
+        names = ", ".join(sorted(r.agency for r in waiting))
+        raise Refused(
+            f"{case.ref} is still waiting for information gathering returns from: {names}. "
+            "Record them ('case REF returned AGENCY') or withdraw them with a reason "
+            "('case REF withdraw AGENCY --reason ...') first"
+        )
+    now = core.clock.now()
+    at = at or now
+    if at > now:
+        raise ServiceError("the decision cannot be in the future")
+    deadlines.meet_statutory(session, case, "rapid_review", at)
+    case.decision = option
+    case.decision_at = at
+    case.decision_rationale = rationale.strip() or None
+    target = DECISIONS[option]
+    if target is Stage.LCSPR:
+        # D-10: published within 6 months of the decision (SW-SCR 4.12; STK l.141).
+        deadlines.open_statutory(session, core.calendar, case, "lcspr_publication", at, now)
+    _move(session, core, case, target, actor, decision=option, decided_at=at.isoformat())
+
+
+def close(session: Session, core: Core, case: Case, *, reason: str, actor: str) -> None:
+    """Close the case: every clock and chaser stops."""
+    if not reason.strip():
+        raise ServiceError("a reason is required to close a case")
+    if case.stage in CLOSED_STAGES:
+        raise Refused(f"{case.ref} is already closed")
+    now = core.clock.now()
+    for deadline in deadlines.open_deadlines(session, case):
+        deadlines.cancel(deadline, now)
+    for request in session.exec(
+        select(AgencyRequest).where(AgencyRequest.case_id == case.id, AgencyRequest.status == "sent")
+    ):
+        request.status = "closed"
+        request.closed_reason = "case closed"
+    case.closed_reason = reason.strip()
+    _move(session, core, case, Stage.CLOSED, actor)

@@ -1,0 +1,169 @@
+"""The sweep over deadlines: warnings, reminders, overdue chases and escalations.
+
+Each due deadline is handled in its own short transaction: its step's email goes into the
+outbox under the key ``deadline:<id>:step:<n>`` and the deadline moves to its next step in the
+same commit. A crash, a restart or a second process running the same sweep therefore can
+neither lose a chaser nor send one twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from bot import audit, deadlines
+from bot.core import Core
+from bot.mailer import render
+from bot.models import AgencyRequest, Case, Deadline
+from bot.outbox import enqueue
+from bot.stages import LABELS, Stage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    steps: int = 0
+
+
+def due_deadline_ids(session: Session, core: Core, limit: int) -> list[int]:
+    now = core.clock.now()
+    return list(
+        session.exec(
+            select(Deadline.id)
+            .where(Deadline.next_action_at.is_not(None), Deadline.next_action_at <= now)
+            .order_by(Deadline.next_action_at)
+            .limit(limit)
+        )
+    )
+
+
+def chase_overdue(core: Core, *, limit: int = 5000) -> SweepReport:
+    """Take every step that has fallen due. The query reads only rows that are due."""
+    report = SweepReport()
+    with core.db.session() as session:
+        ids = due_deadline_ids(session, core, limit)
+    for deadline_id in ids:
+        with core.transaction() as session:
+            if take_step(session, core, deadline_id):
+                report.steps += 1
+    return report
+
+
+def take_step(session: Session, core: Core, deadline_id: int) -> bool:
+    now = core.clock.now()
+    deadline = session.get(Deadline, deadline_id)
+    if deadline is None or deadline.next_action_at is None or deadline.next_action_at > now:
+        return False  # another worker took it, or it was met meanwhile
+    case = session.get(Case, deadline.case_id)
+    assert case is not None
+    request = session.get(AgencyRequest, deadline.request_id) if deadline.request_id else None
+    plan = deadlines.plan_for(case, deadline, request)
+    step = plan.steps[deadline.step]
+    key = f"deadline:{deadline.id}:step:{deadline.step}"
+    if request is None:
+        _statutory_step(session, core, case, deadline, step, key)
+    else:
+        _request_step(session, core, case, deadline, request, step, key, plan.steps)
+    deadline.step += 1
+    deadlines.schedule_next(core.calendar, case, deadline, request, now)
+    log.info("deadline step id=%s case=%s kind=%s step=%s", deadline.id, case.ref, deadline.kind, step)
+    return True
+
+
+def _statutory_step(
+    session: Session, core: Core, case: Case, deadline: Deadline, step: str, key: str
+) -> None:
+    label, action = deadlines.STATUTORY[deadline.kind]
+    template = "statutory_warning" if step == "warning" else "statutory_overdue"
+    rendered = render(
+        template, ref=case.ref, partnership=core.protocol.partnership.name, deadline_label=label,
+        due_at=deadline.due_at, stage_label=LABELS[Stage(case.stage)],
+        action=action.replace("REF", case.ref),
+    )
+    enqueue(
+        session, core, key=key, kind=template, to=core.protocol.roles.business_unit_emails(),
+        rendered=rendered, case_id=case.id,
+    )
+    audit.record(
+        session, at=core.clock.now(), actor=audit.SYSTEM,
+        kind="deadline_warning" if step == "warning" else "deadline_overdue",
+        case_id=case.id, deadline=deadline.kind, due_at=deadline.due_at.isoformat(),
+    )
+
+
+def _request_step(
+    session: Session, core: Core, case: Case, deadline: Deadline, request: AgencyRequest,
+    step: str, key: str, steps: tuple[str, ...],
+) -> None:
+    now = core.clock.now()
+    agency = core.protocol.agency(request.agency)
+    policy = deadlines.request_policy(case, request.kind)
+    common = {
+        "ref": case.ref, "partnership": core.protocol.partnership.name,
+        "agency_name": agency.name, "kind_label": deadlines.KIND_LABEL[request.kind],
+        "due_at": request.due_at,
+    }
+    escalation_name = agency.escalation_contact.name if agency.escalation_contact else ""
+    if step == "reminder":
+        rendered = render("reminder", **common)
+        enqueue(
+            session, core, key=key, kind="reminder", to=agency.request_addresses, rendered=rendered,
+            case_id=case.id, request_id=request.id, in_reply_to=request.message_id,
+        )
+        audit.record(
+            session, at=now, actor=audit.SYSTEM, kind="reminder_sent", case_id=case.id,
+            agency=agency.slug, request_kind=request.kind,
+        )
+        return
+    if step == "chase":
+        request.chases += 1
+        escalates = "escalation" in steps and policy.escalate_to_agency_contact and bool(
+            agency.escalation_contact
+        )
+        rendered = render(
+            "overdue_chase", **common, escalates=escalates, escalation_name=escalation_name
+        )
+        enqueue(
+            session, core, key=key, kind="overdue_chase", to=agency.request_addresses,
+            rendered=rendered, case_id=case.id, request_id=request.id,
+            in_reply_to=request.message_id,
+        )
+        audit.record(
+            session, at=now, actor=audit.SYSTEM, kind="chase_sent", case_id=case.id,
+            agency=agency.slug, request_kind=request.kind, chase=request.chases,
+        )
+        return
+    # escalation: the agency's escalation contact, and an alert to the business manager.
+    request.escalated_at = now
+    told: list[str] = []
+    if policy.escalate_to_agency_contact and agency.escalation_contact:
+        rendered = render(
+            "escalation", **common, escalation_name=escalation_name, chases=request.chases
+        )
+        enqueue(
+            session, core, key=key, kind="escalation", to=[agency.escalation_contact.email],
+            cc=agency.request_addresses, rendered=rendered, case_id=case.id,
+            request_id=request.id, in_reply_to=request.message_id,
+        )
+        told.append("agency-escalation-contact")
+    if policy.alert_business_manager or not told:
+        escalated_to = (
+            f"was escalated to {escalation_name}" if told
+            else "the agency has no escalation contact in the protocol"
+        )
+        rendered = render(
+            "escalation_alert", **common, chases=request.chases, escalated_to=escalated_to
+        )
+        enqueue(
+            session, core, key=f"{key}:business-manager", kind="escalation_alert",
+            to=[core.protocol.roles.business_manager.email], rendered=rendered, case_id=case.id,
+            request_id=request.id,
+        )
+        told.append("business-manager")
+    audit.record(
+        session, at=now, actor=audit.SYSTEM, kind="request_escalated", case_id=case.id,
+        agency=agency.slug, request_kind=request.kind, told=told, chases=request.chases,
+    )

@@ -1,0 +1,88 @@
+"""The database engine and its session factory. SQLite by default; PostgreSQL for production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel, create_engine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (portable) and always gives back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the clock (aware UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite, the folder is created and WAL mode switched on."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Bolt listener threads, the poller and the tick all write: allow cross-thread use.
+        kwargs["connect_args"] = {"check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            # WAL: readers never block the one writer; NORMAL sync is durable across process
+            # crashes (libraries.md section 6); busy_timeout rides out a concurrent writer.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables. See docs/decisions/0004-schema-management.md."""
+    import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    SQLModel.metadata.create_all(engine)
+
+
+class Database:
+    """The engine plus a transaction helper: ``with db.transaction() as s: ...``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def create_schema(self) -> None:
+        create_schema(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)

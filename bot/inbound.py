@@ -1,0 +1,163 @@
+"""Inbound mail as records: each message stored once under its Message-ID, its attachments
+kept under generated names, and the triage list of what a person must look at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from bot import agency_requests, audit
+from bot.cases import get_case
+from bot.core import Core
+from bot.errors import NotFound, Refused, ServiceError
+from bot.models import Attachment, InboundMessage
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """For a message without a Message-ID: the same bytes always give the same id."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@review-bot.invalid>"
+
+
+def record_inbound(
+    session: Session, core: Core, *, message_id: str, raw: bytes, mailbox: str, from_addr: str
+) -> tuple[InboundMessage, bool]:
+    """Insert the message unless its Message-ID is known. Returns (row, is_new_to_act_on).
+
+    A row still ``pending`` was recorded by a run that died before acting: act on it again.
+    """
+    values = {
+        "message_id": message_id, "mailbox": mailbox, "received_at": core.clock.now(),
+        "from_addr": from_addr, "classification": "pending", "raw": raw,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["message_id"])
+    )
+    row = session.exec(select(InboundMessage).where(InboundMessage.message_id == message_id)).one()
+    return row, result.rowcount == 1 or row.classification == "pending"
+
+
+def safe_display_name(name: str | None) -> str:
+    """A file name fit to show: no folders, no control characters, not hidden, not too long."""
+    name = _CONTROL.sub("", name or "")
+    name = re.split(r"[\\/]", name)[-1].strip().lstrip(".").strip()
+    return name[:150] or "attachment"
+
+
+@dataclass
+class StoredAttachments:
+    stored: int = 0
+    rejected: int = 0
+
+
+def store_attachments(
+    session: Session, core: Core, inbound: InboundMessage, msg: EmailMessage
+) -> StoredAttachments:
+    """Keep each attachment under a generated name; the sender's file name is only shown."""
+    counts = StoredAttachments()
+    try:
+        parts = list(msg.iter_attachments())
+    except Exception:  # a broken MIME tree still leaves the raw message in the database
+        return counts
+    folder = Path(core.attachments_dir)
+    for part in parts:
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:
+            payload = b""
+        display = safe_display_name(part.get_filename())
+        content_type = part.get_content_type()
+        if len(payload) > core.attachment_max_bytes:
+            session.add(Attachment(
+                inbound_id=inbound.id, display_name=display, content_type=content_type,
+                size=len(payload),
+                rejected_reason=f"larger than the {core.attachment_max_bytes} byte limit; "
+                "the original stays in the mailbox",
+            ))
+            counts.rejected += 1
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        stored_name = uuid.uuid4().hex
+        (folder / stored_name).write_bytes(payload)
+        session.add(Attachment(
+            inbound_id=inbound.id, stored_name=stored_name, display_name=display,
+            content_type=content_type, size=len(payload),
+        ))
+        counts.stored += 1
+    return counts
+
+
+def attachments_of(session: Session, inbound_id: int) -> list[Attachment]:
+    return list(session.exec(select(Attachment).where(Attachment.inbound_id == inbound_id)))
+
+
+# --- the triage list ---------------------------------------------------------------------
+
+
+def hold_for_triage(inbound: InboundMessage, reason: str) -> None:
+    inbound.triage_status = "open"
+    inbound.triage_reason = reason
+
+
+def triage_items(session: Session) -> list[InboundMessage]:
+    return list(
+        session.exec(
+            select(InboundMessage)
+            .where(InboundMessage.triage_status == "open")
+            .order_by(InboundMessage.received_at, InboundMessage.id)
+        )
+    )
+
+
+def _open_item(session: Session, item_id: int) -> InboundMessage:
+    item = session.get(InboundMessage, item_id)
+    if item is None:
+        raise NotFound(f"no triage item {item_id}; 'review-bot triage' lists them")
+    if item.triage_status != "open":
+        raise Refused(f"triage item {item_id} is already {item.triage_status}")
+    return item
+
+
+def assign_triage(
+    session: Session, core: Core, item_id: int, *, ref: str, agency: str, kind: str | None,
+    actor: str,
+) -> None:
+    """A person confirms what the bot could not: this message is that agency's return."""
+    item = _open_item(session, item_id)
+    case = get_case(session, ref)
+    core.protocol.agency(agency)
+    request = agency_requests.get_request(session, case, agency, kind)
+    agency_requests.record_return(
+        session, core, request, actor=actor, via="email (confirmed in triage)",
+        inbound_id=item.id, attachments=len(attachments_of(session, item.id)),
+    )
+    item.triage_status = "assigned"
+    item.classification = "agency-return"
+    item.case_id, item.agency, item.request_id = case.id, agency, request.id
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="triage_assigned", case_id=case.id,
+        inbound_id=item.id, agency=agency,
+    )
+
+
+def dismiss_triage(session: Session, core: Core, item_id: int, *, reason: str, actor: str) -> None:
+    if not reason.strip():
+        raise ServiceError("a reason is required to dismiss a triage item")
+    item = _open_item(session, item_id)
+    item.triage_status = "dismissed"
+    item.triage_reason = f"{item.triage_reason}; dismissed by {actor}: {reason.strip()}"
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="triage_dismissed", case_id=item.case_id,
+        inbound_id=item.id,
+    )

@@ -1,0 +1,307 @@
+"""Sender verification for returns: who sent this, and did our own boundary vouch for it?
+
+Pure standard library, no I/O. The intake calls :func:`verify_sender` on every inbound message
+and then checks the agency's domains with :func:`domain_matches`.
+
+Rules (RFC 8601 section 5 and 7):
+
+* Only ``Authentication-Results`` (AR) headers added by the partnership's own boundary count. They
+  are recognised by their authserv-id and are the *topmost* AR headers: we walk the AR headers from
+  the top and stop at the first one that is not ours, because anything below it was added before
+  the message reached our boundary and may be forged.
+* Exchange Online Protection writes AR headers with no authserv-id at all. Configure
+  :data:`EOP_AUTHSERV_ID` (``"eop"``) to trust those; then only the single topmost AR header counts,
+  since a forged header further down would look the same.
+* A sender is verified when one of our headers says ``dmarc=pass`` with ``header.from`` equal to the
+  From domain, or ``compauth=pass`` (Microsoft's composite authentication).
+* Mail from inside the tenant carries ``X-MS-Exchange-Organization-AuthAs: Internal``; Exchange's
+  header firewall strips ``X-MS-Exchange-Organization-*`` from mail arriving from outside, so the
+  header is trusted by default. A non-Exchange boundary must strip it too, or the caller passes
+  ``trust_internal_header=False``.
+* Addresses are read through the ``email.policy.default`` header objects only, never
+  ``email.utils.parseaddr``/``getaddresses`` (this interpreter predates the CVE-2023-27043 fix), and
+  display names are never looked at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.errors import ObsoleteHeaderDefect
+from email.headerregistry import AddressHeader
+from email.message import Message
+from email.policy import default
+
+#: Configure this authserv-id to trust Exchange Online Protection's AR header, which has none.
+EOP_AUTHSERV_ID = "eop"
+
+_INTERNAL_HEADER = "X-MS-Exchange-Organization-AuthAs"
+
+
+@dataclass(frozen=True)
+class SenderVerdict:
+    address: str  # From addr-spec, lowercased, via header objects ("" if none/unparseable)
+    domain: str  # its domain, lowercased
+    verified: bool  # DMARC/compauth passed at our boundary, or internal mail, or not configured
+    internal: bool
+    reason: str  # one line for a person
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """One ``method=result`` clause of an Authentication-Results header."""
+
+    method: str
+    result: str
+    props: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthResultsHeader:
+    authserv_id: str  # "" when the header has none (Exchange Online Protection)
+    results: tuple[AuthResult, ...]
+
+
+# --- addresses -----------------------------------------------------------------------------------
+
+
+def from_address(msg: Message) -> tuple[str, str]:
+    """The single From address and its domain, lowercased; ``("", "")`` unless there is just one.
+
+    Reads ``msg["From"]`` as an ``email.policy.default`` header object, so a display name such as
+    ``"police.example <x@evil.example>"`` yields ``x@evil.example``. Several From headers, several
+    addresses in one, a group, defects in the address, or a missing domain all give ``("", "")``.
+    """
+    try:
+        values = msg.get_all("From") or []
+    except Exception:  # a header too broken for the parser: treat as no address
+        return "", ""
+    if len(values) != 1:
+        return "", ""
+    header = values[0]
+    if getattr(header, "addresses", None) is None:
+        # not parsed with policy.default (a compat32 message): parse the raw value with it
+        header = _parse_address_header(str(header))
+        if header is None:
+            return "", ""
+    if _invalid(header) or any(g.display_name is not None for g in header.groups):
+        return "", ""
+    addresses = header.addresses
+    if len(addresses) != 1:
+        return "", ""
+    address = addresses[0]
+    username, domain = address.username, address.domain
+    if not username or not domain or any(c.isspace() for c in username + domain):
+        return "", ""
+    domain = domain.strip().rstrip(".").lower()
+    if not domain or "@" in domain or "<" in domain or ">" in domain:
+        return "", ""
+    return f"{username}@{domain}".lower(), domain
+
+
+def _parse_address_header(value: str) -> AddressHeader | None:
+    try:
+        header = default.header_factory("From", value)
+    except Exception:
+        return None
+    return header if isinstance(header, AddressHeader) else None
+
+
+def _invalid(header: object) -> bool:
+    # Obsolete syntax (an unquoted "." in a display name, as in "J. Smith <js@x>") is common and
+    # harmless; invalid syntax means the parser had to guess, so nothing is trusted.
+    return any(not isinstance(d, ObsoleteHeaderDefect) for d in getattr(header, "defects", ()))
+
+
+def domain_matches(domain: str, allowed: Iterable[str]) -> bool:
+    """True when ``domain`` equals an allowed domain or is a subdomain of one (case-insensitive).
+
+    ``"*.police.uk"`` and ``".police.uk"`` are read as ``"police.uk"``. ``"evilpolice.uk"`` does not
+    match ``"police.uk"``.
+    """
+    domain = domain.strip().rstrip(".").lower()
+    if not domain:
+        return False
+    for entry in allowed:
+        base = entry.strip().lower().removeprefix("*").lstrip(".").rstrip(".")
+        if not base:
+            continue
+        if domain == base or domain.endswith("." + base):
+            return True
+    return False
+
+
+# --- Authentication-Results parsing ---------------------------------------------------------------
+
+
+def _tokens(value: str) -> list[str]:
+    """Split an AR header value into words, ``=``, ``;`` and ``/``, dropping comments.
+
+    Quoted strings become one word without their quotes.
+    """
+    out: list[str] = []
+    word: list[str] = []
+    depth = 0
+    i = 0
+
+    def flush() -> None:
+        if word:
+            out.append("".join(word))
+            word.clear()
+
+    while i < len(value):
+        c = value[i]
+        if depth:
+            if c == "\\":
+                i += 1
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+        elif c == "(":
+            flush()
+            depth = 1
+        elif c == '"':
+            flush()
+            i += 1
+            buf: list[str] = []
+            while i < len(value) and value[i] != '"':
+                if value[i] == "\\" and i + 1 < len(value):
+                    i += 1
+                buf.append(value[i])
+                i += 1
+            out.append("".join(buf))
+        elif c in ";=/":
+            flush()
+            out.append(c)
+        elif c.isspace():
+            flush()
+        else:
+            word.append(c)
+        i += 1
+    flush()
+    return out
+
+
+def parse_authentication_results(value: str) -> AuthResultsHeader:
+    """Parse one Authentication-Results header value (RFC 8601, leniently)."""
+    clauses: list[list[str]] = [[]]
+    for tok in _tokens(value):
+        if tok == ";":
+            clauses.append([])
+        else:
+            clauses[-1].append(tok)
+    first = clauses[0]
+    authserv_id = ""
+    if first and (len(first) < 2 or first[1] != "="):
+        authserv_id = first[0].lower()  # the optional version number after it is ignored
+        clauses = clauses[1:]
+    results: list[AuthResult] = []
+    for clause in clauses:
+        parsed = _parse_resinfo(clause)
+        if parsed is not None:
+            results.append(parsed)
+    return AuthResultsHeader(authserv_id=authserv_id, results=tuple(results))
+
+
+def _parse_resinfo(tokens: list[str]) -> AuthResult | None:
+    # method [ "/" version ] "=" result *( key "=" value )
+    if len(tokens) < 3:
+        return None
+    method = tokens[0].lower()
+    i = 1
+    if tokens[i] == "/" and i + 2 < len(tokens):
+        i += 2
+    if i + 1 >= len(tokens) or tokens[i] != "=":
+        return None
+    result = tokens[i + 1].lower()
+    i += 2
+    props: dict[str, str] = {}
+    while i < len(tokens):
+        if i + 2 < len(tokens) and tokens[i + 1] == "=":
+            props.setdefault(tokens[i].lower(), tokens[i + 2])
+            i += 3
+        else:
+            i += 1
+    return AuthResult(method=method, result=result, props=props)
+
+
+def _our_headers(msg: Message, authserv_id: str) -> list[AuthResultsHeader]:
+    ours: list[AuthResultsHeader] = []
+    wanted = authserv_id.strip().lower()
+    eop = wanted == EOP_AUTHSERV_ID
+    for raw in msg.get_all("Authentication-Results") or []:
+        header = parse_authentication_results(str(raw))
+        if eop:
+            if header.authserv_id == "":
+                ours.append(header)
+            break  # only the topmost header can be EOP's
+        if header.authserv_id != wanted:
+            break
+        ours.append(header)
+    return ours
+
+
+def _describe(result: AuthResult) -> str:
+    if result.method == "dmarc":
+        hf = result.props.get("header.from", "")
+        return f"dmarc={result.result}" + (f" (header.from={hf.lower()})" if hf else "")
+    reason = result.props.get("reason", "")
+    return f"{result.method}={result.result}" + (f" (reason={reason})" if reason else "")
+
+
+# --- the verdict ----------------------------------------------------------------------------------
+
+
+def verify_sender(
+    msg: Message, *, authserv_id: str | None, trust_internal_header: bool = True
+) -> SenderVerdict:
+    """Decide whether the From address of ``msg`` was authenticated by our own boundary.
+
+    ``authserv_id`` is the id our boundary writes into its Authentication-Results headers
+    (``EOP_AUTHSERV_ID`` for Exchange Online); ``None`` means verification is not configured, and
+    every sender counts as verified (the reason says so).
+    """
+    address, domain = from_address(msg)
+    internal = False
+    if trust_internal_header:
+        values = msg.get_all(_INTERNAL_HEADER) or []
+        internal = len(values) == 1 and str(values[0]).strip().lower() == "internal"
+
+    if authserv_id is None:
+        return SenderVerdict(address, domain, True, internal, "sender verification not configured")
+    if internal:
+        return SenderVerdict(
+            address, domain, True, True, f"internal mail ({_INTERNAL_HEADER}: Internal)"
+        )
+    if not address:
+        return SenderVerdict("", "", False, False, "no single valid From address")
+
+    where = "Exchange Online Protection" if authserv_id.lower() == EOP_AUTHSERV_ID else authserv_id
+    ours = _our_headers(msg, authserv_id)
+    if not ours:
+        return SenderVerdict(
+            address, domain, False, False, f"no Authentication-Results from {where}"
+        )
+
+    relevant = [r for h in ours for r in h.results if r.method in ("dmarc", "compauth")]
+    for r in relevant:
+        if r.method == "dmarc" and r.result == "pass":
+            header_from = r.props.get("header.from", "").strip().rstrip(".").lower()
+            if header_from == domain:
+                return SenderVerdict(address, domain, True, False, f"{_describe(r)} at {where}")
+    for r in relevant:
+        if r.method == "compauth" and r.result == "pass":
+            return SenderVerdict(address, domain, True, False, f"{_describe(r)} at {where}")
+
+    if not relevant:
+        reason = f"no DMARC result at {where}"
+    else:
+        described = ", ".join(_describe(r) for r in relevant)
+        mismatch = any(
+            r.method == "dmarc" and r.result == "pass" for r in relevant
+        )  # passed, but for another domain than the From address
+        reason = f"{described} at {where}" + (
+            f"; DMARC passed for another domain than {domain}" if mismatch else ""
+        )
+    return SenderVerdict(address, domain, False, False, reason)

@@ -1,0 +1,67 @@
+"""The mail gateway seam: one interface, one implementation per mailbox kind.
+
+The core hands a gateway ready-made RFC 5322 messages and receives raw MIME bytes; it never
+knows whether the mailbox is a Maildir, Microsoft Graph, Exchange (EWS) or IMAP/SMTP.
+
+Contract every implementation keeps (architecture rule 5, "processed exactly once"):
+
+* :meth:`fetch_new` lists inbound messages that have not been marked processed, oldest first,
+  as raw bytes exactly as received. Listing does not change the mailbox.
+* :meth:`mark_processed` is called only after the intake has committed the message; it marks or
+  moves the item so that :meth:`fetch_new` does not list it again. Calling it twice is harmless.
+* :meth:`send` delivers one message and keeps the ``Message-ID``, ``In-Reply-To`` and
+  ``References`` headers the bot set; it returns the Message-ID that went out. It raises
+  :class:`MailboxError` when the message could not be handed over (the outbox retries).
+* :meth:`check` proves the mailbox can be read and that sending would work (a dry run: nothing is
+  sent, nothing is marked) and returns one line per problem, an empty list when healthy. It does
+  not raise for mailbox problems; it reports them.
+* Every failure is a :class:`MailboxError` whose message names the operation and the cause but
+  never message content (subjects, bodies, addresses). Failures that are worth retrying as they
+  are (throttling, 503, timeouts, connection errors) are :class:`TransientMailboxError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+
+class MailboxError(Exception):
+    """The mailbox could not be read or written. The message says what and why, without content."""
+
+
+class TransientMailboxError(MailboxError):
+    """A failure that may clear by itself: throttling (429), 503, a timeout, a dropped connection.
+
+    The caller backs off and retries; anything else (bad credentials, missing permission, a folder
+    that does not exist) needs a person and is a plain :class:`MailboxError`.
+    """
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One message waiting in the mailbox: the gateway's own id for it and its raw bytes."""
+
+    item_id: str
+    raw: bytes
+
+
+class MailGateway(Protocol):
+    #: A short label for logs and the audit trail, e.g. ``maildir:var/mail``.
+    name: str
+
+    def fetch_new(self) -> Iterator[InboundItem]: ...
+
+    def mark_processed(self, item_id: str) -> None: ...
+
+    def send(self, message: EmailMessage) -> str: ...
+
+    def check(self) -> list[str]:
+        """Prove the inbox can be read and that sending would work, without sending anything.
+
+        Returns one line per problem (bad credentials, missing permission, folder not found,
+        endpoint unreachable, ...), or an empty list when the mailbox is healthy.
+        """
+        ...

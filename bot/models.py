@@ -1,0 +1,165 @@
+"""The tables. Deadlines and chases are rows (architecture rule 3); the clock only ticks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.db import UTCDateTime
+
+
+def _dt(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
+
+
+class Case(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True)
+    stage: str = Field(index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source: str  # slack | email | cli
+    referrer: str  # actor who raised it (email address or Slack user)
+    # Non-identifying referral facts (process.md 7.1); identifying detail stays in secure email.
+    referring_agency: str | None = None
+    incident_date: date | None = None
+    la_aware_date: date | None = None
+    outcome: str | None = None  # death | serious-harm
+    abuse_neglect: str | None = None  # yes | no | unclear
+    legal_status: str | None = None
+    age_band: str | None = None
+    agencies_involved: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    parallel_processes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    media_interest: str | None = None
+    #: What the business unit still has to complete on the referral.
+    missing: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    sin_submitted_at: datetime | None = _dt()
+    decision: str | None = None
+    decision_at: datetime | None = _dt()
+    decision_rationale: str | None = None
+    route: str | None = None  # why the case left the statutory path (not met routes)
+    closed_reason: str | None = None
+    #: Durations and chase policy frozen when the case opened (architecture rule 7).
+    terms: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Slack seam (issue 3): where the case card lives.
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+
+
+class Deadline(SQLModel, table=True):
+    """A clock: statutory (case-level) or one per request. ``next_action_at`` drives the sweep."""
+
+    __table_args__ = (Index("ix_deadline_due_action", "next_action_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="agencyrequest.id", index=True)
+    kind: str  # sin_notification | lac_notification | rapid_review | lcspr_publication | <kind>_return
+    anchor_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    met_at: datetime | None = _dt()
+    cancelled_at: datetime | None = _dt()
+    #: Index into the deadline's plan of warnings / chasers; the next step to take.
+    step: int = 0
+    #: When the sweep must next look at this row; NULL once nothing more will happen.
+    next_action_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AgencyRequest(SQLModel, table=True):
+    """An information-gathering or chronology request to one agency on one case."""
+
+    __table_args__ = (UniqueConstraint("case_id", "agency", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    agency: str
+    kind: str  # info-gathering | chronology
+    status: str = "sent"  # sent | returned | closed
+    sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    returned_at: datetime | None = _dt()
+    returned_via: str | None = None  # email | other means
+    closed_reason: str | None = None
+    chases: int = 0
+    escalated_at: datetime | None = _dt()
+    last_auto_reply_at: datetime | None = _dt()
+    bounced_at: datetime | None = _dt()
+    message_id: str | None = Field(default=None, index=True)
+    named_by: str | None = None  # the agency that named this one (process.md RR1)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every outbound email, written in the same transaction as the change that causes it."""
+
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    kind: str
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="agencyrequest.id")
+    to: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    cc: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    message_id: str = Field(unique=True, index=True)
+    in_reply_to: str | None = None
+    references: str | None = None
+    status: str = "pending"  # pending | sending | sent | failed
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_at: datetime | None = _dt()
+    sent_at: datetime | None = _dt()
+    last_error: str | None = None
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message the mailbox delivered, recorded once under its Message-ID before it acts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True)
+    mailbox: str
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    from_addr: str = ""
+    classification: str = "pending"  # referral | agency-return | auto-reply | bounce | unknown
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    agency: str | None = None
+    request_id: int | None = Field(default=None, foreign_key="agencyrequest.id")
+    #: open while a person must look at it (the triage list), then resolved.
+    triage_status: str | None = Field(default=None, index=True)  # open | assigned | dismissed
+    triage_reason: str | None = None
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_id: int = Field(foreign_key="inboundmessage.id", index=True)
+    stored_name: str | None = None  # generated; None when not stored (too large)
+    display_name: str
+    content_type: str
+    size: int
+    rejected_reason: str | None = None
+
+
+class Event(SQLModel, table=True):
+    """The audit trail: who did what, when. ``detail`` holds facts, never narrative."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class RefCounter(SQLModel, table=True):
+    """The last number handed out for each prefix and year (SI-2026-0001, ME-2026-0001)."""
+
+    prefix: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0

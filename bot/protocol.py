@@ -1,0 +1,338 @@
+"""The partnership's protocol: its people, agencies, durations and chase policy (a TOML file).
+
+A protocol file names the preset it starts from (``preset = "kirklees"``) and declares the
+partnership's own people and agencies. Presets ship in :mod:`bot.presets`. Tables merge key by
+key; lists (agencies, business-unit members, closure days) replace the preset's. A broken file
+raises :class:`ProtocolError` naming the file, the field and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.calendar import Calendar, Duration
+from bot.mail.authresults import domain_matches
+
+DEFAULT_PRESET = "working-together-2023"
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class ProtocolError(Exception):
+    """The protocol cannot be used. The message names the file, the field and the problem."""
+
+
+class UnknownAgency(ValueError):
+    def __init__(self, slug: str, valid: list[str]) -> None:
+        super().__init__(f"unknown agency {slug!r}; valid agencies: {', '.join(valid)}")
+        self.slug = slug
+        self.valid = valid
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+class Person(_Strict):
+    name: str = Field(min_length=1)
+    email: str
+    slack_user_id: str | None = None
+
+    _email = field_validator("email")(_check_email)
+
+
+class Roles(_Strict):
+    chair: Person | None = None
+    deputy_chair: Person | None = None
+    business_manager: Person
+    press_office: Person | None = None
+    business_unit: list[Person] = Field(default_factory=list)
+
+    def business_unit_emails(self) -> list[str]:
+        """Everyone who works cases: the business manager and the unit's members."""
+        emails = [self.business_manager.email, *(p.email for p in self.business_unit)]
+        return list(dict.fromkeys(emails))
+
+    def business_unit_slack_ids(self) -> set[str]:
+        people = [self.business_manager, *self.business_unit]
+        return {p.slack_user_id for p in people if p.slack_user_id}
+
+
+class Agency(_Strict):
+    slug: str
+    name: str = Field(min_length=1)
+    request_addresses: list[str] = Field(min_length=1)
+    #: Domains replies may come from. Empty: the domains of the request addresses.
+    reply_domains: list[str] = Field(default_factory=list)
+    escalation_contact: Person | None = None
+    statutory_partner: bool = False
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and hyphens")
+        return value
+
+    @field_validator("request_addresses")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        return [_check_email(v) for v in values]
+
+    @field_validator("reply_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower().lstrip("@") for v in values if v.strip()]
+
+    def allowed_domains(self) -> list[str]:
+        if self.reply_domains:
+            return self.reply_domains
+        return sorted({a.rsplit("@", 1)[1] for a in self.request_addresses})
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration is text such as \"48 hours\" or \"5 working days\"")
+    return Duration.parse(value)
+
+
+class Durations(_Strict):
+    sin_notification: Duration
+    lac_notification: Duration
+    rapid_review: Duration
+    lcspr_publication: Duration
+    info_gathering_return: Duration
+    chronology_return: Duration
+    learning_event: Duration = Duration(14, "days")
+    prepub_notice: Duration = Duration(7, "working_days")
+    website_retention: Duration = Duration(12, "months")
+    recall_event: Duration = Duration(6, "months")
+    complaint_response: Duration = Duration(28, "days")
+    statutory_warning_before: Duration = Duration(1, "working_days")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Duration:
+        return _duration(value)
+
+    @field_validator("prepub_notice")
+    @classmethod
+    def _prepub_floor(cls, value: Duration) -> Duration:
+        # Statutory guidance sets a floor of 7 working days; local practice may only lengthen it
+        # (SW-COMMS l.79; KIR l.312 vs l.314; process.md 10.3).
+        if _approx_working_days(value) < 7:
+            raise ValueError(
+                f"{value} is shorter than the statutory minimum of 7 working days before publication"
+            )
+        return value
+
+
+def _approx_working_days(d: Duration) -> float:
+    per_unit = {"hours": 1 / 24, "days": 5 / 7, "weeks": 5, "working_days": 1, "months": 21}
+    return d.value * per_unit[d.unit]
+
+
+class ChasePolicy(_Strict):
+    reminder_before: Duration | None = None
+    overdue_chase: bool = True
+    repeat_every: Duration
+    escalate_after: int = Field(default=1, ge=0)
+    escalate_to_agency_contact: bool = True
+    alert_business_manager: bool = True
+
+    @field_validator("reminder_before", "repeat_every", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Duration | None:
+        return None if value in (None, "") else _duration(value)
+
+
+class WorkingHours(_Strict):
+    start: time = time(9)
+    end: time = time(17)
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.start >= self.end:
+            raise ValueError("working hours must start before they end")
+        return self
+
+
+class Partnership(_Strict):
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/London"
+    holiday_region: str = "england-and-wales"
+    closure_days: list[date] = Field(default_factory=list)
+    sin_notifier: str | None = None
+    authserv_id: str = ""
+
+
+REQUEST_KINDS = ("info-gathering", "chronology")
+
+
+class Protocol(_Strict):
+    preset: str = DEFAULT_PRESET
+    partnership: Partnership
+    working_hours: WorkingHours = WorkingHours()
+    durations: Durations
+    chase: dict[str, ChasePolicy]
+    roles: Roles
+    agencies: list[Agency] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        slugs = [a.slug for a in self.agencies]
+        dupes = sorted({s for s in slugs if slugs.count(s) > 1})
+        if dupes:
+            raise ValueError(f"agency slugs must be unique; repeated: {', '.join(dupes)}")
+        missing = [k for k in REQUEST_KINDS if k not in self.chase]
+        if missing:
+            raise ValueError(f"chase policy missing for: {', '.join(missing)}")
+        if self.partnership.sin_notifier and self.partnership.sin_notifier not in slugs:
+            raise ValueError(
+                f"partnership.sin_notifier {self.partnership.sin_notifier!r} is not an agency slug"
+            )
+        return self
+
+    # --- look-ups ---------------------------------------------------------------------
+    def agency(self, slug: str) -> Agency:
+        for a in self.agencies:
+            if a.slug == slug:
+                return a
+        raise UnknownAgency(slug, [a.slug for a in self.agencies])
+
+    def agency_slugs(self) -> list[str]:
+        return [a.slug for a in self.agencies]
+
+    def agencies_for_domain(self, domain: str) -> list[Agency]:
+        """Agencies whose allowed reply domains cover ``domain`` (exact or a subdomain)."""
+        return [a for a in self.agencies if domain_matches(domain, a.allowed_domains())]
+
+    def statutory_partners(self) -> list[Agency]:
+        return [a for a in self.agencies if a.statutory_partner]
+
+    def calendar(self) -> Calendar:
+        return Calendar(
+            region=self.partnership.holiday_region,
+            closure_days=self.partnership.closure_days,
+            tz=self.partnership.timezone,
+            working_hours=(self.working_hours.start, self.working_hours.end),
+        )
+
+    def terms(self) -> dict[str, Any]:
+        """The durations and chase policy a new case freezes (architecture rule 7)."""
+        return {
+            "durations": {k: str(v) for k, v in self.durations},
+            "chase": {
+                kind: {
+                    k: (str(v) if isinstance(v, Duration) else v)
+                    for k, v in policy
+                }
+                for kind, policy in self.chase.items()
+            },
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["durations"] = {k: str(v) for k, v in self.durations}
+        data["chase"] = self.terms()["chase"]
+        return data
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def preset_names() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files("bot.presets").iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def _read_preset(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    if name in seen:
+        raise ProtocolError(f"preset {name!r}: presets form a loop ({' -> '.join((*seen, name))})")
+    if name not in preset_names():
+        raise ProtocolError(
+            f"preset {name!r} does not exist; shipped presets: {', '.join(preset_names())}"
+        )
+    text = resources.files("bot.presets").joinpath(f"{name}.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    parent = data.pop("preset", None)
+    if parent:
+        return _merge(_read_preset(parent, (*seen, name)), data)
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; anything else (lists included) replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
+    data = dict(data)
+    preset = data.get("preset", DEFAULT_PRESET)
+    if not isinstance(preset, str):
+        raise ProtocolError(f"{source}: field 'preset': must be the name of a preset")
+    try:
+        merged = _merge(_read_preset(preset), data)
+    except ProtocolError as exc:
+        raise ProtocolError(f"{source}: {exc}") from None
+    merged["preset"] = preset
+    try:
+        return Protocol.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}: field '{_field_path(err['loc'])}': {msg}")
+        raise ProtocolError("\n".join(problems)) from None
+
+
+def load_protocol(path: Path | None) -> Protocol:
+    """The protocol in ``path``, or the default preset when no file is configured."""
+    if path is None or str(path) == "":
+        return parse_protocol({"preset": DEFAULT_PRESET}, f"preset {DEFAULT_PRESET}")
+    try:
+        text = Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{path}: not valid TOML: {exc}") from None
+    return parse_protocol(data, str(path))

@@ -1,0 +1,318 @@
+"""The one pipeline for every inbound message, whatever the mailbox (issue 2, item 7).
+
+1. Record the raw message under its Message-ID (committed before anything acts on it).
+2. Classify: bounce, auto-reply, agency return, referral, or unknown.
+3. Act through the core's services; anything that cannot be matched with confidence goes to
+   the triage list with a reason a person can act on. Nothing is dropped, nothing crashes.
+
+Log lines carry ids and classifications only, never subjects, bodies or addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from sqlmodel import Session, select
+
+from bot import agency_requests, audit
+from bot.cases import get_case, open_case
+from bot.core import Core
+from bot.errors import NotFound, ServiceError
+from bot.inbound import hold_for_triage, record_inbound, store_attachments
+from bot.mail.authresults import domain_matches, verify_sender
+from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
+from handlers.mail.classify import ParsedMessage, looks_like_referral, parse, read_referral
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntakeResult:
+    message_id: str
+    classification: str
+    case: str | None = None
+    agency: str | None = None
+    triage: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
+    parsed = parse(raw)
+    with core.transaction() as session:
+        inbound, fresh = record_inbound(
+            session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
+            from_addr=parsed.from_addr,
+        )
+        inbound_id = inbound.id
+        assert inbound_id is not None
+        if not fresh:
+            case = session.get(Case, inbound.case_id) if inbound.case_id else None
+            log.info("inbound duplicate id=%s", inbound_id)
+            return IntakeResult(
+                parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
+            )
+    try:
+        with core.transaction() as session:
+            inbound = session.get(InboundMessage, inbound_id)
+            assert inbound is not None
+            result = _route(session, core, inbound, parsed)
+            inbound.classification = result.classification
+    except Exception as exc:  # a bug must not lose the message: it waits in triage
+        log.exception("inbound routing failed id=%s error=%s", inbound_id, type(exc).__name__)
+        reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
+        with core.transaction() as session:
+            inbound = session.get(InboundMessage, inbound_id)
+            assert inbound is not None
+            inbound.classification = "unknown"
+            hold_for_triage(inbound, reason)
+        result = IntakeResult(parsed.message_id, "unknown", triage=reason)
+    log.info(
+        "inbound id=%s classification=%s case=%s agency=%s triage=%s", inbound_id,
+        result.classification, result.case, result.agency, bool(result.triage),
+    )
+    return result
+
+
+def _route(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    if parsed.msg is None:
+        return _triage(inbound, parsed, "the message could not be parsed as email")
+    if parsed.bounce:
+        return _bounce(session, core, inbound, parsed)
+    if parsed.auto_reply:
+        return _auto_reply(session, core, inbound, parsed)
+    threaded = agency_requests.request_for_message_ids(session, parsed.thread_ids)
+    if threaded is not None:
+        return _return(session, core, inbound, parsed, threaded)
+    if parsed.case_refs:
+        return _by_reference(session, core, inbound, parsed)
+    case = _about_case(session, parsed)
+    if case is not None:
+        inbound.case_id = case.id
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, f"a reply about {case.ref} that is not an agency return",
+                       case=case)
+    if looks_like_referral(parsed):
+        return _referral(session, core, inbound, parsed)
+    _keep_attachments(session, core, inbound, parsed)
+    return _triage(inbound, parsed, "matches no case, request or referral")
+
+
+def _triage(
+    inbound: InboundMessage, parsed: ParsedMessage, reason: str, *, case: Case | None = None,
+    agency: str | None = None,
+) -> IntakeResult:
+    hold_for_triage(inbound, reason)
+    if case is not None:
+        inbound.case_id = case.id
+    inbound.agency = agency
+    return IntakeResult(parsed.message_id, "unknown", case.ref if case else None, agency, reason)
+
+
+def _keep_attachments(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> int:
+    if parsed.msg is None or not parsed.has_attachments:
+        return 0
+    counts = store_attachments(session, core, inbound, parsed.msg)
+    if counts.rejected and inbound.case_id:
+        audit.record(
+            session, at=core.clock.now(), actor="system", kind="attachment_rejected",
+            case_id=inbound.case_id, inbound_id=inbound.id, count=counts.rejected,
+        )
+    return counts.stored
+
+
+def _about_case(session: Session, parsed: ParsedMessage) -> Case | None:
+    """A reply to something the bot sent about a case that was not a request (an alert, an ack)."""
+    if not parsed.thread_ids:
+        return None
+    case_id = session.exec(
+        select(OutboxMessage.case_id).where(
+            OutboxMessage.message_id.in_(parsed.thread_ids), OutboxMessage.case_id.is_not(None)
+        )
+    ).first()
+    return session.get(Case, case_id) if case_id else None
+
+
+def _sender_problem(core: Core, parsed: ParsedMessage, agency_slug: str) -> str | None:
+    """Why this sender cannot speak for the agency, or None when it can."""
+    agency = core.protocol.agency(agency_slug)
+    if not parsed.from_domain:
+        return "the sender's address could not be read"
+    if not domain_matches(parsed.from_domain, agency.allowed_domains()):
+        return (
+            f"the sender's domain {parsed.from_domain} is not one of {agency.slug}'s "
+            f"({', '.join(agency.allowed_domains())})"
+        )
+    assert parsed.msg is not None
+    authserv = core.protocol.partnership.authserv_id or None
+    verdict = verify_sender(parsed.msg, authserv_id=authserv)
+    if not verdict.verified:
+        return f"the sender could not be verified: {verdict.reason}"
+    return None
+
+
+def _return(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage,
+    request: AgencyRequest,
+) -> IntakeResult:
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    inbound.case_id = case.id
+    stored = _keep_attachments(session, core, inbound, parsed)
+    problem = _sender_problem(core, parsed, request.agency)
+    if problem:
+        return _triage(
+            inbound, parsed, f"looks like {request.agency}'s {request.kind} return for "
+            f"{case.ref}, but {problem}", case=case, agency=request.agency,
+        )
+    if request.status == "closed":
+        return _triage(
+            inbound, parsed, f"{request.agency}'s {request.kind} request on {case.ref} was "
+            "withdrawn; a return arrived anyway", case=case, agency=request.agency,
+        )
+    agency_requests.record_return(
+        session, core, request, actor=parsed.from_addr, via="email", inbound_id=inbound.id,
+        attachments=stored,
+    )
+    inbound.agency, inbound.request_id = request.agency, request.id
+    return IntakeResult(parsed.message_id, "agency-return", case.ref, request.agency)
+
+
+def _by_reference(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    """No thread: match by the [REF] token in the subject plus the sender's agency."""
+    if len(parsed.case_refs) > 1:
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, f"names several cases: {', '.join(parsed.case_refs)}")
+    try:
+        case = get_case(session, parsed.case_refs[0])
+    except NotFound:
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, f"names case {parsed.case_refs[0]}, which does not exist")
+    inbound.case_id = case.id
+    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
+    if not agencies:
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(
+            inbound, parsed, f"about {case.ref}, but the sender's domain "
+            f"{parsed.from_domain or '(unreadable)'} belongs to no agency", case=case,
+        )
+    candidates = [
+        r for r in agency_requests.requests_of(session, case)
+        if r.agency in {a.slug for a in agencies}
+    ]
+    request = _pick_request(candidates, parsed.subject)
+    if request is None:
+        _keep_attachments(session, core, inbound, parsed)
+        names = ", ".join(a.slug for a in agencies)
+        why = "has no request" if not candidates else "has several open requests; which is it?"
+        return _triage(
+            inbound, parsed, f"about {case.ref} from {names}, which {why}", case=case,
+            agency=agencies[0].slug if len(agencies) == 1 else None,
+        )
+    return _return(session, core, inbound, parsed, request)
+
+
+def _pick_request(candidates: list[AgencyRequest], subject: str) -> AgencyRequest | None:
+    if not candidates:
+        return None
+    subject = subject.lower()
+    by_kind = [
+        r for r in candidates
+        if ("chronolog" in subject and r.kind == "chronology")
+        or (("information gathering" in subject or "igt" in subject) and r.kind == "info-gathering")
+    ]
+    for pool in (by_kind, candidates):
+        open_ones = [r for r in pool if r.status == "sent"]
+        if len(open_ones) == 1:
+            return open_ones[0]
+        if len(open_ones) > 1:
+            return None
+        if len(pool) == 1:
+            return pool[0]  # already returned: recorded as a supplement
+    return None
+
+
+def _request_for_notice(
+    session: Session, core: Core, parsed: ParsedMessage, ids: list[str]
+) -> AgencyRequest | None:
+    request = agency_requests.request_for_message_ids(session, ids)
+    if request is not None or len(parsed.case_refs) != 1 or not parsed.from_domain:
+        return request
+    try:
+        case = get_case(session, parsed.case_refs[0])
+    except NotFound:
+        return None
+    slugs = {a.slug for a in core.protocol.agencies_for_domain(parsed.from_domain)}
+    return _pick_request(
+        [r for r in agency_requests.requests_of(session, case) if r.agency in slugs],
+        parsed.subject,
+    )
+
+
+def _auto_reply(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    request = _request_for_notice(session, core, parsed, parsed.thread_ids)
+    if request is None:
+        # An auto-reply to nothing of ours is noise: recorded, not put in front of a person.
+        return IntakeResult(parsed.message_id, "auto-reply")
+    agency_requests.record_auto_reply(session, core, request, inbound_id=inbound.id)
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    inbound.case_id, inbound.agency, inbound.request_id = case.id, request.agency, request.id
+    return IntakeResult(parsed.message_id, "auto-reply", case.ref, request.agency)
+
+
+def _bounce(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    request = _request_for_notice(
+        session, core, parsed, [*parsed.bounced_ids, *parsed.thread_ids]
+    )
+    if request is None:
+        hold_for_triage(inbound, "a delivery failure for a message the bot cannot identify")
+        return IntakeResult(parsed.message_id, "bounce", triage=inbound.triage_reason)
+    agency_requests.record_bounce(session, core, request, inbound_id=inbound.id)
+    case = session.get(Case, request.case_id)
+    assert case is not None
+    inbound.case_id, inbound.agency, inbound.request_id = case.id, request.agency, request.id
+    return IntakeResult(parsed.message_id, "bounce", case.ref, request.agency)
+
+
+def _referral(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
+    if not agencies:
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(
+            inbound, parsed, "a referral from outside the partnership's agencies "
+            f"({parsed.from_domain or 'unreadable sender'}); open the case by hand if it is genuine",
+        )
+    today = core.calendar.local_date(core.clock.now())
+    referral, notes = read_referral(parsed.text, core.protocol, today)
+    if referral.referring_agency is None and len(agencies) == 1:
+        referral.referring_agency = agencies[0].slug
+    assert parsed.msg is not None
+    if _sender_problem(core, parsed, agencies[0].slug):
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, "a referral whose sender could not be verified")
+    try:
+        case = open_case(
+            session, core, referral, actor=parsed.from_addr, source="email",
+            acknowledge_to=parsed.from_addr, notes=notes,
+        )
+    except ServiceError as exc:
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, f"a referral that could not be opened: {exc}")
+    inbound.case_id, inbound.agency = case.id, referral.referring_agency
+    _keep_attachments(session, core, inbound, parsed)
+    return IntakeResult(parsed.message_id, "referral", case.ref, referral.referring_agency)

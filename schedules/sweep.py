@@ -1,0 +1,56 @@
+"""What the clock runs on every tick: read the mailbox, take due deadline steps, send the outbox.
+
+APScheduler only calls :func:`tick` (libraries.md section 4: the database is the source of truth,
+one interval job, no job per deadline). A tick is safe to run at any time and any number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot.chasers import chase_overdue
+from bot.core import Core
+from bot.mail.gateway import MailboxError, MailGateway
+from bot.outbox import DeliveryReport, deliver
+from handlers.mail.intake import IntakeResult, ingest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    received: list[IntakeResult] = field(default_factory=list)
+    mailbox_error: str | None = None
+    steps: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "received": len(self.received),
+            "mailbox_error": self.mailbox_error,
+            "deadline_steps": self.steps,
+            "sent": self.delivery.sent,
+            "send_failures": self.delivery.failed,
+            "held_for_working_hours": self.delivery.deferred,
+        }
+
+
+def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
+    """Ingest every new message; mark it processed only after the intake committed it."""
+    try:
+        for item in gateway.fetch_new():
+            report.received.append(ingest(core, item.raw, mailbox=gateway.name))
+            gateway.mark_processed(item.item_id)
+    except MailboxError as exc:
+        # Nothing is lost: unmarked messages are fetched again on the next tick.
+        report.mailbox_error = str(exc)
+        log.warning("mailbox unavailable: %s", exc)
+
+
+def tick(core: Core, gateway: MailGateway) -> TickReport:
+    report = TickReport()
+    poll_mailbox(core, gateway, report)
+    report.steps = chase_overdue(core).steps
+    report.delivery = deliver(core, gateway)
+    return report
