@@ -61,6 +61,13 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     assert case is not None
     request = session.get(AgencyRequest, deadline.request_id) if deadline.request_id else None
     plan = deadlines.plan_for(case, deadline, request)
+    # After downtime a warning or reminder may have fallen due only after the deadline itself
+    # passed: it no longer helps anyone, so skip straight to the overdue step.
+    while plan.steps[deadline.step] in ("warning", "reminder") and now >= deadline.due_at:
+        deadline.step += 1
+        if deadline.step >= len(plan.steps):
+            deadline.next_action_at = None
+            return False
     step = plan.steps[deadline.step]
     key = f"deadline:{deadline.id}:step:{deadline.step}"
     if request is None:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.calendar import Calendar, Duration
+from bot.errors import ServiceError
 from bot.mail.authresults import domain_matches
 
 DEFAULT_PRESET = "working-together-2023"
@@ -29,7 +30,7 @@ class ProtocolError(Exception):
     """The protocol cannot be used. The message names the file, the field and the problem."""
 
 
-class UnknownAgency(ValueError):
+class UnknownAgency(ServiceError, ValueError):
     def __init__(self, slug: str, valid: list[str]) -> None:
         super().__init__(f"unknown agency {slug!r}; valid agencies: {', '.join(valid)}")
         self.slug = slug

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MailBackend = Literal["maildir", "graph", "ews", "imap"]
@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     #: Path to the partnership's protocol TOML. Empty: the built-in Working Together 2023 preset.
     protocol_file: Path | None = None
     tick_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("protocol_file", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
     log_level: str = "INFO"
 
     # --- mail ----------------------------------------------------------------------------

@@ -1,0 +1,450 @@
+"""Microsoft Graph gateway (Exchange Online): httpx + msal, app-only (client credentials).
+
+* Intake is a delta query on the inbox. The state file holds the delta link and the ids that are
+  still pending (listed but not yet marked processed), so a listing that is not followed by
+  :meth:`mark_processed` is listed again, even across a restart. HTTP 410 (sync state gone) starts
+  a full resync, which rebuilds the pending set from what is in the inbox.
+* Ids are immutable (``Prefer: IdType="ImmutableId"``) so an id survives the move.
+* Raw MIME comes from ``/messages/{id}/$value``.
+* Processed: ``PATCH isRead`` then ``move`` to the processed folder (looked up by display name at
+  the top level, then under the inbox). With an empty processed folder setting, only ``isRead``
+  is set and the inbox listing skips read items.
+* Send: the MIME itself, base64, to ``/sendMail`` (``Content-Type: text/plain``), so Message-ID,
+  In-Reply-To and References survive. Messages over ``large_message_bytes`` go as a draft created
+  from MIME without the big attachments, which are then uploaded with ``createUploadSession``, and
+  the draft is sent.
+* ``Retry-After`` is honoured on 429 and 503 (the sleep is injectable); after ``max_retries`` the
+  call fails with :class:`TransientMailboxError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError
+from bot.mail.imap import ensure_message_id, read_json_state, write_json_state
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[], str]
+
+#: Graph accepts request bodies up to 4 MB; base64 grows MIME by a third.
+LARGE_MESSAGE_BYTES = 3 * 1024 * 1024
+UPLOAD_CHUNK_BYTES = 4 * 320 * 1024  # upload ranges must be multiples of 320 KiB
+
+
+class MsalTokenProvider:
+    """App-only tokens from Entra ID with msal (secret or certificate). msal caches the token.
+
+    Nothing touches the network until the first call (msal's construction does OIDC discovery).
+    """
+
+    def __init__(
+        self,
+        *,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str | None = None,
+        certificate_path: Path | None = None,
+        certificate_thumbprint: str = "",
+        authority_url: str = "https://login.microsoftonline.com",
+        graph_base_url: str = "https://graph.microsoft.com/v1.0",
+    ) -> None:
+        self._tenant_id, self._client_id = tenant_id, client_id
+        self._secret = client_secret
+        self._cert_path, self._thumbprint = certificate_path, certificate_thumbprint
+        self._authority = f"{authority_url.rstrip('/')}/{tenant_id}"
+        parts = urlsplit(graph_base_url)
+        self._scope = f"{parts.scheme}://{parts.netloc}/.default"
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def _credential(self) -> str | dict[str, str]:
+        if self._cert_path is not None:
+            try:
+                pem = self._cert_path.read_bytes()
+            except OSError as exc:
+                raise MailboxError(f"Graph: cannot read the certificate file: {exc}") from None
+            return {"private_key": pem.decode(), "thumbprint": self._thumbprint or _thumbprint(pem)}
+        if self._secret:
+            return self._secret
+        raise MailboxError("Graph: neither GRAPH_CLIENT_SECRET nor GRAPH_CERTIFICATE_PATH is set")
+
+    def __call__(self) -> str:
+        import msal  # imported here: no import-time cost for the other backends
+        import requests
+
+        with self._lock:
+            try:
+                if self._app is None:
+                    self._app = msal.ConfidentialClientApplication(
+                        self._client_id,
+                        client_credential=self._credential(),
+                        authority=self._authority,
+                    )
+                result = self._app.acquire_token_for_client(scopes=[self._scope])
+            except requests.RequestException as exc:
+                raise TransientMailboxError(
+                    f"Graph: token endpoint unreachable: {type(exc).__name__}"
+                ) from None
+            except ValueError as exc:  # msal: bad authority / tenant discovery failed
+                raise MailboxError(f"Graph: token authority rejected: {exc}") from None
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if not token:
+            error = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
+            codes = result.get("error_codes", []) if isinstance(result, dict) else []
+            detail = f" (AADSTS{codes[0]})" if codes else ""
+            raise MailboxError(f"Graph: token request failed: {error}{detail}")
+        return str(token)
+
+
+def _thumbprint(pem: bytes) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise MailboxError(
+            "Graph: GRAPH_CERTIFICATE_PATH has no certificate; set GRAPH_CERTIFICATE_THUMBPRINT"
+        ) from None
+    return cert.fingerprint(hashes.SHA1()).hex().upper()  # Entra's thumbprint is SHA-1
+
+
+class GraphMailGateway:
+    def __init__(
+        self,
+        *,
+        mailbox: str,
+        token_provider: TokenProvider,
+        state_path: Path,
+        base_url: str = "https://graph.microsoft.com/v1.0",
+        processed_folder: str = "Processed",
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_retries: int = 5,
+        timeout: float = 60.0,
+        large_message_bytes: int = LARGE_MESSAGE_BYTES,
+        upload_chunk_bytes: int = UPLOAD_CHUNK_BYTES,
+    ) -> None:
+        self.name = f"graph:{mailbox}"
+        self._mailbox = mailbox
+        self._user = f"{base_url.rstrip('/')}/users/{quote(mailbox, safe='@')}"
+        self._token = token_provider
+        self._state_path = state_path
+        self._processed = processed_folder
+        self._client = client or httpx.Client(timeout=timeout)
+        self._sleep = sleep
+        self._max_retries = max_retries
+        self._large = large_message_bytes
+        self._chunk = upload_chunk_bytes
+        self._folder_id: str | None = None
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        auth: bool = True,
+        allow: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if auth:
+            headers["Authorization"] = f"Bearer {self._token()}"
+            headers["Prefer"] = 'IdType="ImmutableId"'
+        attempt = 0
+        while True:
+            try:
+                response = self._client.request(method, url, headers=headers, **kwargs)
+            except httpx.TimeoutException:
+                raise TransientMailboxError(f"Graph {what}: timed out") from None
+            except httpx.TransportError as exc:
+                raise TransientMailboxError(
+                    f"Graph {what}: endpoint unreachable: {type(exc).__name__}"
+                ) from None
+            if response.status_code in (429, 503, 504) and attempt < self._max_retries:
+                attempt += 1
+                delay = _retry_after(response.headers.get("Retry-After"), attempt)
+                log.info("Graph %s throttled (%d); retry in %.1fs", what, response.status_code, delay)
+                self._sleep(delay)
+                continue
+            if response.status_code in allow:
+                return response
+            if response.status_code >= 400:
+                raise _graph_error(what, response)
+            return response
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _load(self) -> tuple[str | None, dict[str, str]]:
+        state = read_json_state(self._state_path)
+        pending = state.get("pending") or {}
+        return state.get("delta_link"), {str(k): str(v) for k, v in dict(pending).items()}
+
+    def _save(self, delta_link: str | None, pending: dict[str, str]) -> None:
+        write_json_state(self._state_path, {"delta_link": delta_link, "pending": pending})
+
+    # -- intake --------------------------------------------------------------------------------
+
+    def _delta(self, delta_link: str | None) -> tuple[str, dict[str, str], set[str], bool]:
+        """Run a delta round: (new delta link, added/changed id->received, removed ids, full)."""
+        full = delta_link is None
+        url = delta_link or (
+            f"{self._user}/mailFolders/inbox/messages/delta"
+            "?$select=id,receivedDateTime,isRead"
+        )
+        seen: dict[str, str] = {}
+        removed: set[str] = set()
+        while True:
+            response = self._request("GET", url, "delta query", allow=(410,))
+            if response.status_code == 410:
+                log.warning("Graph delta state expired (410); full resync")
+                return self._delta(None)
+            body = response.json()
+            for entry in body.get("value", []):
+                item_id = str(entry.get("id", ""))
+                if not item_id:
+                    continue
+                if "@removed" in entry:
+                    removed.add(item_id)
+                    seen.pop(item_id, None)
+                elif not self._processed and entry.get("isRead") is True:
+                    removed.add(item_id)  # mark-read-only mode: read means done
+                else:
+                    seen[item_id] = str(entry.get("receivedDateTime", ""))
+                    removed.discard(item_id)
+            if "@odata.nextLink" in body:
+                url = body["@odata.nextLink"]
+                continue
+            if "@odata.deltaLink" in body:
+                return body["@odata.deltaLink"], seen, removed, full
+            raise MailboxError("Graph delta query: response had neither nextLink nor deltaLink")
+
+    def fetch_new(self) -> Iterator[InboundItem]:
+        delta_link, pending = self._load()
+        new_link, seen, removed, full = self._delta(delta_link)
+        if full:
+            pending = seen
+        else:
+            for item_id in removed:
+                pending.pop(item_id, None)
+            for item_id, received in seen.items():
+                pending.setdefault(item_id, received)
+        self._save(new_link, pending)
+        log.info("Graph listing: %d pending message(s)", len(pending))
+        for item_id, _ in sorted(pending.items(), key=lambda kv: (kv[1], kv[0])):
+            response = self._request(
+                "GET", f"{self._user}/messages/{item_id}/$value", "get MIME", allow=(404,)
+            )
+            if response.status_code == 404:  # gone meanwhile
+                self._forget(item_id)
+                continue
+            yield InboundItem(item_id=item_id, raw=response.content)
+
+    def _forget(self, item_id: str) -> None:
+        delta_link, pending = self._load()
+        if pending.pop(item_id, None) is not None:
+            self._save(delta_link, pending)
+
+    def _processed_folder_id(self) -> str:
+        if self._folder_id is None:
+            name = self._processed.replace("'", "''")
+            query = f"?$filter=displayName eq '{name}'&$select=id,displayName"
+            for parent in ("mailFolders", "mailFolders/inbox/childFolders"):
+                response = self._request(
+                    "GET", f"{self._user}/{parent}{query}", "find processed folder"
+                )
+                found = response.json().get("value", [])
+                if found:
+                    self._folder_id = str(found[0]["id"])
+                    break
+            else:
+                raise MailboxError(f"Graph: processed folder {self._processed!r} not found")
+        return self._folder_id
+
+    def mark_processed(self, item_id: str) -> None:
+        url = f"{self._user}/messages/{item_id}"
+        response = self._request(
+            "PATCH", url, "mark read", allow=(404,), json={"isRead": True}
+        )
+        if response.status_code != 404 and self._processed:
+            folder_id = self._processed_folder_id()
+            if response.json().get("parentFolderId") != folder_id:
+                self._request(
+                    "POST", f"{url}/move", "move", allow=(404,), json={"destinationId": folder_id}
+                )
+        self._forget(item_id)
+        log.info("Graph item %s processed", item_id)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self, message: EmailMessage) -> str:
+        mid = ensure_message_id(message, self._mailbox)
+        raw = message.as_bytes(policy=default.clone(linesep="\r\n"))
+        if len(raw) <= self._large:
+            self._request(
+                "POST",
+                f"{self._user}/sendMail",
+                "send",
+                content=base64.b64encode(raw),
+                headers={"Content-Type": "text/plain"},
+            )
+        else:
+            self._send_large(message)
+        log.info("Graph sent %s", mid)
+        return mid
+
+    def _send_large(self, message: EmailMessage) -> None:
+        slim, big = _split_attachments(message, self._large)
+        raw = slim.as_bytes(policy=default.clone(linesep="\r\n"))
+        draft = self._request(
+            "POST",
+            f"{self._user}/messages",
+            "create draft",
+            content=base64.b64encode(raw),
+            headers={"Content-Type": "text/plain"},
+        ).json()
+        draft_id = str(draft["id"])
+        for part in big:
+            payload = part.get_payload(decode=True) or b""
+            assert isinstance(payload, bytes)
+            session = self._request(
+                "POST",
+                f"{self._user}/messages/{draft_id}/attachments/createUploadSession",
+                "create upload session",
+                json={
+                    "AttachmentItem": {
+                        "attachmentType": "file",
+                        "name": part.get_filename() or "attachment",
+                        "size": len(payload),
+                        "contentType": part.get_content_type(),
+                        "isInline": False,
+                    }
+                },
+            ).json()
+            upload_url = str(session["uploadUrl"])
+            for start in range(0, max(len(payload), 1), self._chunk):
+                chunk = payload[start : start + self._chunk]
+                end = start + len(chunk) - 1
+                # The upload URL carries its own authorisation: no bearer token on these PUTs.
+                self._request(
+                    "PUT",
+                    upload_url,
+                    "upload attachment",
+                    auth=False,
+                    content=chunk,
+                    headers={
+                        "Content-Range": f"bytes {start}-{end}/{len(payload)}",
+                        "Content-Type": "application/octet-stream",
+                    },
+                )
+        self._request("POST", f"{self._user}/messages/{draft_id}/send", "send draft")
+
+    # -- check ---------------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            token = self._token()
+        except MailboxError as exc:
+            return [str(exc)]
+        roles = _token_roles(token)
+        if roles is not None:
+            for role in ("Mail.ReadWrite", "Mail.Send"):
+                if role not in roles:
+                    problems.append(
+                        f"Graph: the app has no {role} application permission (admin consent)"
+                    )
+        try:
+            self._request(
+                "GET", f"{self._user}/mailFolders/inbox/messages?$top=1&$select=id", "read inbox"
+            )
+        except MailboxError as exc:
+            problems.append(str(exc))
+            return problems
+        if self._processed:
+            try:
+                self._processed_folder_id()
+            except MailboxError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    try:
+        return max(0.0, min(float(value), 300.0)) if value is not None else 0.0
+    except ValueError:
+        return float(min(2**attempt, 60))
+
+
+def _graph_error(what: str, response: httpx.Response) -> MailboxError:
+    code = ""
+    with contextlib.suppress(ValueError, AttributeError):
+        code = str(response.json().get("error", {}).get("code", ""))
+    status = response.status_code
+    detail = f"{status}{' ' + code if code else ''}"
+    if status in (429, 503, 504) or status >= 500:
+        return TransientMailboxError(f"Graph {what}: service unavailable ({detail})")
+    if status == 401:
+        return MailboxError(f"Graph {what}: credentials rejected ({detail})")
+    if status == 403:
+        return MailboxError(f"Graph {what}: missing permission or mailbox not allowed ({detail})")
+    if status == 404:
+        return MailboxError(f"Graph {what}: mailbox or item not found ({detail})")
+    return MailboxError(f"Graph {what}: request failed ({detail})")
+
+
+def _token_roles(token: str) -> set[str] | None:
+    """The ``roles`` claim of a JWT access token, unverified; None when it is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    roles = payload.get("roles") if isinstance(payload, dict) else None
+    return {str(r) for r in roles} if isinstance(roles, list) else set()
+
+
+def _split_attachments(
+    message: EmailMessage, limit: int
+) -> tuple[EmailMessage, list[EmailMessage]]:
+    """A copy of ``message`` without its largest attachments (until it fits), and those parts."""
+    slim = message_from_bytes(message.as_bytes(), policy=default)
+    assert isinstance(slim, EmailMessage)
+    removed: list[EmailMessage] = []
+    if not slim.is_multipart():
+        return slim, removed
+    parts = [p for p in slim.iter_attachments() if isinstance(p, EmailMessage)]
+    parts.sort(key=lambda p: len(p.as_bytes()), reverse=True)
+    for part in parts:
+        if len(slim.as_bytes()) <= limit:
+            break
+        payload = slim.get_payload()
+        assert isinstance(payload, list)
+        slim.set_payload([p for p in payload if p is not part])
+        removed.append(copy.copy(part))
+    return slim, removed
