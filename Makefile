@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/review-bot run
 
 test: $(STAMP)
+	bash scripts/test-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

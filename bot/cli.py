@@ -299,7 +299,16 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
 # --- case REF ... --------------------------------------------------------------------------
 
 
-@main.group(invoke_without_command=True)
+class _CaseGroup(click.Group):
+    """``case REF --json`` reads naturally; click wants group options before the argument."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if len(args) >= 2 and args[1] == "--json":
+            args = ["--json", args[0], *args[2:]]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_CaseGroup, invoke_without_command=True)
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
