@@ -66,6 +66,14 @@ def smtp() -> Iterator[tuple[Controller, Recorder]]:
 
 
 @pytest.fixture
+def fresh_dovecot() -> Iterator[DovecotServer]:
+    """A server of its own for a test that fails a login: Dovecot then delays the next login from
+    the same IP by seconds (its auth penalty), which would slow every later test."""
+    with dovecot_server(USERS) as server:
+        yield server
+
+
+@pytest.fixture
 def user(dovecot: DovecotServer) -> str:
     name = f"user{next(_next_user)}"
     dovecot.create_folder(name, "Processed")
@@ -188,9 +196,8 @@ def test_missing_processed_folder(dovecot: DovecotServer, user: str, tmp_path: P
     assert [i.raw for i in gw.fetch_new()] == [raw_message(0)]
 
 
-def test_bad_credentials_and_unreachable(
-    dovecot: DovecotServer, user: str, tmp_path: Path
-) -> None:
+def test_bad_credentials_and_unreachable(fresh_dovecot: DovecotServer, tmp_path: Path) -> None:
+    dovecot, user = fresh_dovecot, "user0"
     gw = make_gateway(dovecot, user, tmp_path, imap_password="wrong")
     with pytest.raises(MailboxError, match="credentials rejected") as info:
         list(gw.fetch_new())
@@ -275,12 +282,6 @@ def test_check(
     assert make_gateway(dovecot, user, tmp_path, smtp).check() == []
     assert recorder.envelopes == []  # a dry run
     problems = make_gateway(
-        dovecot, user, tmp_path, smtp, imap_password="wrong", smtp_password="wrong"
-    ).check()
-    assert len(problems) == 2
-    assert problems[0].startswith("IMAP: IMAP login: credentials rejected")
-    assert problems[1].startswith("SMTP: SMTP rejected the credentials")
-    problems = make_gateway(
         dovecot, user, tmp_path, smtp, processed_folder="Nope", folder="Missing"
     ).check()
     assert problems == ["IMAP: IMAP folder 'Missing' not found or not selectable"]
@@ -291,3 +292,14 @@ def test_check(
     ).check()
     assert [p.split(":")[0] for p in problems] == ["IMAP", "SMTP"]
     assert all("unreachable" in p for p in problems)
+
+
+def test_check_bad_credentials(
+    fresh_dovecot: DovecotServer, tmp_path: Path, smtp: tuple[Controller, Recorder]
+) -> None:
+    problems = make_gateway(
+        fresh_dovecot, "user0", tmp_path, smtp, imap_password="wrong", smtp_password="wrong"
+    ).check()
+    assert len(problems) == 2
+    assert problems[0].startswith("IMAP: IMAP login: credentials rejected")
+    assert problems[1].startswith("SMTP: SMTP rejected the credentials")

@@ -96,6 +96,9 @@ class MsalTokenProvider:
                         self._client_id,
                         client_credential=self._credential(),
                         authority=self._authority,
+                        # The authority is an operator setting (national clouds, tests): no
+                        # instance discovery round trip to login.microsoftonline.com.
+                        instance_discovery=False,
                     )
                 result = self._app.acquire_token_for_client(scopes=[self._scope])
             except requests.RequestException as exc:

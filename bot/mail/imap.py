@@ -27,8 +27,9 @@ import smtplib
 import ssl
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,7 +73,13 @@ def write_json_state(path: Path, data: dict[str, Any]) -> None:
 
 
 def ensure_message_id(message: EmailMessage, sender: str) -> str:
-    """The message's Message-ID, adding one (on the sender's domain) when it has none."""
+    """The message's Message-ID, adding one (on the sender's domain) when it has none.
+
+    Also adds a ``Date`` when there is none. Message-ID, In-Reply-To and References set by the
+    bot are never changed.
+    """
+    if message.get("Date") is None:
+        message["Date"] = format_datetime(datetime.now(UTC))
     mid = message.get("Message-ID")
     if mid:
         return str(mid).strip()

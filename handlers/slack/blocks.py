@@ -399,12 +399,14 @@ def assign_modal(item_id: int, refs: Sequence[str], protocol: Protocol) -> dict[
         _select("agency", "Agency", _agency_pairs(protocol)),
         _select("kind", "Request", [(k, KIND_LABELS[k]) for k in REQUEST_KINDS], optional=True),
     ]
-    return _modal("si_triage_assign", "Assign triage item", blocks, {"item": item_id}, submit="Assign")
+    return _modal("si_triage_assign", "Assign triage item", blocks, {"item": item_id, "home": True},
+                  submit="Assign")
 
 
 def dismiss_modal(item_id: int) -> dict[str, Any]:
     blocks: list[Block] = [_text("reason", "Reason", reason_hint())]
-    return _modal("si_triage_dismiss", "Dismiss triage item", blocks, {"item": item_id}, submit="Dismiss")
+    return _modal("si_triage_dismiss", "Dismiss triage item", blocks, {"item": item_id, "home": True},
+                  submit="Dismiss")
 
 
 # --- App Home and short messages -------------------------------------------------------------
