@@ -30,15 +30,34 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-def sent(maildir: MaildirGateway) -> list[email.message.EmailMessage]:
+def _files(maildir: MaildirGateway) -> list[Path]:
     root = Path(maildir.name.removeprefix("maildir:")) / "sent"
-    files = sorted(p for sub in ("new", "cur") for p in (root / sub).glob("*"))
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+    return [p for sub in ("new", "cur") for p in (root / sub).glob("*")]
+
+
+def sent(maildir: MaildirGateway) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(_files(maildir))]
 
 
 def subjects(maildir: MaildirGateway) -> list[str]:
     # Python folds a long Subject straight after the colon; the unfolded value keeps the space.
     return [str(m["Subject"]).strip() for m in sent(maildir)]
+
+
+class NewMail:
+    """What arrived in the sent folder since the last call (Maildir names do not sort by time)."""
+
+    def __init__(self, maildir: MaildirGateway) -> None:
+        self.maildir, self.seen = maildir, set(_files(maildir))
+
+    def __call__(self) -> list[str]:
+        files = set(_files(self.maildir))
+        new, self.seen = files - self.seen, files
+        return sorted(
+            str(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]).strip()
+            for p in new
+        )
 
 
 @pytest.fixture
@@ -72,12 +91,11 @@ def test_reminder_then_overdue_chase_then_escalation_within_working_hours(
         (at(25, 9, 0), []),  # nothing more after escalation
         (at(30, 9, 0), []),
     ]
-    seen = 0
+    new_mail = NewMail(maildir)
     for moment, expected in timeline:
         clock.set(moment)
         tick(core, maildir)
-        new = subjects(maildir)[seen:]
-        seen += len(new)
+        new = new_mail()
         got = sorted(s.split("] ", 1)[1].split(":")[0].split(" (")[0] for s in new)
         want = sorted(expected)
         assert [g for g in got if not g.startswith("New serious")] == [
@@ -132,19 +150,13 @@ def test_chronology_policy_repeats_then_escalates(
     # Sent Mon 16 Nov 10:00 -> due end of Mon 30 Nov (14 days). The reminder 3 days before falls
     # at Fri 27 Nov 23:59, out of hours, so it waits for the next window: Mon 30 Nov 09:00.
     stamps: list[tuple[datetime, str]] = []
-    for day in range(16, 31):
-        for hour in (9, 12, 18):
-            clock.set(at(day, hour))
-            before = len(subjects(maildir))
-            tick(core, maildir)
-            stamps += [(clock.now(), s) for s in subjects(maildir)[before:]]
-    clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
-    for day in range(1, 10):
-        for hour in (9, 12, 18):
-            clock.set(datetime(2026, 12, day, hour, tzinfo=UTC))
-            before = len(subjects(maildir))
-            tick(core, maildir)
-            stamps += [(clock.now(), s) for s in subjects(maildir)[before:]]
+    new_mail = NewMail(maildir)
+    moments = [at(day, hour) for day in range(16, 31) for hour in (9, 12, 18)] + [
+        datetime(2026, 12, day, hour, tzinfo=UTC) for day in range(1, 10) for hour in (9, 12, 18)]
+    for moment in moments:
+        clock.set(moment)
+        tick(core, maildir)
+        stamps += [(moment, s) for s in new_mail()]
     chase = [(t, s.split("] ")[1].split(":")[0]) for t, s in stamps if "Chronology request" not in s
              and "New serious" not in s]
     assert sorted(chase) == [
@@ -161,12 +173,12 @@ def test_statutory_clock_warns_the_day_before_and_alerts_when_missed(
 ) -> None:
     ref = new_case(core)  # aware Fri 13 Nov -> notification due end of Fri 20 Nov
     found: list[tuple[datetime, str]] = []
+    new_mail = NewMail(maildir)
     for day in range(16, 25):
         for hour in (9, 13):
             clock.set(at(day, hour))
-            before = len(subjects(maildir))
             tick(core, maildir)
-            found += [(clock.now(), s) for s in subjects(maildir)[before:] if "National Panel" in s]
+            found += [(clock.now(), s) for s in new_mail() if "National Panel" in s]
     assert found == [
         (at(20, 9), f"[{ref}] Due Fri 20 Nov 2026: notification to the National Panel (D-01)"),
         (at(23, 9), f"[{ref}] OVERDUE: notification to the National Panel (D-01) was due Fri 20 Nov 2026"),

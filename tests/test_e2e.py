@@ -41,9 +41,11 @@ class Bot:
         (new / name).write_bytes(raw)
 
     def sent(self) -> list[email.message.EmailMessage]:
+        """Sent mail in the order the bot wrote it (its Date header: the bot's clock)."""
         folder = self.root / "mail" / "sent"
         files = sorted(p for sub in ("new", "cur") for p in (folder / sub).glob("*"))
-        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+        messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+        return sorted(messages, key=lambda m: m["Date"].datetime)
 
 
 @pytest.fixture
