@@ -267,3 +267,16 @@ def test_a_crash_after_recording_does_not_lose_the_message(core: Core, case_ref:
                        from_addr="x")
     result = ingest(core, raw, mailbox="t").as_json()
     assert result["classification"] == "agency-return"
+
+
+def test_with_an_authserv_id_only_authenticated_returns_count(core: Core, case_ref: str) -> None:
+    partnership = core.protocol.partnership.model_copy(update={"authserv_id": "mx.partnership.example"})
+    core.protocol = core.protocol.model_copy(update={"partnership": partnership})
+    raw = load("reply_in_reply_to", request_message_id=request_id_for(core, "police"),
+               case_ref=case_ref)
+    unauthenticated = ingest(core, raw, mailbox="t").as_json()
+    assert unauthenticated["classification"] == "unknown"
+    assert "no Authentication-Results from mx.partnership.example" in unauthenticated["triage"]
+    ours = b"Authentication-Results: mx.partnership.example; dmarc=pass header.from=police.example\n"
+    passing = ours + raw.replace(b"Message-ID: <", b"Message-ID: <authenticated.", 1)
+    assert ingest(core, passing, mailbox="t").as_json()["classification"] == "agency-return"
