@@ -52,6 +52,11 @@ class BotApp:
         )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self._stop.set())
+        stop_slack = None
+        if self.slack_mode() != "off":
+            from handlers.slack.runner import start_slack
+
+            stop_slack = start_slack(self.core, self.settings)
         scheduler.start()
         log.info("review-bot running: tick every %ss, mailbox %s", self.settings.tick_seconds,
                  self.gateway.name)
@@ -59,6 +64,11 @@ class BotApp:
             self._stop.wait()
         finally:
             scheduler.shutdown(wait=True)
+            if stop_slack is not None:
+                stop_slack()
+            close = getattr(self.core.notifier, "close", None)
+            if close is not None:
+                close()
             log.info("review-bot stopped")
 
     def _safe_tick(self) -> None:
@@ -67,6 +77,16 @@ class BotApp:
             log.info("tick %s", report.summary())
         except Exception:  # the next tick tries again; the rows still say what is due
             log.exception("tick failed")
+        if self.slack_mode() != "off":
+            # A card that could not be posted (Slack down, rate limited) is posted now: a failed
+            # post never loses the case.
+            try:
+                from handlers.slack.notifier import SlackNotifier, repost_missing_cards
+
+                if isinstance(self.core.notifier, SlackNotifier):
+                    repost_missing_cards(self.core, self.core.notifier.client, self.settings)
+            except Exception:
+                log.exception("re-posting case cards failed")
 
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
@@ -82,6 +102,12 @@ def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
     protocol = load_protocol(settings.protocol_file)
     core = build_core(settings, protocol, clock or SystemClock())
+    if settings.slack_bot_token is not None:
+        # Adapters depend on the core, never the reverse: the core only knows a Notifier.
+        from handlers.slack.app import build_client
+        from handlers.slack.notifier import SlackNotifier
+
+        core.notifier = SlackNotifier(build_client(settings), core, settings)
     gateway = build_gateway(settings, state_dir=settings.state_dir)
     return BotApp(settings=settings, core=core, gateway=gateway)
 
@@ -91,3 +117,5 @@ def configure_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # Every tick would otherwise log three scheduler lines; our own tick summary says enough.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

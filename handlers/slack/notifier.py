@@ -1,0 +1,193 @@
+"""The Slack side of the notifier seam: case cards kept up to date and thread replies for events.
+
+``SlackNotifier.committed`` is called by :meth:`bot.core.Core.transaction` after each commit,
+whatever door the change came through (Slack, email, the clock). It never raises: Slack being
+down must not break a commit that already happened. Replies carry references, stages, dates,
+agencies and kinds only (process.md 8.4): never reasons, rationales or other typed text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlmodel import select
+
+from bot.core import Core
+from bot.deadlines import STATUTORY
+from bot.models import Case, Event
+from bot.settings import Settings
+from bot.stages import CLOSED_STAGES, LABELS, Stage
+from bot.views import case_view
+from handlers.slack.blocks import KIND_LABELS, card_text, case_card, local_time
+
+log = logging.getLogger(__name__)
+
+#: One card per case even when a handler and the notifier both try to post it.
+_card_lock = threading.Lock()
+
+#: Events that change nothing on the card.
+QUIET = frozenset({"action_refused", "auto_reply", "return_supplement"})
+
+
+@dataclass(frozen=True)
+class Happened:
+    """What the notifier keeps of an event (a copy: the session is gone by the time it runs)."""
+
+    case_id: int | None
+    kind: str
+    detail: dict[str, Any]
+
+
+def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_id: int) -> str | None:
+    """Update the case's card in place, or post it in the business unit channel. Returns its ts."""
+    with _card_lock:
+        with core.db.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                return None
+            view = case_view(session, core, case)
+            channel, ts, closed = case.slack_channel, case.slack_ts, case.stage in CLOSED_STAGES
+        blocks = case_card(view, now=core.clock.now(), tz=core.calendar.tz)
+        if channel and ts:
+            client.chat_update(channel=channel, ts=ts, text=card_text(view), blocks=blocks)
+            return ts
+        if closed or not settings.slack_business_unit_channel:
+            return None
+        posted = client.chat_postMessage(
+            channel=settings.slack_business_unit_channel, text=card_text(view), blocks=blocks,
+        )
+        with core.db.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is not None:
+                case.slack_channel, case.slack_ts = posted["channel"], posted["ts"]
+        return str(posted["ts"])
+
+
+def _agency(core: Core, slug: object) -> str:
+    try:
+        return core.protocol.agency(str(slug)).name
+    except ValueError:
+        return str(slug)
+
+
+def _deadline_label(kind: object) -> str:
+    kind = str(kind)
+    if kind in STATUTORY:
+        return STATUTORY[kind][0]
+    return "chronology return" if kind.startswith("chronology") else "information gathering return"
+
+
+def reply_text(core: Core, ref: str, event: Happened) -> str | None:
+    """The thread reply for an event, built from whitelisted facts only; None: no reply."""
+    d = event.detail
+    tz = core.calendar.tz
+    kind = KIND_LABELS.get(str(d.get("request_kind")), "")
+    agency = _agency(core, d.get("agency"))
+    if event.kind == "return_received":
+        late = "" if d.get("on_time", True) else " (late)"
+        return f"{ref}: {kind} return received from {agency}{late}."
+    if event.kind == "request_sent":
+        return f"{ref}: {kind} request sent to {agency}, due {local_time(d.get('due_at'), tz)}."
+    if event.kind == "reminder_sent":
+        return f"{ref}: reminder sent to {agency} for the {kind} return."
+    if event.kind == "chase_sent":
+        return f"{ref}: chase {d.get('chase', '')} sent to {agency} for the overdue {kind} return."
+    if event.kind == "request_escalated":
+        return f"{ref}: :warning: the overdue {kind} return from {agency} has been escalated."
+    if event.kind == "request_bounced":
+        return f"{ref}: :warning: the {kind} request to {agency} bounced; check the agency's address."
+    if event.kind == "request_withdrawn":
+        return f"{ref}: the {kind} request to {agency} was withdrawn."
+    if event.kind == "deadline_overdue":
+        return (f"{ref}: :red_circle: {_deadline_label(d.get('deadline'))} is overdue "
+                f"(was due {local_time(d.get('due_at'), tz)}).")
+    if event.kind == "deadline_warning":
+        return (f"{ref}: :large_orange_circle: {_deadline_label(d.get('deadline'))} is due "
+                f"{local_time(d.get('due_at'), tz)}.")
+    if event.kind == "stage_changed":
+        try:
+            before, after = LABELS[Stage(str(d.get("from")))], LABELS[Stage(str(d.get("to")))]
+        except ValueError:
+            return None
+        return f"{ref}: {before} → {after}."
+    return None
+
+
+class SlackNotifier:
+    """``core.notifier = SlackNotifier(client, core, settings)``.
+
+    By default the Slack calls run on one background thread (in order), so a commit (and a
+    Slack ``ack()``) never waits for Slack. ``background=False`` runs them inline (tests).
+    """
+
+    def __init__(self, client: WebClient, core: Core, settings: Settings, *, background: bool = True):
+        self.client = client
+        self.core = core
+        self.settings = settings
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-notifier") if background else None
+        )
+
+    def committed(self, case_ids: set[int], events: list[Event]) -> None:
+        try:
+            happened = [Happened(e.case_id, e.kind, dict(e.detail or {})) for e in events]
+            if self._executor is not None:
+                self._executor.submit(self._deliver, set(case_ids), happened)
+            else:
+                self._deliver(set(case_ids), happened)
+        except Exception:  # never out of committed(): the commit already happened
+            log.exception("slack notifier could not take events for cases %s", sorted(case_ids))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything handed over so far has been sent (tests, shutdown)."""
+        if self._executor is not None:
+            done: Future[None] = self._executor.submit(lambda: None)
+            done.result(timeout=timeout)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def _deliver(self, case_ids: set[int], events: Iterable[Happened]) -> None:
+        events = list(events)
+        for case_id in sorted(case_ids):
+            mine = [e for e in events if e.case_id == case_id]
+            if mine and all(e.kind in QUIET for e in mine):
+                continue
+            try:
+                ts = post_or_update_card(self.core, self.client, self.settings, case_id)
+                if ts is None:
+                    continue
+                with self.core.db.transaction() as session:
+                    case = session.get(Case, case_id)
+                    ref, channel = (case.ref, case.slack_channel) if case else ("", None)
+                for event in mine:
+                    text = reply_text(self.core, ref, event)
+                    if text and channel:
+                        self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+            except Exception:
+                log.exception("slack notifier failed for case %s; a later change or sweep retries", case_id)
+
+
+def repost_missing_cards(core: Core, client: WebClient, settings: Settings) -> int:
+    """Post a card for every open case that has none (e.g. Slack was down when it opened)."""
+    with core.db.transaction() as session:
+        ids = list(session.exec(
+            select(Case.id).where(
+                Case.slack_ts.is_(None), Case.stage.not_in([s.value for s in CLOSED_STAGES])
+            ).order_by(Case.id)
+        ))
+    posted = 0
+    for case_id in ids:
+        try:
+            if case_id is not None and post_or_update_card(core, client, settings, case_id):
+                posted += 1
+        except Exception:
+            log.exception("could not post the card for case %s", case_id)
+    return posted
