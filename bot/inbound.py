@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
@@ -31,21 +30,29 @@ def synthetic_message_id(raw: bytes) -> str:
 
 def record_inbound(
     session: Session, core: Core, *, message_id: str, raw: bytes, mailbox: str, from_addr: str
-) -> tuple[InboundMessage, bool]:
-    """Insert the message unless its Message-ID is known. Returns (row, is_new_to_act_on).
+) -> tuple[InboundMessage | None, bool]:
+    """Record the message unless its Message-ID is known. Returns (row, is_new_to_act_on).
 
-    A row still ``pending`` was recorded by a run that died before acting: act on it again.
+    The caller acts in the same transaction, so a message is recorded and acted on together or
+    not at all (a crash leaves it in the mailbox to be read again). A row still ``pending`` was
+    left by a run that died between recording and acting: it is acted on again.
     """
-    values = {
-        "message_id": message_id, "mailbox": mailbox, "received_at": core.clock.now(),
-        "from_addr": from_addr, "classification": "pending", "raw": raw,
-    }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
-        insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["message_id"])
+    existing = session.exec(
+        select(InboundMessage.id, InboundMessage.classification)
+        .where(InboundMessage.message_id == message_id)
+    ).first()
+    if existing is not None:
+        row_id, classification = existing
+        if classification != "pending":
+            return session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)]), False
+        return session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)]), True
+    inbound = InboundMessage(
+        message_id=message_id, mailbox=mailbox, received_at=core.clock.now(),
+        from_addr=from_addr, classification="pending", raw=raw,
     )
-    row = session.exec(select(InboundMessage).where(InboundMessage.message_id == message_id)).one()
-    return row, result.rowcount == 1 or row.classification == "pending"
+    session.add(inbound)
+    session.flush()  # a concurrent insert of the same Message-ID fails here (unique index)
+    return inbound, True
 
 
 def safe_display_name(name: str | None) -> str:

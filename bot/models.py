@@ -94,7 +94,10 @@ class AgencyRequest(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """Every outbound email, written in the same transaction as the change that causes it."""
 
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_claimed", "status", "claimed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True)

@@ -227,6 +227,11 @@ def _list(folder: Path) -> list[_Entry]:
 
 def _find(folder: Path, key: str) -> Path | None:
     """The file of the message with this key in ``folder`` (``new`` or ``cur``), or ``None``."""
+    # Fast path: a message still in new/ is named by its key alone, so no listing is needed
+    # (listing for every message made a large backlog quadratic; docs/benchmarks.md).
+    direct = folder / "new" / key
+    if direct.is_file():
+        return direct
     for sub in ("new", "cur"):
         try:
             with os.scandir(folder / sub) as it:

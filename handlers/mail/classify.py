@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from functools import lru_cache
 from html.parser import HTMLParser
+from typing import Any
 
 from bot.cases import Referral
 from bot.inbound import synthetic_message_id
@@ -26,6 +29,28 @@ AUTO_SUBJECT = re.compile(
 )
 
 
+class _ReadPolicy(EmailPolicy):
+    """``email.policy.default`` that parses each distinct header value once.
+
+    The default policy builds a new header object on every read: ``get_content_type()`` alone
+    re-parses Content-Type a dozen times per message while walking the MIME tree. Header objects
+    are immutable, so one cache serves every message (docs/benchmarks.md).
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or not isinstance(value, str):
+            return super().header_fetch_parse(name, value)
+        return _parse_header(self, name, value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_header(read_policy: EmailPolicy, name: str, value: str) -> Any:
+    return EmailPolicy.header_fetch_parse(read_policy, name, value)
+
+
+READ_POLICY = _ReadPolicy()
+
+
 @dataclass
 class ParsedMessage:
     message_id: str
@@ -35,12 +60,19 @@ class ParsedMessage:
     subject: str = ""
     thread_ids: list[str] = field(default_factory=list)
     case_refs: list[str] = field(default_factory=list)
-    text: str = ""
     is_reply: bool = False
     auto_reply: bool = False
     bounce: bool = False
     bounced_ids: list[str] = field(default_factory=list)
     has_attachments: bool = False
+    _text: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The plain-text body (HTML turned into text); decoded only when a route needs it."""
+        if self._text is None:
+            self._text = body_text(self.msg) if self.msg is not None else ""
+        return self._text
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -131,7 +163,7 @@ def _is_auto_reply(msg: EmailMessage, subject: str, has_attachments: bool) -> bo
 
 def parse(raw: bytes) -> ParsedMessage:
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(raw, policy=READ_POLICY)
     except Exception:
         return ParsedMessage(message_id=synthetic_message_id(raw), msg=None)
     assert isinstance(msg, EmailMessage)
@@ -154,7 +186,6 @@ def parse(raw: bytes) -> ParsedMessage:
         message_id=message_id, msg=msg, from_addr=from_addr, from_domain=from_domain,
         subject=subject, thread_ids=list(dict.fromkeys(thread_ids)),
         case_refs=list(dict.fromkeys(r.upper() for r in CASE_REF.findall(subject))),
-        text=body_text(msg),
         is_reply=bool(thread_ids) or bool(REPLY_PREFIX.match(subject)),
         auto_reply=not bounce and _is_auto_reply(msg, subject, has_attachments),
         bounce=bounce, bounced_ids=_bounced_ids(msg) if bounce else [],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
@@ -41,33 +42,40 @@ class IntakeResult:
 
 def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
     parsed = parse(raw)
-    with core.transaction() as session:
-        inbound, fresh = record_inbound(
-            session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
-            from_addr=parsed.from_addr,
-        )
-        inbound_id = inbound.id
-        assert inbound_id is not None
-        if not fresh:
-            case = session.get(Case, inbound.case_id) if inbound.case_id else None
-            log.info("inbound duplicate id=%s", inbound_id)
-            return IntakeResult(
-                parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
-            )
     try:
         with core.transaction() as session:
-            inbound = session.get(InboundMessage, inbound_id)
+            inbound, fresh = record_inbound(
+                session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
+                from_addr=parsed.from_addr,
+            )
             assert inbound is not None
-            result = _route(session, core, inbound, parsed)
+            if not fresh:
+                case = session.get(Case, inbound.case_id) if inbound.case_id else None
+                log.info("inbound duplicate id=%s", inbound.id)
+                return IntakeResult(
+                    parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
+                )
+            # Reads below see the identity map; the commit writes everything at once.
+            with session.no_autoflush:
+                result = _route(session, core, inbound, parsed)
             inbound.classification = result.classification
+            inbound_id = inbound.id
+    except IntegrityError:
+        # Another process recorded the same Message-ID between our check and our insert.
+        log.info("inbound duplicate (concurrent) message")
+        return IntakeResult(parsed.message_id, "duplicate")
     except Exception as exc:  # a bug must not lose the message: it waits in triage
-        log.exception("inbound routing failed id=%s error=%s", inbound_id, type(exc).__name__)
+        log.exception("inbound routing failed error=%s", type(exc).__name__)
         reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
         with core.transaction() as session:
-            inbound = session.get(InboundMessage, inbound_id)
+            inbound, _fresh = record_inbound(
+                session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
+                from_addr=parsed.from_addr,
+            )
             assert inbound is not None
             inbound.classification = "unknown"
             hold_for_triage(inbound, reason)
+            inbound_id = inbound.id
         result = IntakeResult(parsed.message_id, "unknown", triage=reason)
     log.info(
         "inbound id=%s classification=%s case=%s agency=%s triage=%s", inbound_id,
