@@ -10,8 +10,8 @@ import sys
 import time
 from datetime import datetime
 
-from bench import intake, sweep
-from bench._common import machine, print_rows
+from bench import intake, slack_command, sweep
+from bench._common import Row, machine, print_rows
 
 
 def main() -> None:
@@ -22,6 +22,8 @@ def main() -> None:
         t0 = time.perf_counter()
         rows += module.run(verbose=verbose)
         print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    print("running bench.slack_command ...", file=sys.stderr, flush=True)
+    rows += [Row(*r) for r in slack_command.rows()]
     print_rows(rows, title=f"Benchmarks, {datetime.now():%Y-%m-%d %H:%M} ({machine()})")
     failed = [r for r in rows if "FAIL" in r.result]
     if failed:
