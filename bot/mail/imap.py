@@ -27,12 +27,12 @@ import smtplib
 import ssl
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.clock import SystemClock
 from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ def ensure_message_id(message: EmailMessage, sender: str) -> str:
     bot are never changed.
     """
     if message.get("Date") is None:
-        message["Date"] = format_datetime(datetime.now(UTC))
+        # The outbox always sets Date from the injected clock; this only covers direct callers.
+        message["Date"] = format_datetime(SystemClock().now())
     mid = message.get("Message-ID")
     if mid:
         return str(mid).strip()
