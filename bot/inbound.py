@@ -43,9 +43,8 @@ def record_inbound(
     ).first()
     if existing is not None:
         row_id, classification = existing
-        if classification != "pending":
-            return session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)]), False
-        return session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)]), True
+        row = session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)])
+        return row, classification == "pending"
     inbound = InboundMessage(
         message_id=message_id, mailbox=mailbox, received_at=core.clock.now(),
         from_addr=from_addr, classification="pending", raw=raw,

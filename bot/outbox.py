@@ -162,6 +162,3 @@ def deliver(core: Core, gateway: MailGateway, *, limit: int = 500) -> DeliveryRe
         report.sent += 1
     return report
 
-
-def pending_count(session: Session) -> int:
-    return len(list(session.exec(select(OutboxMessage.id).where(OutboxMessage.status != "sent"))))

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cases import Referral, accept, open_case, record_sin_submitted
+from bot.cases import Referral, accept, get_case, open_case, record_sin_submitted
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.db import Database
 from bot.mail.maildir import MaildirGateway
-from bot.models import Case
 from bot.protocol import load_protocol
 
 #: Monday 16 November 2026, 10:00 in London (GMT, so also 10:00 UTC).
@@ -65,13 +64,8 @@ def notified_case(core: Core) -> str:
     """A case whose notification has been submitted (information gathering)."""
     ref = new_case(core)
     with core.transaction() as s:
-        case = _get(s, ref)
+        case = get_case(s, ref)
         accept(s, core, case, actor="bm@partnership.example")
         record_sin_submitted(s, core, case, at=None, actor="bm@partnership.example")
     return ref
 
-
-def _get(session: object, ref: str) -> Case:
-    from bot.cases import get_case
-
-    return get_case(session, ref)  # type: ignore[arg-type]
