@@ -166,3 +166,99 @@ class RefCounter(SQLModel, table=True):
     prefix: str = Field(primary_key=True)
     year: int = Field(primary_key=True)
     last: int = 0
+
+
+# --- Publication and the media protocol (issue 4) --------------------------------------------
+
+
+class Publication(SQLModel, table=True):
+    """A local review's road to publication (process.md L3 to P2), one row per case."""
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    embargoed_at: datetime | None = _dt()
+    #: criminal | coroner: why publication waits (SW-COMMS l.57; KIR l.316).
+    embargo_reason: str | None = None
+    publication_date: date | None = None
+    published_at: datetime | None = _dt()
+    #: Agencies authorised to speak for themselves about this review (M-8, SW-COMMS l.93).
+    authorised_agencies: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class ChairAbsence(SQLModel, table=True):
+    """The Chair is away from ``starts_at`` to ``ends_at``: a time-bounded delegation (6.3)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: A role key the Chair designated (SOM l.234); None: the Deputy Chair, else the fallback.
+    delegate: str | None = None
+    created_by: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    cancelled_at: datetime | None = _dt()
+    cancelled_by: str | None = None
+
+
+class MediaEnquiry(SQLModel, table=True):
+    """A journalist's enquiry (ME-2026-0001) with its routing, frozen when it arrived.
+
+    ``journalist``, ``contact`` and ``summary`` are typed text: they go to the press office and
+    the business manager by email and are never posted in Slack (process.md 8.4).
+    """
+
+    __table_args__ = (Index("ix_media_next_action", "next_action_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source: str  # slack | email | cli
+    raised_by: str  # the actor: slack:U..., an email address, cli:login
+    raising_agency: str | None = None
+    outlet: str
+    journalist: str = ""
+    contact: str = ""
+    journalist_deadline: datetime | None = _dt()
+    subject: str  # case | partnership | agency | inquest | general
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    subject_agency: str | None = None
+    summary: str = ""
+    #: The routing row and the people it named when the enquiry arrived (bot.media_routing).
+    route: str
+    routing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    status: str = "open"  # open | acknowledged | responded | closed
+    acknowledged_at: datetime | None = _dt()
+    acknowledged_by: str | None = None
+    responded_at: datetime | None = _dt()
+    #: Who spoke to the journalist (a role key or "agency"), as recorded.
+    spoke: str | None = None
+    closed_at: datetime | None = _dt()
+    closed_reason: str | None = None
+    alerts_repeated: int = 0
+    reminders_sent: int = 0
+    #: When the sweep must next look at it (repeat an unacknowledged alert, deadline reminder).
+    next_action_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    # Slack seam: the alert in the comms channel, updated in place.
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    slack_posted_at: datetime | None = _dt()
+
+
+class MediaStatement(SQLModel, table=True):
+    """A draft statement for an enquiry; each edit is a new version and needs a new approval."""
+
+    __table_args__ = (UniqueConstraint("enquiry_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enquiry_id: int = Field(foreign_key="mediaenquiry.id", index=True)
+    version: int
+    kind: str  # an output of the routing table (holding_statement, press_release, ...)
+    text: str
+    status: str = "draft"  # draft | approved | released | superseded
+    drafted_by: str
+    drafted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: One entry per sign-off role: {"role", "actor", "at"}. Approved once every role has signed.
+    approvals: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON))
+    approved_at: datetime | None = _dt()
+    released_by: str | None = None
+    released_at: datetime | None = _dt()
+    released_to: str | None = None

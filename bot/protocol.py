@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date, time
+from datetime import date, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,12 @@ class Roles(_Strict):
     business_manager: Person
     press_office: Person | None = None
     business_unit: list[Person] = Field(default_factory=list)
+    # People the media protocol names (process.md 1, 6.2). Optional: a routing row that names one
+    # of them makes it required (checked when the protocol loads).
+    executive: Person | None = None  # SOM l.222: signs off partnership responses
+    communications_lead: Person | None = None  # SW-COMMS l.73-75; STK l.400, l.468
+    director_of_people: Person | None = None  # STK l.449: inquest statements for the Council
+    independent_scrutineer: Person | None = None  # process.md M-4: a fallback spokesperson
 
     def business_unit_emails(self) -> list[str]:
         """Everyone who works cases: the business manager and the unit's members."""
@@ -81,6 +87,8 @@ class Agency(_Strict):
     reply_domains: list[str] = Field(default_factory=list)
     escalation_contact: Person | None = None
     statutory_partner: bool = False
+    #: The agency's own press office (M-1: an agency tells its press office of any enquiry).
+    press_office: Person | None = None
 
     @field_validator("slug")
     @classmethod
@@ -174,6 +182,133 @@ class WorkingHours(_Strict):
         return self
 
 
+#: Role keys a media routing row may name; "agency" is the agency the enquiry concerns.
+MEDIA_ROLES = (
+    "chair", "deputy_chair", "business_manager", "press_office", "executive",
+    "communications_lead", "director_of_people", "independent_scrutineer",
+)
+#: The rows of the routing table (process.md 6.2), by the name the protocol file uses.
+MEDIA_ROUTES = {
+    "incident": 1, "review": 2, "embargoed": 3, "pre_publication": 4, "published": 5,
+    "after_review": 6, "partnership": 7, "inquest": 9, "agency": 10, "general": 11,
+    "authorised_agency": 12,
+}
+MEDIA_OUTPUTS = {
+    "holding_statement": "Holding statement",
+    "partnership_statement": "Single partnership statement (embargoed press release drafted)",
+    "press_release": "Press release",
+    "statement_on_actions": "Statement on actions",
+    "response": "Partnership response",
+    "inquest_statement": "Inquest statement",
+    "agency_statement": "Agency statement",
+    "joint_communications": "Joint communications",
+}
+_SHORT = re.compile(r"^\s*(\d+)\s*(minutes?|mins?|hours?|h)\s*$", re.IGNORECASE)
+
+
+def short_duration(value: Any) -> timedelta:
+    """A wall-clock interval for media alerts ("15 minutes", "2 hours"): never working time."""
+    if isinstance(value, timedelta):
+        return value
+    match = _SHORT.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as \"15 minutes\" or \"2 hours\"")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return timedelta(hours=number) if unit.startswith("h") else timedelta(minutes=number)
+
+
+def _role_key(value: str) -> str:
+    if value not in (*MEDIA_ROLES, "agency"):
+        raise ValueError(f"{value!r} is not a role; use one of: {', '.join((*MEDIA_ROLES, 'agency'))}")
+    return value
+
+
+class MediaRoute(_Strict):
+    """One row of the routing table: who leads, who speaks, who signs off, what may be said."""
+
+    lead: list[str] = Field(min_length=1)
+    speaks: str
+    sign_off: list[str] = Field(min_length=1)
+    output: str
+    source: str = ""
+    note: str = ""
+
+    @field_validator("lead", "sign_off")
+    @classmethod
+    def _roles(cls, values: list[str]) -> list[str]:
+        return [_role_key(v) for v in values]
+
+    @field_validator("speaks")
+    @classmethod
+    def _speaker(cls, value: str) -> str:
+        return _role_key(value)
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, value: str) -> str:
+        if value not in MEDIA_OUTPUTS:
+            raise ValueError(f"{value!r} is not an output; use one of: {', '.join(MEDIA_OUTPUTS)}")
+        return value
+
+    def roles(self) -> set[str]:
+        return {*self.lead, self.speaks, *self.sign_off}
+
+
+class Media(_Strict):
+    """The media protocol (process.md 6): intake address, alert timing and the routing table."""
+
+    #: Mail to this address is a media enquiry (forwarded by an agency, or from a journalist).
+    press_address: str | None = None
+    #: D-M1: the press office and business manager told "immediately" (target 15 minutes).
+    notify_within: timedelta = timedelta(minutes=15)
+    #: Unacknowledged alerts repeat this often, to the business manager too.
+    acknowledge_within: timedelta = timedelta(minutes=15)
+    acknowledge_repeats: int = Field(default=4, ge=1)
+    #: Reminders before the journalist's deadline (M-11).
+    deadline_reminders: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(hours=2), timedelta(minutes=30)]
+    )
+    #: Who speaks when the Chair is away and there is no Deputy Chair (process.md 6.3, M-4).
+    chair_fallback: str = "independent_scrutineer"
+    routes: dict[str, MediaRoute] = Field(default_factory=dict)
+
+    @field_validator("press_address")
+    @classmethod
+    def _press(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else _check_email(value)
+
+    @field_validator("notify_within", "acknowledge_within", mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> timedelta:
+        return short_duration(value)
+
+    @field_validator("deadline_reminders", mode="before")
+    @classmethod
+    def _reminders(cls, values: Any) -> list[timedelta]:
+        if not isinstance(values, list):
+            raise ValueError("a list such as [\"2 hours\", \"30 minutes\"]")
+        return sorted((short_duration(v) for v in values), reverse=True)
+
+    @field_validator("chair_fallback")
+    @classmethod
+    def _fallback(cls, value: str) -> str:
+        # The Deputy Chair is always asked first (SOM l.236); the fallback is for when there is none.
+        if value not in MEDIA_ROLES or value in ("chair", "deputy_chair"):
+            raise ValueError(f"{value!r} cannot be the fallback for an absent Chair and Deputy Chair")
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _all_rows(cls, routes: dict[str, MediaRoute]) -> dict[str, MediaRoute]:
+        unknown = sorted(set(routes) - set(MEDIA_ROUTES))
+        if unknown:
+            raise ValueError(f"unknown routing rows: {', '.join(unknown)}; rows: {', '.join(MEDIA_ROUTES)}")
+        missing = [k for k in MEDIA_ROUTES if k not in routes]
+        if missing:
+            raise ValueError(f"routing rows missing: {', '.join(missing)}")
+        return routes
+
+
 class Partnership(_Strict):
     name: str = Field(min_length=1)
     timezone: str = "Europe/London"
@@ -194,6 +329,7 @@ class Protocol(_Strict):
     chase: dict[str, ChasePolicy]
     roles: Roles
     agencies: list[Agency] = Field(min_length=1)
+    media: Media
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -207,6 +343,15 @@ class Protocol(_Strict):
         if self.partnership.sin_notifier and self.partnership.sin_notifier not in slugs:
             raise ValueError(
                 f"partnership.sin_notifier {self.partnership.sin_notifier!r} is not an agency slug"
+            )
+        needed = {role for route in self.media.routes.values() for role in route.roles()}
+        needed.add(self.media.chair_fallback)
+        # The Chair and Deputy may be unset (then the fallback speaks); anyone else must be named.
+        optional = {"agency", "chair", "deputy_chair"}
+        unset = sorted(r for r in needed - optional if getattr(self.roles, r) is None)
+        if unset:
+            raise ValueError(
+                f"the media routing names {', '.join(unset)}, but roles.{unset[0]} is not set"
             )
         return self
 
@@ -226,6 +371,10 @@ class Protocol(_Strict):
 
     def statutory_partners(self) -> list[Agency]:
         return [a for a in self.agencies if a.statutory_partner]
+
+    def person(self, role: str) -> Person | None:
+        """The person holding a media role, or None when the partnership has nobody in it."""
+        return getattr(self.roles, role) if role in MEDIA_ROLES else None
 
     def calendar(self) -> Calendar:
         return Calendar(
@@ -252,7 +401,18 @@ class Protocol(_Strict):
         data = self.model_dump(mode="json")
         data["durations"] = {k: str(v) for k, v in self.durations}
         data["chase"] = self.terms()["chase"]
+        media = data["media"]
+        for name in ("notify_within", "acknowledge_within"):
+            media[name] = _minutes(getattr(self.media, name))
+        media["deadline_reminders"] = [_minutes(d) for d in self.media.deadline_reminders]
         return data
+
+
+def _minutes(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
 
 
 # --- loading -------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ class Stage(StrEnum):
     INFO_GATHERING = "info_gathering"  # R3/RR1: notified; information gathering
     PANEL_DECISION = "panel_decision"  # RR2: returns in, the panel decides
     LCSPR = "lcspr"  # L1/L2a: local review commissioned, chronology stage
+    EMBARGOED = "embargoed"  # P0: report complete, publication waits for proceedings
+    PRE_PUBLICATION = "pre_publication"  # P1: publication date set
+    PUBLISHED = "published"  # P2
     NATIONAL_REVIEW = "national_review"  # NR1
     NO_FURTHER_REVIEW = "no_further_review"  # X2: rapid review learning only
     ALTERNATIVE_LEARNING = "alternative_learning"  # A1
@@ -27,6 +30,9 @@ LABELS: dict[Stage, str] = {
     Stage.INFO_GATHERING: "Notification submitted: information gathering",
     Stage.PANEL_DECISION: "Rapid review panel decision",
     Stage.LCSPR: "Local review: chronology stage",
+    Stage.EMBARGOED: "Local review complete: publication delayed by proceedings",
+    Stage.PRE_PUBLICATION: "Local review: publication date set",
+    Stage.PUBLISHED: "Local review published",
     Stage.NATIONAL_REVIEW: "National review",
     Stage.NO_FURTHER_REVIEW: "No further review (rapid review learning)",
     Stage.ALTERNATIVE_LEARNING: "Alternative learning",

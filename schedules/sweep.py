@@ -1,4 +1,4 @@
-"""What the clock runs on every tick: read the mailbox, take due deadline steps, send the outbox.
+"""What the clock runs on every tick: read the mailbox, take due deadline and media steps, send.
 
 APScheduler only calls :func:`tick` (libraries.md section 4: the database is the source of truth,
 one interval job, no job per deadline). A tick is safe to run at any time and any number of times.
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bot.chasers import chase_overdue
 from bot.core import Core
 from bot.mail.gateway import MailboxError, MailGateway
+from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
 from handlers.mail.intake import IntakeResult, ingest
 
@@ -23,6 +24,7 @@ class TickReport:
     received: list[IntakeResult] = field(default_factory=list)
     mailbox_error: str | None = None
     steps: int = 0
+    media_steps: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def summary(self) -> dict[str, object]:
@@ -30,6 +32,7 @@ class TickReport:
             "received": len(self.received),
             "mailbox_error": self.mailbox_error,
             "deadline_steps": self.steps,
+            "media_steps": self.media_steps,
             "sent": self.delivery.sent,
             "send_failures": self.delivery.failed,
             "held_for_working_hours": self.delivery.deferred,
@@ -52,5 +55,7 @@ def tick(core: Core, gateway: MailGateway) -> TickReport:
     report = TickReport()
     poll_mailbox(core, gateway, report)
     report.steps = chase_overdue(core).steps
+    # Media alerts are not held to working hours (issue 4): journalists' deadlines are not.
+    report.media_steps = chase_media(core)
     report.delivery = deliver(core, gateway)
     return report

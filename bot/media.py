@@ -1,0 +1,784 @@
+"""Media enquiries (process.md 6): received, routed, told at once, acknowledged, answered.
+
+An enquiry arrives through Slack, email to the press address or the CLI and becomes a row
+(ME-2026-0001) whose routing (lead, spokesperson, sign-off, permitted output) is resolved from the
+protocol's table and frozen. The press office, the business manager and the people the routing
+names are told at once (D-M1, M-1); an alert nobody acknowledges repeats, to the business manager
+too; reminders run before the journalist's deadline (M-11). Unlike agency chasers, none of this
+waits for working hours: journalists do not.
+
+Statements are drafted from templates that fit the stage, each edit a new version, approved by
+every signer the routing names and only then released. A press release for a review that is not
+published is refused (M-5: SW-COMMS l.95; SOM l.254).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot import audit
+from bot.core import Core
+from bot.errors import NotFound, Refused, ServiceError
+from bot.mailer import render
+from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing, resolve, route_for
+from bot.models import (
+    Case,
+    ChairAbsence,
+    Event,
+    MediaEnquiry,
+    MediaStatement,
+    OutboxMessage,
+    Publication,
+)
+from bot.outbox import enqueue
+from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
+from bot.refs import next_ref
+from bot.stages import Stage
+from bot.statements import render_statement
+
+OPEN = ("open", "acknowledged")
+#: M-5: the rule a refused press release cites.
+PRESS_RELEASE_RULE = (
+    "A press release is issued only once the review is completed and published "
+    "(media protocol M-5: SW-COMMS l.95; SOM l.254). Until then the answer is a holding statement."
+)
+_ONE_LINE = re.compile(r"[\r\n\t]+")
+
+
+@dataclass
+class EnquiryInput:
+    """What someone reports about an enquiry. Free text (journalist, contact, summary) stays in
+    the database and in email to the press office and business manager; never in Slack."""
+
+    outlet: str
+    subject: str
+    journalist: str = ""
+    contact: str = ""
+    journalist_deadline: datetime | None = None
+    case_ref: str | None = None
+    subject_agency: str | None = None
+    raising_agency: str | None = None
+    summary: str = ""
+
+
+def _line(value: str, limit: int) -> str:
+    return _ONE_LINE.sub(" ", value or "").strip()[:limit]
+
+
+# --- who is who --------------------------------------------------------------------------------
+
+
+def actor_is(named: Named, actor: str) -> bool:
+    """Whether ``actor`` (an email address or ``slack:U...``) is the person ``named``."""
+    actor = actor.strip().lower()
+    if named.email and actor == named.email.lower():
+        return True
+    return bool(named.slack_user_id) and actor == f"slack:{named.slack_user_id}".lower()
+
+
+def media_people(core: Core) -> list[Named]:
+    """Everyone the media protocol involves: may acknowledge and see enquiries."""
+    roles = core.protocol.roles
+    people = [
+        Named(role, ROLE_LABELS[role], p.name, p.email, p.slack_user_id)
+        for role in MEDIA_ROLES if (p := core.protocol.person(role)) is not None
+    ]
+    people += [Named("business_unit", "Business unit", p.name, p.email, p.slack_user_id)
+               for p in roles.business_unit]
+    return people
+
+
+def is_media_team(core: Core, actor: str) -> bool:
+    return actor.startswith("cli:") or any(actor_is(p, actor) for p in media_people(core))
+
+
+def _require_team(core: Core, actor: str, team_member: bool, action: str) -> None:
+    if not (team_member or is_media_team(core, actor)):
+        raise Refused(
+            f"Only the press office, the business unit and the people the media protocol names "
+            f"can {action}."
+        )
+
+
+# --- the Chair's absence (process.md 6.3) -------------------------------------------------------
+
+
+def chair_absence_at(session: Session, at: datetime) -> ChairAbsence | None:
+    return session.exec(
+        select(ChairAbsence)
+        .where(ChairAbsence.starts_at <= at, ChairAbsence.ends_at > at,
+               col(ChairAbsence.cancelled_at).is_(None))
+        .order_by(col(ChairAbsence.id).desc())
+    ).first()
+
+
+def set_chair_absence(
+    session: Session, core: Core, *, starts_at: datetime, ends_at: datetime, actor: str,
+    delegate: str | None = None, team_member: bool = False,
+) -> ChairAbsence:
+    """Record that the Chair is away; the Deputy (or ``delegate``, SOM l.234) speaks meanwhile."""
+    _require_team(core, actor, team_member, "record the Chair's absence")
+    if ends_at <= starts_at:
+        raise ServiceError("the absence must end after it starts")
+    if ends_at <= core.clock.now():
+        raise ServiceError("the absence has already ended")
+    if delegate is not None:
+        if delegate not in MEDIA_ROLES or delegate == "chair":
+            raise ServiceError(
+                f"delegate must be a role: {', '.join(r for r in MEDIA_ROLES if r != 'chair')}"
+            )
+        if core.protocol.person(delegate) is None:
+            raise ServiceError(f"nobody holds the role {delegate} in the protocol (roles.{delegate})")
+    absence = ChairAbsence(
+        starts_at=starts_at, ends_at=ends_at, delegate=delegate, created_by=actor,
+        created_at=core.clock.now(),
+    )
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="chair_absence_set",
+        absence_id=absence.id, starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(),
+        delegate=delegate or "",
+    )
+    return absence
+
+
+def cancel_chair_absence(
+    session: Session, core: Core, absence_id: int, *, actor: str, team_member: bool = False
+) -> None:
+    _require_team(core, actor, team_member, "change the Chair's absence")
+    absence = session.get(ChairAbsence, absence_id)
+    if absence is None or absence.cancelled_at is not None:
+        raise NotFound(f"no current Chair absence {absence_id}")
+    absence.cancelled_at, absence.cancelled_by = core.clock.now(), actor
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="chair_absence_cancelled",
+        absence_id=absence_id,
+    )
+
+
+def chair_absences(session: Session, core: Core) -> list[ChairAbsence]:
+    """Current and future absences, soonest first."""
+    return list(session.exec(
+        select(ChairAbsence)
+        .where(ChairAbsence.ends_at > core.clock.now(), col(ChairAbsence.cancelled_at).is_(None))
+        .order_by(ChairAbsence.starts_at)
+    ))
+
+
+# --- receiving an enquiry -----------------------------------------------------------------------
+
+
+def current_routing(
+    session: Session, core: Core, subject: str, case: Case | None, subject_agency: str | None
+) -> Routing:
+    """The routing row and people for an enquiry arriving now."""
+    publication = session.get(Publication, case.id) if case is not None else None
+    route = route_for(
+        subject, Stage(case.stage) if case is not None else None,
+        published=bool(publication and publication.published_at),
+        decided=bool(case and case.decision),
+        agency_authorised=bool(
+            publication and subject_agency and subject_agency in publication.authorised_agencies
+        ),
+    )
+    absence = chair_absence_at(session, core.clock.now())
+    agency = core.protocol.agency(subject_agency) if subject_agency else None
+    return resolve(
+        core.protocol, route, chair_away=absence is not None or core.protocol.roles.chair is None,
+        delegate=absence.delegate if absence else None, agency=agency,
+    )
+
+
+def _validate(session: Session, core: Core, data: EnquiryInput) -> Case | None:
+    if data.subject not in SUBJECTS:
+        raise ServiceError(f"subject must be one of: {', '.join(SUBJECTS)}")
+    if not _line(data.outlet, 120):
+        raise ServiceError("the outlet is required (the newspaper, channel or programme)")
+    for slug in (data.subject_agency, data.raising_agency):
+        if slug:
+            core.protocol.agency(slug)
+    if data.subject == "agency" and not data.subject_agency:
+        raise ServiceError("say which agency the enquiry is about")
+    if data.journalist_deadline is not None and data.journalist_deadline <= core.clock.now():
+        raise ServiceError("the journalist's deadline is in the past")
+    if not data.case_ref:
+        return None
+    case = session.exec(select(Case).where(Case.ref == data.case_ref.strip().upper())).first()
+    if case is None:
+        raise NotFound(f"no case {data.case_ref!r}; leave it empty if the case is not known")
+    return case
+
+
+def receive_enquiry(
+    session: Session, core: Core, data: EnquiryInput, *, actor: str, source: str,
+    acknowledge_to: str | None = None, inbound_id: int | None = None,
+) -> MediaEnquiry:
+    """A media enquiry becomes a row; the people who must know are told at once (D-M1, M-1)."""
+    case = _validate(session, core, data)
+    now = core.clock.now()
+    routing = current_routing(session, core, data.subject, case, data.subject_agency)
+    enquiry = MediaEnquiry(
+        ref=next_ref(session, "ME", core.calendar.local_date(now).year), received_at=now,
+        source=source, raised_by=actor, raising_agency=data.raising_agency,
+        outlet=_line(data.outlet, 120), journalist=_line(data.journalist, 120),
+        contact=_line(data.contact, 200), journalist_deadline=data.journalist_deadline,
+        subject=data.subject, case_id=case.id if case else None,
+        subject_agency=data.subject_agency, summary=(data.summary or "").strip()[:2000],
+        route=routing.route, routing=routing.to_json(), inbound_id=inbound_id,
+    )
+    # Reminders whose time has already gone when the enquiry arrives are not sent late.
+    if enquiry.journalist_deadline is not None:
+        enquiry.reminders_sent = sum(
+            1 for before in core.protocol.media.deadline_reminders
+            if enquiry.journalist_deadline - before <= now
+        )
+    session.add(enquiry)
+    session.flush()
+    schedule_next(core, enquiry)
+    audit.record(
+        session, at=now, actor=actor, kind="media_enquiry_received", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, route=routing.route, row=routing.row,
+        source=source, subject=data.subject,
+        deadline=enquiry.journalist_deadline.isoformat() if enquiry.journalist_deadline else None,
+    )
+    _notify(session, core, enquiry, routing)
+    if routing.fallback:
+        audit.record(
+            session, at=now, actor=audit.SYSTEM, kind="media_chair_fallback", case_id=enquiry.case_id,
+            media_id=enquiry.id, media_ref=enquiry.ref, speaks=routing.spokesperson.role,
+        )
+    if acknowledge_to:
+        ack = render("media_agency_ack", **_context(session, core, enquiry, routing))
+        enqueue(
+            session, core, key=f"media:{enquiry.id}:agency-ack", kind="media_agency_ack",
+            to=[acknowledge_to], rendered=ack,
+        )
+        audit.record(
+            session, at=now, actor=audit.SYSTEM, kind="media_agency_acknowledged",
+            case_id=enquiry.case_id, media_id=enquiry.id, media_ref=enquiry.ref,
+        )
+    return enquiry
+
+
+def routing_of(enquiry: MediaEnquiry) -> Routing:
+    return Routing.from_json(enquiry.routing)
+
+
+def _recipients(core: Core, routing: Routing) -> list[str]:
+    """The press office and the business manager (M-1), and everyone the routing names."""
+    roles = core.protocol.roles
+    emails = [roles.press_office.email if roles.press_office else None, roles.business_manager.email]
+    emails += [n.email for n in (*routing.lead, routing.spokesperson, *routing.sign_off)]
+    return list(dict.fromkeys(e for e in emails if e))
+
+
+def _case_ref(session: Session, enquiry: MediaEnquiry) -> str | None:
+    if enquiry.case_id is None:
+        return None
+    case = session.get(Case, enquiry.case_id)
+    return case.ref if case else None
+
+
+def _context(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing) -> dict[str, Any]:
+    press = core.protocol.roles.press_office
+    return {
+        "ref": enquiry.ref, "enquiry": enquiry, "routing": routing, "case_ref": _case_ref(session, enquiry),
+        "subject_label": SUBJECTS[enquiry.subject], "partnership": core.protocol.partnership.name,
+        "press_office": press, "business_manager": core.protocol.roles.business_manager,
+        "tz": core.protocol.partnership.timezone,
+    }
+
+
+def _notify(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing) -> None:
+    alert = render("media_alert", **_context(session, core, enquiry, routing))
+    enqueue(
+        session, core, key=f"media:{enquiry.id}:alert", kind="media_alert",
+        to=_recipients(core, routing), rendered=alert, case_id=enquiry.case_id,
+    )
+
+
+def get_enquiry(session: Session, ref: str) -> MediaEnquiry:
+    enquiry = session.exec(select(MediaEnquiry).where(MediaEnquiry.ref == ref.strip().upper())).first()
+    if enquiry is None:
+        raise NotFound(f"no media enquiry {ref!r}; 'review-bot media' lists them")
+    return enquiry
+
+
+# --- the clock: repeats and reminders -----------------------------------------------------------
+
+
+def _next_repeat(core: Core, enquiry: MediaEnquiry) -> datetime | None:
+    media = core.protocol.media
+    if enquiry.status != "open" or enquiry.alerts_repeated >= media.acknowledge_repeats:
+        return None
+    return enquiry.received_at + media.acknowledge_within * (enquiry.alerts_repeated + 1)
+
+
+def _next_reminder(core: Core, enquiry: MediaEnquiry) -> datetime | None:
+    """The next reminder before the deadline, then one alert when it passes unanswered."""
+    deadline = enquiry.journalist_deadline
+    if deadline is None or enquiry.status not in OPEN:
+        return None
+    befores = core.protocol.media.deadline_reminders
+    if enquiry.reminders_sent < len(befores):
+        return deadline - befores[enquiry.reminders_sent]
+    if enquiry.reminders_sent == len(befores):
+        return deadline
+    return None
+
+
+def schedule_next(core: Core, enquiry: MediaEnquiry) -> None:
+    times = [t for t in (_next_repeat(core, enquiry), _next_reminder(core, enquiry)) if t]
+    enquiry.next_action_at = min(times) if times else None
+
+
+def chase_media(core: Core, *, limit: int = 500) -> int:
+    """Take every media step that has fallen due, each in its own transaction. Returns the count."""
+    now = core.clock.now()
+    with core.db.session() as session:
+        ids = list(session.exec(
+            select(MediaEnquiry.id)
+            .where(col(MediaEnquiry.next_action_at).is_not(None), MediaEnquiry.next_action_at <= now)
+            .order_by(MediaEnquiry.next_action_at).limit(limit)
+        ))
+    steps = 0
+    for enquiry_id in ids:
+        with core.transaction() as session:
+            steps += take_media_step(session, core, enquiry_id)
+    return steps
+
+
+def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int:
+    now = core.clock.now()
+    enquiry = session.get(MediaEnquiry, enquiry_id)
+    if enquiry is None or enquiry.next_action_at is None or enquiry.next_action_at > now:
+        return 0  # another worker took it, or it was acknowledged meanwhile
+    routing = routing_of(enquiry)
+    context = _context(session, core, enquiry, routing)
+    taken = 0
+    repeat_at = _next_repeat(core, enquiry)
+    if repeat_at is not None and repeat_at <= now:
+        # Catch up after downtime with one repeat, not a burst: count every interval missed.
+        within = core.protocol.media.acknowledge_within
+        missed = int((now - enquiry.received_at) / within)
+        enquiry.alerts_repeated = min(max(missed, enquiry.alerts_repeated + 1),
+                                      core.protocol.media.acknowledge_repeats)
+        n = enquiry.alerts_repeated
+        repeat = render("media_alert_repeat", **context, repeat=n,
+                        minutes=int((now - enquiry.received_at).total_seconds() // 60))
+        roles = core.protocol.roles
+        enqueue(
+            session, core, key=f"media:{enquiry.id}:repeat:{n}", kind="media_alert_repeat",
+            to=[roles.business_manager.email, *_recipients(core, routing)], rendered=repeat,
+            case_id=enquiry.case_id,
+        )
+        audit.record(
+            session, at=now, actor=audit.SYSTEM, kind="media_alert_repeated", case_id=enquiry.case_id,
+            media_id=enquiry.id, media_ref=enquiry.ref, repeat=n,
+        )
+        taken += 1
+    reminder_at = _next_reminder(core, enquiry)
+    if reminder_at is not None and reminder_at <= now:
+        taken += _deadline_step(session, core, enquiry, routing, context, now)
+    schedule_next(core, enquiry)
+    return taken
+
+
+def _deadline_step(
+    session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing,
+    context: dict[str, Any], now: datetime,
+) -> int:
+    assert enquiry.journalist_deadline is not None
+    befores = core.protocol.media.deadline_reminders
+    # After downtime, skip to the latest reminder that is due (no burst of stale reminders).
+    index = enquiry.reminders_sent
+    while index + 1 < len(befores) and enquiry.journalist_deadline - befores[index + 1] <= now:
+        index += 1
+    if index < len(befores) and enquiry.journalist_deadline > now:
+        minutes = int((enquiry.journalist_deadline - now).total_seconds() // 60)
+        rendered = render("media_deadline_reminder", **context, minutes=minutes)
+        kind, key, detail = "media_deadline_reminder", f"media:{enquiry.id}:reminder:{index}", {
+            "minutes_before": int(befores[index].total_seconds() // 60)}
+        enquiry.reminders_sent = index + 1
+    else:
+        rendered = render("media_deadline_passed", **context)
+        kind, key, detail = "media_deadline_passed", f"media:{enquiry.id}:deadline-passed", {}
+        enquiry.reminders_sent = len(befores) + 1
+    enqueue(session, core, key=key, kind=kind, to=_recipients(core, routing), rendered=rendered,
+            case_id=enquiry.case_id)
+    audit.record(
+        session, at=now, actor=audit.SYSTEM, kind=kind, case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, **detail,
+    )
+    return 1
+
+
+# --- acknowledging, answering, closing ----------------------------------------------------------
+
+
+def _require_open(enquiry: MediaEnquiry) -> None:
+    if enquiry.status == "closed":
+        raise Refused(f"{enquiry.ref} is closed")
+
+
+def acknowledge(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, team_member: bool = False
+) -> bool:
+    """Someone has picked the enquiry up: the alert stops repeating. False if already done."""
+    _require_team(core, actor, team_member, "acknowledge a media alert")
+    _require_open(enquiry)
+    if enquiry.acknowledged_at is not None:
+        return False
+    now = core.clock.now()
+    enquiry.acknowledged_at, enquiry.acknowledged_by = now, actor
+    if enquiry.status == "open":
+        enquiry.status = "acknowledged"
+    schedule_next(core, enquiry)
+    audit.record(
+        session, at=now, actor=actor, kind="media_acknowledged", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref,
+        seconds=int((now - enquiry.received_at).total_seconds()),
+    )
+    return True
+
+
+def record_response(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, spoke: str, actor: str,
+    at: datetime | None = None, team_member: bool = False,
+) -> None:
+    """The journalist was answered outside the bot (e.g. by telephone): record who spoke."""
+    _require_team(core, actor, team_member, "record a response")
+    _require_open(enquiry)
+    if spoke not in (*MEDIA_ROLES, "agency"):
+        raise ServiceError(f"spoke must be one of: {', '.join((*MEDIA_ROLES, 'agency'))}")
+    now = core.clock.now()
+    at = at or now
+    if at > now:
+        raise ServiceError("the response cannot be in the future")
+    _responded(session, core, enquiry, spoke=spoke, at=at, actor=actor, via="recorded")
+
+
+def _responded(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, spoke: str, at: datetime, actor: str,
+    via: str,
+) -> None:
+    if enquiry.acknowledged_at is None:
+        enquiry.acknowledged_at, enquiry.acknowledged_by = at, actor
+    enquiry.responded_at, enquiry.spoke, enquiry.status = at, spoke, "responded"
+    schedule_next(core, enquiry)
+    routing = routing_of(enquiry)
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="media_responded", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, spoke=spoke, via=via,
+        as_routed=spoke == routing.spokesperson.role,
+    )
+
+
+def close_enquiry(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, reason: str, actor: str,
+    team_member: bool = False,
+) -> None:
+    _require_team(core, actor, team_member, "close a media enquiry")
+    if not reason.strip():
+        raise ServiceError("a reason is required to close an enquiry")
+    _require_open(enquiry)
+    enquiry.status, enquiry.closed_at, enquiry.closed_reason = "closed", core.clock.now(), reason.strip()
+    enquiry.next_action_at = None
+    audit.record(
+        session, at=core.clock.now(), actor=actor, kind="media_closed", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref,
+    )
+
+
+# --- statements (process.md 7.9, M-5, M-10) -----------------------------------------------------
+
+
+def latest_statement(session: Session, enquiry: MediaEnquiry) -> MediaStatement | None:
+    return session.exec(
+        select(MediaStatement).where(MediaStatement.enquiry_id == enquiry.id)
+        .order_by(col(MediaStatement.version).desc())
+    ).first()
+
+
+def _proceedings(session: Session, enquiry: MediaEnquiry) -> bool:
+    """Whether criminal or coroner proceedings may be active (contempt risk, process.md 7.9)."""
+    if enquiry.subject == "inquest" or enquiry.route == "embargoed":
+        return True
+    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
+    if case is None:
+        return False
+    return any(
+        word in p.lower() for p in case.parallel_processes
+        for word in ("police", "coroner", "court", "criminal")
+    )
+
+
+def check_press_release(session: Session, enquiry: MediaEnquiry) -> None:
+    """M-5: refuse a press release unless the enquiry's review is published."""
+    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
+    publication = session.get(Publication, case.id) if case else None
+    if publication is None or publication.published_at is None:
+        raise Refused(PRESS_RELEASE_RULE)
+
+
+def draft_statement(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, kind: str | None = None,
+    text: str | None = None, team_member: bool = False,
+) -> MediaStatement:
+    """A new version of the enquiry's statement: rendered from the template, or the edited text."""
+    _require_team(core, actor, team_member, "draft a media statement")
+    _require_open(enquiry)
+    kind = kind or enquiry.routing["output"]
+    if kind not in MEDIA_OUTPUTS:
+        raise ServiceError(f"kind must be one of: {', '.join(MEDIA_OUTPUTS)}")
+    if kind == "press_release":
+        check_press_release(session, enquiry)
+    previous = latest_statement(session, enquiry)
+    if text is None:
+        routing = routing_of(enquiry)
+        press = core.protocol.roles.press_office
+        text = render_statement(
+            kind, partnership=core.protocol.partnership.name, proceedings=_proceedings(session, enquiry),
+            press_office=press, spokesperson=routing.spokesperson,
+            case_under_review=enquiry.route in ("review", "embargoed", "pre_publication"),
+        )
+    if not text.strip():
+        raise ServiceError("the statement is empty")
+    now = core.clock.now()
+    if previous is not None and previous.status in ("draft", "approved"):
+        previous.status = "superseded"
+    statement = MediaStatement(
+        enquiry_id=enquiry.id or 0, version=(previous.version + 1) if previous else 1, kind=kind,
+        text=text.strip()[:8000], drafted_by=actor, drafted_at=now,
+    )
+    session.add(statement)
+    session.flush()
+    audit.record(
+        session, at=now, actor=actor, kind="media_statement_drafted", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version, statement=kind,
+    )
+    return statement
+
+
+def pending_signers(enquiry: MediaEnquiry, statement: MediaStatement) -> list[Named]:
+    signed = {a["role"] for a in statement.approvals}
+    return [n for n in routing_of(enquiry).sign_off if n.role not in signed]
+
+
+def approve_statement(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str
+) -> MediaStatement:
+    """A signer the routing names approves the current version (recorded: who, when)."""
+    _require_open(enquiry)
+    statement = latest_statement(session, enquiry)
+    if statement is None or statement.status not in ("draft", "approved"):
+        raise Refused(f"{enquiry.ref} has no draft statement to approve; draft one first")
+    mine = [n for n in pending_signers(enquiry, statement) if actor_is(n, actor)]
+    if not mine:
+        names = ", ".join(n.display for n in routing_of(enquiry).sign_off)
+        if any(actor_is(n, actor) for n in routing_of(enquiry).sign_off):
+            raise Refused(f"you have already approved version {statement.version}")
+        raise Refused(f"only the sign-off the routing names can approve this statement: {names}")
+    if statement.kind == "press_release":
+        check_press_release(session, enquiry)
+    now = core.clock.now()
+    statement.approvals = [
+        *statement.approvals, *({"role": n.role, "actor": actor, "at": now.isoformat()} for n in mine)
+    ]
+    complete = not pending_signers(enquiry, statement)
+    if complete:
+        statement.status, statement.approved_at = "approved", now
+    audit.record(
+        session, at=now, actor=actor, kind="media_statement_approved", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version,
+        roles=[n.role for n in mine], complete=complete,
+    )
+    return statement
+
+
+def release_statement(
+    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, team_member: bool = False
+) -> MediaStatement:
+    """Issue the approved statement: to the journalist by email when the contact is an address,
+    always to the press office and business manager. Refused before every signer approved."""
+    _require_team(core, actor, team_member, "release a media statement")
+    _require_open(enquiry)
+    statement = latest_statement(session, enquiry)
+    if statement is None:
+        raise Refused(f"{enquiry.ref} has no statement; draft one first")
+    if statement.status == "released":
+        raise Refused(f"version {statement.version} was released at {statement.released_at}")
+    if statement.status != "approved":
+        waiting = ", ".join(n.display for n in pending_signers(enquiry, statement))
+        raise Refused(f"version {statement.version} is not approved yet; waiting for: {waiting}")
+    if statement.kind == "press_release":
+        check_press_release(session, enquiry)
+    now = core.clock.now()
+    routing = routing_of(enquiry)
+    journalist = enquiry.contact if "@" in enquiry.contact and " " not in enquiry.contact else None
+    statement.status, statement.released_by, statement.released_at = "released", actor, now
+    statement.released_to = journalist or "press office (to give to the journalist)"
+    rendered = render(
+        "media_statement", **_context(session, core, enquiry, routing), statement=statement,
+        to_journalist=journalist is not None,
+    )
+    roles = core.protocol.roles
+    office = [roles.press_office.email] if roles.press_office else []
+    enqueue(
+        session, core, key=f"media:{enquiry.id}:release:{statement.version}", kind="media_statement",
+        to=[journalist] if journalist else [*office, roles.business_manager.email],
+        cc=[*office, roles.business_manager.email] if journalist else [], rendered=rendered,
+    )
+    _responded(session, core, enquiry, spoke=routing.spokesperson.role, at=now, actor=actor,
+               via="statement")
+    audit.record(
+        session, at=now, actor=actor, kind="media_statement_released", case_id=enquiry.case_id,
+        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version,
+        statement=statement.kind, to_journalist=journalist is not None,
+    )
+    return statement
+
+
+def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str) -> None:
+    """Audit a refused media action in its own transaction (the refused one rolled back)."""
+    with core.transaction() as session:
+        found = session.exec(select(MediaEnquiry).where(MediaEnquiry.ref == ref.strip().upper())).first()
+        audit.record(
+            session, at=core.clock.now(), actor=actor, kind="media_action_refused",
+            case_id=found.case_id if found else None, media_id=found.id if found else None,
+            media_ref=found.ref if found else None, action=action,
+            rule="M-5" if reason == PRESS_RELEASE_RULE else "",
+        )
+
+
+# --- figures (issue 4 item 6) -------------------------------------------------------------------
+
+
+def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
+    sent = session.exec(
+        select(func.min(OutboxMessage.sent_at)).where(
+            OutboxMessage.idempotency_key == f"media:{enquiry.id}:alert"
+        )
+    ).first()
+    times = [t for t in (sent, enquiry.slack_posted_at) if t is not None]
+    return min(times) if times else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _seconds(start: datetime, end: datetime | None) -> int | None:
+    return None if end is None else int((end - start).total_seconds())
+
+
+def deviations(core: Core, session: Session, enquiry: MediaEnquiry) -> list[str]:
+    """Where handling departed from the protocol; empty when it was followed."""
+    media, routing = core.protocol.media, routing_of(enquiry)
+    found: list[str] = []
+    notified = _notified_at(session, enquiry)
+    now = core.clock.now()
+    if (notified or now) - enquiry.received_at > media.notify_within:
+        found.append(f"press office and business manager not told within {media.notify_within}")
+    if (enquiry.acknowledged_at or now) - enquiry.received_at > media.acknowledge_within:
+        found.append(f"not acknowledged within {media.acknowledge_within}")
+    if enquiry.spoke and enquiry.spoke != routing.spokesperson.role:
+        found.append(
+            f"{ROLE_LABELS.get(enquiry.spoke, enquiry.spoke)} spoke; the routing named "
+            f"{routing.spokesperson.label}"
+        )
+    if enquiry.journalist_deadline and (enquiry.responded_at or now) > enquiry.journalist_deadline \
+            and enquiry.status != "closed":
+        found.append("the journalist's deadline passed without a response")
+    released = session.exec(
+        select(MediaStatement).where(
+            MediaStatement.enquiry_id == enquiry.id, MediaStatement.status == "released"
+        )
+    ).first()
+    if enquiry.responded_at and released is None and routing.output != "agency_statement":
+        found.append("answered without a statement signed off in the bot")
+    if routing.fallback:
+        found.append("the Chair and the Deputy Chair were unavailable: the fallback spoke")
+    return found
+
+
+def enquiry_view(session: Session, core: Core, enquiry: MediaEnquiry) -> dict[str, Any]:
+    """What Slack and the list show: no journalist, contact or summary (typed free text)."""
+    routing = routing_of(enquiry)
+    statement = latest_statement(session, enquiry)
+    refused = session.exec(
+        select(func.count()).select_from(Event).where(
+            Event.kind == "media_action_refused",
+            Event.detail["media_id"].as_integer() == enquiry.id,
+        )
+    ).one()
+    return {
+        "ref": enquiry.ref,
+        "status": enquiry.status,
+        "source": enquiry.source,
+        "outlet": enquiry.outlet,
+        "subject": enquiry.subject,
+        "subject_label": SUBJECTS[enquiry.subject],
+        "case_ref": _case_ref(session, enquiry),
+        "subject_agency": enquiry.subject_agency,
+        "received_at": enquiry.received_at.isoformat(),
+        "journalist_deadline": _iso(enquiry.journalist_deadline),
+        "routing": routing.to_json(),
+        "acknowledged_at": enquiry.acknowledged_at.isoformat() if enquiry.acknowledged_at else None,
+        "acknowledged_by": enquiry.acknowledged_by,
+        "alerts_repeated": enquiry.alerts_repeated,
+        "responded_at": enquiry.responded_at.isoformat() if enquiry.responded_at else None,
+        "spoke": enquiry.spoke,
+        "statement": None if statement is None else {
+            "version": statement.version, "kind": statement.kind, "status": statement.status,
+            "approvals": statement.approvals,
+            "waiting_for": [n.display for n in pending_signers(enquiry, statement)]
+            if statement.status == "draft" else [],
+            "released_at": statement.released_at.isoformat() if statement.released_at else None,
+        },
+        "refused_actions": int(refused),
+    }
+
+
+def media_report(session: Session, core: Core, *, include_closed: bool = True) -> list[dict[str, Any]]:
+    """Every enquiry with time to notify, time to acknowledge, who spoke, and whether the
+    protocol was followed (issue 4 item 6; process.md 6.4 item 5)."""
+    query = select(MediaEnquiry).order_by(MediaEnquiry.id)
+    if not include_closed:
+        query = query.where(col(MediaEnquiry.status).in_(OPEN))
+    rows = []
+    for enquiry in session.exec(query):
+        view = enquiry_view(session, core, enquiry)
+        notified = _notified_at(session, enquiry)
+        found = deviations(core, session, enquiry)
+        view.update({
+            "notified_at": notified.isoformat() if notified else None,
+            "seconds_to_notify": _seconds(enquiry.received_at, notified),
+            "seconds_to_acknowledge": _seconds(enquiry.received_at, enquiry.acknowledged_at),
+            "protocol_followed": not found,
+            "deviations": found,
+        })
+        rows.append(view)
+    return rows
+
+
+def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts: str) -> None:
+    """The Slack adapter posted the alert: remember where, and when (time to notify)."""
+    enquiry = session.get(MediaEnquiry, enquiry_id)
+    if enquiry is not None:
+        enquiry.slack_channel, enquiry.slack_ts = channel, ts
+        enquiry.slack_posted_at = enquiry.slack_posted_at or core.clock.now()
+
+
+def open_enquiries(session: Session) -> list[MediaEnquiry]:
+    return list(session.exec(
+        select(MediaEnquiry).where(col(MediaEnquiry.status).in_(OPEN)).order_by(MediaEnquiry.id)
+    ))
+
