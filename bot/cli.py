@@ -358,7 +358,7 @@ def _print_case(v: dict[str, Any]) -> None:
         click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind']}  {detail}")
 
 
-def case_action(fn: Callable[..., None]) -> Callable[..., None]:
+def case_action(fn: Callable[..., str | None]) -> Callable[..., None]:
     """Run ``fn(session, core, case, actor, **options)`` in one transaction and say what changed."""
 
     @click.pass_context
@@ -499,6 +499,48 @@ def case_close(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
     close(s, core, c, reason=reason, actor=actor)
 
 
+@case.command("embargo")
+@click.option("--reason", required=True, type=click.Choice(["criminal", "coroner"]),
+              help="Which proceedings publication waits for.")
+@case_action
+def case_embargo(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
+    """The report is complete but publication waits for proceedings (P0; KIR l.316)."""
+    from bot.publication import embargo
+
+    embargo(s, core, c, reason=reason, actor=actor)
+
+
+@case.command("publication-date")
+@click.argument("day", callback=_day_cb, metavar="DATE")
+@case_action
+def case_publication_date(s: Session, core: Any, c: Any, actor: str, day: date) -> None:
+    """Set (or move) the publication date of the local review (P1)."""
+    from bot.publication import set_publication_date
+
+    set_publication_date(s, core, c, day, actor=actor)
+
+
+@case.command("published")
+@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was published (default now).")
+@case_action
+def case_published(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
+    """The review is published (P2): the 6 month clock is met; press releases are now allowed."""
+    from bot.publication import publish
+
+    publish(s, core, c, actor=actor, at=at)
+
+
+@case.command("authorise-speaker")
+@click.argument("agency")
+@case_action
+def case_authorise_speaker(s: Session, core: Any, c: Any, actor: str, agency: str) -> str:
+    """Authorise an agency to speak for itself about this review (M-8, SW-COMMS l.93)."""
+    from bot.publication import authorise_agency
+
+    authorise_agency(s, core, c, agency, actor=actor)
+    return f"{c.ref}: {agency} may respond for itself; the Chair and the Council press office agree its words"
+
+
 # --- triage ----------------------------------------------------------------------------------
 
 
@@ -552,6 +594,12 @@ def triage_dismiss(ctx: Ctx, item_id: int, reason: str) -> None:
         dismiss_triage(s, ctx.core, item_id, reason=reason, actor=ctx.actor)
     click.echo(f"#{item_id}: dismissed")
 
+
+# The media protocol's commands live in their own module; registered last (they import from here).
+from bot.cli_media import chair_away, media  # noqa: E402
+
+main.add_command(media)
+main.add_command(chair_away)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -671,6 +671,10 @@ def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
     return min(times) if times else None
 
 
+def _mins(value: timedelta) -> str:
+    return f"{int(value.total_seconds() // 60)} minutes"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -686,9 +690,9 @@ def deviations(core: Core, session: Session, enquiry: MediaEnquiry) -> list[str]
     notified = _notified_at(session, enquiry)
     now = core.clock.now()
     if (notified or now) - enquiry.received_at > media.notify_within:
-        found.append(f"press office and business manager not told within {media.notify_within}")
+        found.append(f"press office and business manager not told within {_mins(media.notify_within)}")
     if (enquiry.acknowledged_at or now) - enquiry.received_at > media.acknowledge_within:
-        found.append(f"not acknowledged within {media.acknowledge_within}")
+        found.append(f"not acknowledged within {_mins(media.acknowledge_within)}")
     if enquiry.spoke and enquiry.spoke != routing.spokesperson.role:
         found.append(
             f"{ROLE_LABELS.get(enquiry.spoke, enquiry.spoke)} spoke; the routing named "
@@ -775,6 +779,14 @@ def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts:
     if enquiry is not None:
         enquiry.slack_channel, enquiry.slack_ts = channel, ts
         enquiry.slack_posted_at = enquiry.slack_posted_at or core.clock.now()
+
+
+def media_timeline(session: Session, enquiry: MediaEnquiry) -> list[Event]:
+    """The enquiry's audit trail: every event that names it."""
+    return list(session.exec(
+        select(Event).where(Event.detail["media_id"].as_integer() == enquiry.id)
+        .order_by(Event.at, Event.id)
+    ))
 
 
 def open_enquiries(session: Session) -> list[MediaEnquiry]:

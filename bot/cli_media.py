@@ -1,0 +1,287 @@
+"""``review-bot media ...`` and ``review-bot chair-away ...``: the media protocol from the CLI.
+
+The same services as the Slack app (bot.media). Approving a statement checks that the actor is
+a signer the routing names: give ``--actor`` the signer's email address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlmodel import Session
+
+from bot.cli import Ctx, _local, _when_cb, emit, handled, pass_ctx
+from bot.errors import Refused
+from bot.media_routing import SUBJECTS
+from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Every enquiry with its figures, as JSON.")
+@click.option("--open", "only_open", is_flag=True, help="Only enquiries still open.")
+@click.pass_context
+def media(click_ctx: click.Context, as_json: bool, only_open: bool) -> None:
+    """List media enquiries: time to notify, time to acknowledge, who spoke, protocol followed."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from bot.media import media_report
+
+    ctx: Ctx = click_ctx.obj
+    with ctx.core.db.session() as s:
+        rows = media_report(s, ctx.core, include_closed=not only_open)
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        click.echo("no media enquiries")
+    for r in rows:
+        notify = _duration(r["seconds_to_notify"])
+        ack = _duration(r["seconds_to_acknowledge"])
+        spoke = r["spoke"] or "-"
+        followed = "followed" if r["protocol_followed"] else "NOT followed: " + "; ".join(r["deviations"])
+        click.echo(
+            f"{r['ref']}  {r['status']:12} row {r['routing']['row']:<2} {r['outlet'][:24]:24} "
+            f"deadline {_local(r['journalist_deadline'])}  notified {notify}  acknowledged {ack}  "
+            f"spoke {spoke}  protocol {followed}"
+        )
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+@media.command("new")
+@click.option("--outlet", required=True, help="Newspaper, channel or programme.")
+@click.option("--subject", required=True, type=click.Choice(list(SUBJECTS)))
+@click.option("--journalist", default="")
+@click.option("--contact", default="", help="The journalist's email or telephone.")
+@click.option("--deadline", callback=_when_cb, metavar="ISO", help="The journalist's deadline.")
+@click.option("--case", "case_ref", metavar="REF", help="The case it concerns, if known.")
+@click.option("--about-agency", metavar="SLUG", help="The agency it concerns (subject agency).")
+@click.option("--raised-by-agency", metavar="SLUG", help="The agency that received it.")
+@click.option("--summary", default="", help="One line; kept out of Slack.")
+@click.option("--ack-to", metavar="EMAIL", help="Acknowledge to this address (M-2 reminder).")
+@pass_ctx
+def media_new(ctx: Ctx, outlet: str, subject: str, journalist: str, contact: str,
+              deadline: datetime | None, case_ref: str | None, about_agency: str | None,
+              raised_by_agency: str | None, summary: str, ack_to: str | None) -> None:
+    """Record a media enquiry received by telephone or in person; everyone is told at once."""
+    from bot.media import EnquiryInput, receive_enquiry
+
+    data = EnquiryInput(
+        outlet=outlet, subject=subject, journalist=journalist, contact=contact,
+        journalist_deadline=deadline, case_ref=case_ref, subject_agency=about_agency,
+        raising_agency=raised_by_agency, summary=summary,
+    )
+    with handled(), ctx.core.transaction() as s:
+        enquiry = receive_enquiry(s, ctx.core, data, actor=ctx.actor, source="cli",
+                                  acknowledge_to=ack_to)
+        ref, routing = enquiry.ref, enquiry.routing
+    click.echo(f"{ref}: row {routing['row']}; {routing['spokesperson']['label']} speaks; "
+               f"output {routing['output_label']}")
+
+
+def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
+    """Run ``fn(session, core, enquiry, actor, **options)`` in one transaction; print its message.
+
+    A refusal is audited in its own transaction (the refused one rolled back) and exits 2."""
+
+    @click.argument("ref")
+    @pass_ctx
+    def wrapper(ctx: Ctx, ref: str, **options: Any) -> None:
+        from bot.media import get_enquiry, record_refusal
+
+        with handled():
+            try:
+                with ctx.core.transaction() as s:
+                    message = fn(s, ctx.core, get_enquiry(s, ref), ctx.actor, **options)
+            except Refused as exc:
+                action = fn.__name__.removeprefix("media_")
+                record_refusal(ctx.core, ref=ref, actor=ctx.actor, action=action, reason=str(exc))
+                raise
+        click.echo(message)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@media.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
+    """Show one enquiry in full (journalist, contact and summary included: not for Slack)."""
+    from bot.media import enquiry_view, get_enquiry, latest_statement, media_timeline
+
+    with handled(), ctx.core.db.session() as s:
+        enquiry = get_enquiry(s, ref)
+        view = enquiry_view(s, ctx.core, enquiry)
+        view.update(journalist=enquiry.journalist, contact=enquiry.contact, summary=enquiry.summary)
+        statement = latest_statement(s, enquiry)
+        view["statement_text"] = statement.text if statement else None
+        view["events"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
+            for e in media_timeline(s, enquiry)
+        ]
+    if as_json:
+        emit(view)
+        return
+    r = view["routing"]
+    click.echo(f"{view['ref']}  {view['status']}  ({view['source']})")
+    click.echo(f"  outlet: {view['outlet']}; journalist: {view['journalist'] or '-'}; "
+               f"contact: {view['contact'] or '-'}")
+    click.echo(f"  about: {view['subject_label']}" + (f" ({view['case_ref']})" if view["case_ref"] else ""))
+    click.echo(f"  deadline: {_local(view['journalist_deadline'])}")
+    if view["summary"]:
+        click.echo(f"  summary: {view['summary']}")
+    click.echo(f"routing: row {r['row']} ({r['source']})")
+    click.echo("  lead: " + ", ".join(n["label"] + f" ({n['name']})" for n in r["lead"]))
+    click.echo(f"  speaks: {r['spokesperson']['label']} ({r['spokesperson']['name']})")
+    click.echo("  signs off: " + ", ".join(n["label"] + f" ({n['name']})" for n in r["sign_off"]))
+    click.echo(f"  output: {r['output_label']}")
+    if r["note"]:
+        click.echo(f"  note: {r['note']}")
+    for p in r["problems"]:
+        click.echo(f"  ! {p}")
+    st = view["statement"]
+    if st:
+        waiting = f"; waiting for {', '.join(st['waiting_for'])}" if st["waiting_for"] else ""
+        click.echo(f"statement v{st['version']} ({st['kind']}): {st['status']}{waiting}")
+        click.echo("  " + (view["statement_text"] or "").replace("\n", "\n  "))
+    click.echo("timeline:")
+    for e in view["events"]:
+        detail = ", ".join(f"{k}={v}" for k, v in e["detail"].items()
+                           if v not in (None, [], "") and k not in ("media_id", "media_ref"))
+        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind']}  {detail}")
+
+
+@media.command("ack")
+@enquiry_action
+def media_ack(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+    """Acknowledge the alert: it stops repeating."""
+    from bot.media import acknowledge
+
+    done = acknowledge(s, core, enquiry, actor=actor)
+    return f"{enquiry.ref}: acknowledged" if done else f"{enquiry.ref}: already acknowledged"
+
+
+@media.command("draft")
+@click.option("--kind", type=click.Choice(list(MEDIA_OUTPUTS)),
+              help="Default: the output the routing allows.")
+@click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The edited statement (a new version); default: the template.")
+@enquiry_action
+def media_draft(s: Session, core: Any, enquiry: Any, actor: str, kind: str | None,
+                text_file: Path | None) -> str:
+    """Draft (or redraft) the statement. A press release is refused before publication (M-5)."""
+    from bot.media import draft_statement
+
+    text = text_file.read_text("utf-8") if text_file else None
+    st = draft_statement(s, core, enquiry, actor=actor, kind=kind, text=text)
+    return f"{enquiry.ref}: {st.kind} version {st.version} drafted\n\n{st.text}"
+
+
+@media.command("approve")
+@enquiry_action
+def media_approve(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+    """Approve the current draft as a signer the routing names (--actor EMAIL)."""
+    from bot.media import approve_statement, pending_signers
+
+    st = approve_statement(s, core, enquiry, actor=actor)
+    waiting = [n.display for n in pending_signers(enquiry, st)]
+    if waiting:
+        return f"{enquiry.ref}: version {st.version} approved by you; still waiting for {', '.join(waiting)}"
+    return f"{enquiry.ref}: version {st.version} approved; it can be released"
+
+
+@media.command("release")
+@enquiry_action
+def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+    """Release the approved statement (to the journalist by email when the contact is an address)."""
+    from bot.media import release_statement
+
+    st = release_statement(s, core, enquiry, actor=actor)
+    return f"{enquiry.ref}: version {st.version} released to {st.released_to}"
+
+
+@media.command("responded")
+@click.option("--spoke", required=True, type=click.Choice([*MEDIA_ROLES, "agency"]),
+              help="Who answered the journalist.")
+@click.option("--at", callback=_when_cb, metavar="ISO", help="When (default now).")
+@enquiry_action
+def media_responded(s: Session, core: Any, enquiry: Any, actor: str, spoke: str,
+                    at: datetime | None) -> str:
+    """Record a response given outside the bot (e.g. by telephone) and who gave it."""
+    from bot.media import record_response
+
+    record_response(s, core, enquiry, spoke=spoke, actor=actor, at=at)
+    return f"{enquiry.ref}: response by {spoke} recorded"
+
+
+@media.command("close")
+@click.option("--reason", required=True)
+@enquiry_action
+def media_close(s: Session, core: Any, enquiry: Any, actor: str, reason: str) -> str:
+    """Close the enquiry: no more alerts or reminders."""
+    from bot.media import close_enquiry
+
+    close_enquiry(s, core, enquiry, reason=reason, actor=actor)
+    return f"{enquiry.ref}: closed"
+
+
+# --- the Chair's absence -------------------------------------------------------------------
+
+
+@click.group("chair-away", invoke_without_command=True)
+@click.pass_context
+def chair_away(click_ctx: click.Context) -> None:
+    """List the Chair's current and future absences (the Deputy Chair speaks meanwhile)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from bot.media import chair_absences
+
+    ctx: Ctx = click_ctx.obj
+    with ctx.core.db.session() as s:
+        rows = chair_absences(s, ctx.core)
+    if not rows:
+        click.echo("the Chair is not recorded as away")
+    for a in rows:
+        click.echo(f"#{a.id}  {_local(a.starts_at.isoformat())} to {_local(a.ends_at.isoformat())}"
+                   f"  stands in: {a.delegate or 'Deputy Chair (or the fallback)'}")
+
+
+@chair_away.command("set")
+@click.option("--from", "starts", required=True, callback=_when_cb, metavar="ISO")
+@click.option("--until", "ends", required=True, callback=_when_cb, metavar="ISO")
+@click.option("--delegate", type=click.Choice([r for r in MEDIA_ROLES if r != "chair"]),
+              help="Who the Chair designates (default: the Deputy Chair).")
+@pass_ctx
+def chair_away_set(ctx: Ctx, starts: datetime, ends: datetime, delegate: str | None) -> None:
+    """Record that the Chair is away from --from until --until."""
+    from bot.media import set_chair_absence
+
+    with handled(), ctx.core.transaction() as s:
+        absence = set_chair_absence(s, ctx.core, starts_at=starts, ends_at=ends, actor=ctx.actor,
+                                    delegate=delegate)
+        absence_id = absence.id
+    click.echo(f"#{absence_id}: the Chair is away {_local(starts.isoformat())} to {_local(ends.isoformat())}")
+
+
+@chair_away.command("cancel")
+@click.argument("absence_id", type=int)
+@pass_ctx
+def chair_away_cancel(ctx: Ctx, absence_id: int) -> None:
+    """Cancel a recorded absence (the Chair is back)."""
+    from bot.media import cancel_chair_absence
+
+    with handled(), ctx.core.transaction() as s:
+        cancel_chair_absence(s, ctx.core, absence_id, actor=ctx.actor)
+    click.echo(f"#{absence_id}: cancelled")
