@@ -11,7 +11,8 @@ from bot.protocol import ProtocolError, UnknownAgency, load_protocol, parse_prot
 
 
 def test_every_preset_loads_and_differs_where_the_seeds_differ() -> None:
-    assert set(preset_names()) >= {"working-together-2023", "kirklees", "sandwell", "stockport"}
+    assert set(preset_names()) >= {"working-together-2023", "kirklees", "sandwell", "somerset",
+                                   "stockport"}
     wt = load_protocol(None)
     assert wt.durations.sin_notification == Duration(5, "working_days")
     assert wt.durations.rapid_review == Duration(15, "working_days")
@@ -59,6 +60,17 @@ def test_a_partnership_file_replaces_agencies_and_merges_tables(tmp_path: Path) 
          "field 'agencies[0].request_addresses': 'not-an-address'"),
         ('[working_hours]\nstart = "18:00"\nend = "09:00"', "start before they end"),
         ('[roles.business_manager]\nemail = "nope"', "field 'roles.business_manager.email'"),
+        # The media protocol (issue 4): a broken routing row is named, never guessed around.
+        ('[media.routes.review]\nspeaks = "mayor"',
+         "field 'media.routes.review.speaks': 'mayor' is not a role"),
+        ('[media.routes.review]\noutput = "tweet"', "'tweet' is not an output"),
+        ('[media.routes.rumour]\nlead = ["chair"]\nspeaks = "chair"\nsign_off = ["chair"]\n'
+         'output = "response"', "unknown routing rows: rumour"),
+        ('[media.routes.partnership]\nsign_off = ["executive"]',
+         "the media routing names executive, but roles.executive is not set"),
+        ('[media]\nacknowledge_within = "soon"', "field 'media.acknowledge_within'"),
+        ('[media]\nchair_fallback = "chair"', "cannot be the fallback"),
+        ('[media]\npress_address = "press"', "field 'media.press_address'"),
     ],
 )
 def test_a_broken_protocol_names_the_file_the_field_and_the_problem(
@@ -97,3 +109,6 @@ def test_protocol_command_shows_the_effective_protocol_as_json(tmp_path: Path) -
     data = json.loads(result.output)
     assert data["durations"]["info_gathering_return"] == "48 hours"
     assert data["chase"]["info-gathering"]["reminder_before"] == "24 hours"
+    assert data["media"]["acknowledge_within"] == "15 minutes"
+    assert data["media"]["deadline_reminders"] == ["2 hours", "30 minutes"]
+    assert data["media"]["routes"]["published"]["output"] == "press_release"
