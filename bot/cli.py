@@ -198,6 +198,14 @@ def protocol_cmd(ctx: Ctx, as_json: bool) -> None:
     for a in protocol.agencies:
         flag = " (statutory partner)" if a.statutory_partner else ""
         click.echo(f"  {a.slug:14} {a.name}{flag}")
+    m = data["media"]
+    click.echo(f"media: enquiries to {m['press_address'] or '(no press address)'}; acknowledge within "
+               f"{m['acknowledge_within']} (repeats {m['acknowledge_repeats']}); reminders "
+               f"{', '.join(m['deadline_reminders'])} before the deadline; Chair fallback "
+               f"{m['chair_fallback']}")
+    for name, row in m["routes"].items():
+        click.echo(f"  {name:18} lead {'+'.join(row['lead'])}; speaks {row['speaks']}; "
+                   f"signs off {'+'.join(row['sign_off'])}; {row['output']}  ({row['source']})")
 
 
 @main.command()
