@@ -30,6 +30,8 @@ EXPECTED_FIXTURES = {
     "attachment_path_name.eml",
     "unknown.eml",
     "malformed.eml",
+    "media_forwarded.eml",
+    "media_direct.eml",
 }
 
 
