@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     protocol_file: Path | None = None
     tick_seconds: int = Field(default=60, ge=1)
 
-    @field_validator("protocol_file", mode="before")
+    @field_validator("protocol_file", "imap_ca_file", "smtp_ca_file", mode="before")
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -74,11 +74,15 @@ class Settings(BaseSettings):
     imap_oauth_token: SecretStr | None = None
     imap_folder: str = "INBOX"
     imap_processed_folder: str = "Processed"
+    #: PEM CA bundle to verify the IMAP server's certificate with, instead of the system store.
+    imap_ca_file: Path | None = None
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: Literal["tls", "starttls", "none"] = "starttls"
     smtp_username: str = ""
     smtp_password: SecretStr | None = None
+    #: PEM CA bundle to verify the SMTP server's certificate with, instead of the system store.
+    smtp_ca_file: Path | None = None
 
     # --- Slack ---------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
@@ -86,5 +90,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_business_unit_channel: str = ""
+    #: Channel ID for media enquiry alerts (the private comms channel, process.md 6.4); empty:
+    #: the business unit channel.
+    slack_comms_channel: str = ""
     slack_business_unit_usergroup: str = ""
     port: int = 3000

@@ -1,6 +1,8 @@
-"""The gateway contract (tests/test_gateway_contract.py) run against the Graph and IMAP gateways.
+"""The gateway contract (tests/test_gateway_contract.py) run against the Graph, EWS and IMAP gateways.
 
-Its test functions are reused unchanged; only the ``gateway_env`` fixture differs. A separate
+Its test functions are reused unchanged; only the ``gateway_env`` fixture differs. Graph runs
+against the fake in tests/support/fake_graph.py, EWS against the canned-SOAP fake in
+tests/support/fake_ews.py (through ``responses``), IMAP against a real Dovecot. A separate
 module rather than extra params there because IMAP cannot keep bare-LF line endings: RFC 3501
 messages are CRLF on the wire, so Dovecot hands back ``\\r\\n`` whatever was appended. For IMAP
 the contract's ``inbound`` builder is swapped for a CRLF one; every assertion is otherwise as is.
@@ -16,11 +18,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import responses
 
+from bot.mail.ews import EwsMailGateway
 from bot.mail.graph import GraphMailGateway
 from bot.mail.imap import ImapSmtpGateway
 from tests import test_gateway_contract as contract
+from tests.support import fake_ews
 from tests.support.dovecot import DOVECOT, DovecotServer, dovecot_server, free_port
+from tests.support.fake_ews import FakeEws
 from tests.support.fake_graph import BASE, MAILBOX, TOKEN, FakeGraph
 from tests.test_gateway_contract import GatewayEnv
 
@@ -53,6 +59,26 @@ def graph_env(tmp_path: Path) -> Iterator[GatewayEnv]:
         deliver=deliver,
         sent=lambda: [m.as_bytes() for m in fake.sent],
     )
+
+
+@contextmanager
+def ews_env(tmp_path: Path) -> Iterator[GatewayEnv]:
+    fake = FakeEws()
+    # Only the EWS endpoint answers: any other request (autodiscover, say) fails the test.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.install(mock)
+        gateway = EwsMailGateway(
+            service_endpoint=fake_ews.ENDPOINT,
+            username=fake_ews.USERNAME,
+            password=fake_ews.PASSWORD,
+            mailbox=fake_ews.MAILBOX,
+            auth_type="basic",
+        )
+
+        def deliver(raw: bytes) -> None:
+            fake.deliver(raw)
+
+        yield GatewayEnv(gateway=gateway, deliver=deliver, sent=lambda: list(fake.sent))
 
 
 _servers: dict[str, DovecotServer] = {}
@@ -111,7 +137,13 @@ def _dovecot() -> Iterator[None]:
         _servers.pop("imap", None)
 
 
-@pytest.fixture(params=[pytest.param(graph_env, id="graph"), pytest.param(imap_env, id="imap")])
+@pytest.fixture(
+    params=[
+        pytest.param(graph_env, id="graph"),
+        pytest.param(ews_env, id="ews"),
+        pytest.param(imap_env, id="imap"),
+    ]
+)
 def gateway_env(
     request: pytest.FixtureRequest,
     tmp_path: Path,

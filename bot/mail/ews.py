@@ -7,9 +7,13 @@ Exchange Online.
 * The endpoint is explicit (``EWS_SERVICE_ENDPOINT``); autodiscover is optional. The server
   version is pinned (``Build(15, 1)``, the Exchange 2016 schema that 2016/2019/SE all speak) so
   exchangelib does not guess it with extra round trips.
-* Intake polls unread items in the inbox, oldest first, and reads each one's MIME content.
-  Processed: ``is_read`` is set and the item moved to the processed folder (a child of the inbox
-  or of the mailbox root, by name). With an empty processed folder setting it is only marked read.
+* Intake lists the inbox, oldest first, and reads each item's MIME content. Processed:
+  ``is_read`` is set and the item moved to the processed folder (a child of the inbox or of the
+  top of the information store, by name), so every item still in the inbox is listed, read or not.
+  With an empty processed folder setting the item is only marked read and only unread items are
+  listed.
+* An untrusted TLS certificate is a plain :class:`MailboxError` (a person must act); outages,
+  throttling and timeouts are :class:`TransientMailboxError`.
 * Send: a message created from the bot's MIME and sent with ``SendAndSaveCopy``, so the bot's
   Message-ID, In-Reply-To and References go out as set.
 * Nothing connects at construction; the exchangelib ``Account`` is built on first use.
@@ -145,15 +149,18 @@ class EwsMailGateway:
 
     def _processed_folder(self, account: Any) -> Any:
         if self._folder is None:
-            from exchangelib.folders import Folder
+            from exchangelib import Q
+            from exchangelib.folders import SHALLOW, FolderCollection
 
             with _ews_errors("EWS find processed folder"):
-                for parent in (account.inbox, account.msg_folder_root):
-                    matches = [
-                        f
-                        for f in parent.children
-                        if isinstance(f, Folder) and f.name == self._processed
-                    ]
+                # One shallow FindFolder by display name per parent, not ``parent.children``:
+                # that walks and caches every folder in the mailbox (three large requests).
+                # Lazily: the top of the store is only looked up when the inbox has no match.
+                for parent in (getattr(account, name) for name in ("inbox", "msg_folder_root")):
+                    found = FolderCollection(account=account, folders=[parent]).find_folders(
+                        q=Q(name=self._processed), depth=SHALLOW
+                    )
+                    matches = [f for f in found if not isinstance(f, Exception)]
                     if matches:
                         self._folder = matches[0]
                         break
@@ -165,14 +172,19 @@ class EwsMailGateway:
 
     def fetch_new(self) -> Iterator[InboundItem]:
         account = self._get_account()
+        # With a processed folder, whatever is still in the inbox is unprocessed, read or not: a
+        # person opening a message in Outlook must not hide it from the bot. Only when processed
+        # mail stays in the inbox does "read" have to mean "processed".
         with _ews_errors("EWS list inbox"):
+            inbox = account.inbox
+            listing = inbox.filter(is_read=False) if not self._processed else inbox.all()
             ids = [
                 (item.id, item.changekey)
-                for item in account.inbox.filter(is_read=False)
-                .only("id", "changekey", "datetime_received")
-                .order_by("datetime_received")
+                for item in listing.only("id", "changekey", "datetime_received").order_by(
+                    "datetime_received"
+                )
             ]
-        log.info("EWS listing: %d unread message(s)", len(ids))
+        log.info("EWS listing: %d message(s)", len(ids))
         for start in range(0, len(ids), 10):
             batch = ids[start : start + 10]
             with _ews_errors("EWS get MIME"):
@@ -187,15 +199,17 @@ class EwsMailGateway:
 
     def mark_processed(self, item_id: str) -> None:
         account = self._get_account()
+        # The folder first: when it is missing nothing changes and the message is listed again.
+        target = self._processed_folder(account) if self._processed else None
         with _ews_errors("EWS mark processed"):
             (item,) = list(account.fetch(ids=[(item_id, None)], only_fields=["is_read"]))
-            if isinstance(item, Exception):  # already moved or deleted
+            if isinstance(item, Exception):  # already moved (a move gives it a new id) or deleted
                 return
             if not item.is_read:
                 item.is_read = True
                 item.save(update_fields=["is_read"])
-            if self._processed:
-                item.move(self._processed_folder(account))
+            if target is not None:
+                item.move(target)
         log.info("EWS item processed")
 
     def send(self, message: EmailMessage) -> str:
@@ -258,8 +272,18 @@ def _ews_errors(what: str) -> Iterator[None]:
     except e.ResponseMessageError as exc:
         raise MailboxError(f"{what}: failed ({type(exc).__name__})") from None
     except e.TransportError as exc:
+        if _tls_failure(exc):
+            # exchangelib turns requests' SSLError into a bare TransportError; a certificate the
+            # bot does not trust will not fix itself, so it is not transient.
+            raise MailboxError(f"{what}: TLS certificate not trusted or TLS handshake failed") from None
         raise TransientMailboxError(f"{what}: endpoint unreachable ({type(exc).__name__})") from None
     except e.EWSError as exc:
         raise MailboxError(f"{what}: failed ({type(exc).__name__})") from None
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
         raise TransientMailboxError(f"{what}: endpoint unreachable ({type(exc).__name__})") from None
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc.__context__, requests.exceptions.SSLError)

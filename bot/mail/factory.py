@@ -86,6 +86,8 @@ def build_gateway(settings: Settings, state_dir: Path) -> MailGateway:
             smtp_oauth_token=provider if not settings.smtp_password else None,
             mail_from=settings.mail_from,
             state_path=state_dir / "imap-uids.json",
+            imap_ca_file=settings.imap_ca_file,
+            smtp_ca_file=settings.smtp_ca_file,
         )
 
     raise ValueError(f"MAIL_BACKEND={backend} is not a known mail backend")

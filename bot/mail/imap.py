@@ -118,6 +118,8 @@ class ImapSmtpGateway:
         state_path: Path,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = 30.0,
+        imap_ca_file: Path | None = None,
+        smtp_ca_file: Path | None = None,
     ) -> None:
         self.name = f"imap:{imap_host}/{folder}"
         self._imap_host, self._imap_port, self._imap_security = imap_host, imap_port, imap_security
@@ -131,11 +133,22 @@ class ImapSmtpGateway:
         self._state_path = state_path
         self._ssl_context = ssl_context
         self._timeout = timeout
+        self._imap_ca_file, self._smtp_ca_file = imap_ca_file, smtp_ca_file
 
     # -- IMAP plumbing -------------------------------------------------------------------------
 
-    def _context(self) -> ssl.SSLContext:
-        return self._ssl_context or ssl.create_default_context()
+    def _context(self, ca_file: Path | None, setting: str) -> ssl.SSLContext:
+        """Certificates are always verified (chain and host name). A CA file replaces the system
+        trust store, for servers whose certificate comes from the organisation's own CA."""
+        if self._ssl_context is not None:
+            return self._ssl_context
+        if ca_file is None:
+            return ssl.create_default_context()
+        try:
+            return ssl.create_default_context(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            # Raised as a MailboxError so it is not mistaken for an unreachable server.
+            raise MailboxError(f"{setting} {ca_file} cannot be used: {type(exc).__name__}") from None
 
     @contextlib.contextmanager
     def _imap(self) -> Iterator[imaplib.IMAP4]:
@@ -146,13 +159,13 @@ class ImapSmtpGateway:
                     conn = imaplib.IMAP4_SSL(
                         self._imap_host,
                         self._imap_port,
-                        ssl_context=self._context(),
+                        ssl_context=self._context(self._imap_ca_file, "IMAP_CA_FILE"),
                         timeout=self._timeout,
                     )
                 else:
                     conn = imaplib.IMAP4(self._imap_host, self._imap_port, timeout=self._timeout)
                     if self._imap_security == "starttls":
-                        conn.starttls(ssl_context=self._context())
+                        conn.starttls(ssl_context=self._context(self._imap_ca_file, "IMAP_CA_FILE"))
             with _imap_errors("IMAP login", auth=True):
                 if self._imap_token is not None:
                     user, token = self._imap_username, self._imap_token()
@@ -298,12 +311,12 @@ class ImapSmtpGateway:
                         self._smtp_host,
                         self._smtp_port,
                         timeout=self._timeout,
-                        context=self._context(),
+                        context=self._context(self._smtp_ca_file, "SMTP_CA_FILE"),
                     )
                 else:
                     smtp = smtplib.SMTP(self._smtp_host, self._smtp_port, timeout=self._timeout)
                     if self._smtp_security == "starttls":
-                        smtp.starttls(context=self._context())
+                        smtp.starttls(context=self._context(self._smtp_ca_file, "SMTP_CA_FILE"))
                 smtp.ehlo_or_helo_if_needed()
                 if self._smtp_token is not None:
                     user, token = self._smtp_username, self._smtp_token()

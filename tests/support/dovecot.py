@@ -3,6 +3,10 @@
 Needs Debian's ``dovecot-imapd`` (``scripts/test-deps.sh`` installs it). Users come from a static
 passwd-file; plaintext auth is allowed (loopback only, no TLS). When the tests run as root the
 mail processes run as the ``mail`` user (Dovecot refuses uid 0); otherwise as the current user.
+
+With ``tls=TlsFiles(...)`` the server also speaks TLS: STARTTLS on ``port`` and implicit TLS on
+``tls_port``. Plaintext logins stay possible (Dovecot counts a loopback connection as secured),
+so the helpers below keep working unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+#: Debian's DH parameters; Dovecot 2.3 warns at start-up without ``ssl_dh``.
+DH_PARAMS = Path("/usr/share/dovecot/dh.pem")
 
 
 def free_port() -> int:
@@ -32,11 +38,22 @@ def free_port() -> int:
 
 
 @dataclass
+class TlsFiles:
+    """PEM files for a TLS server: its certificate and key, and the CA that signed it."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
+@dataclass
 class DovecotServer:
     host: str
     port: int
     base: Path
     users: dict[str, str]
+    #: Implicit TLS (imaps) port, when started with ``tls``.
+    tls_port: int | None = None
 
     def client(self, user: str) -> imaplib.IMAP4:
         c = imaplib.IMAP4(self.host, self.port, timeout=10)
@@ -69,7 +86,7 @@ class DovecotServer:
 
 
 @contextlib.contextmanager
-def dovecot_server(users: dict[str, str]) -> Iterator[DovecotServer]:
+def dovecot_server(users: dict[str, str], tls: TlsFiles | None = None) -> Iterator[DovecotServer]:
     if DOVECOT is None:
         raise RuntimeError("dovecot is not installed: run scripts/test-deps.sh")
     base = Path(tempfile.mkdtemp(prefix="review-bot-dovecot-"))
@@ -87,6 +104,7 @@ def dovecot_server(users: dict[str, str]) -> Iterator[DovecotServer]:
             os.chown(base / sub, uid, gid)
         (base / "users").write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in users.items()))
         port = free_port()
+        tls_port = free_port() if tls else None
         extra = ""
         if user_name is not None:
             group = grp.getgrgid(gid).gr_name
@@ -94,13 +112,15 @@ def dovecot_server(users: dict[str, str]) -> Iterator[DovecotServer]:
                 f"default_internal_user = {user_name}\ndefault_internal_group = {group}\n"
                 f"default_login_user = {user_name}\n"
             )
+        # Port 0 switches the implicit TLS listener off.
+        imaps = f"address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes" if tls_port else "port = 0"
         (base / "dovecot.conf").write_text(
             f"""base_dir = {base}/run
 state_dir = {base}/state
 log_path = {base}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{_ssl_settings(tls)}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -121,7 +141,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
   chroot =
 }}
@@ -141,18 +161,29 @@ service anvil {{
             deadline = time.monotonic() + 10
             while True:
                 try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    for listening in (port, tls_port):
+                        if listening is not None:
+                            socket.create_connection(("127.0.0.1", listening), timeout=1).close()
                     break
                 except OSError:
                     if time.monotonic() > deadline:
                         log = (base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else ""
                         raise RuntimeError(f"dovecot did not start: {log}") from None
                     time.sleep(0.05)
-            yield DovecotServer("127.0.0.1", port, base, dict(users))
+            yield DovecotServer("127.0.0.1", port, base, dict(users), tls_port)
         finally:
             _stop(base / "run" / "master.pid")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _ssl_settings(tls: TlsFiles | None) -> str:
+    if tls is None:
+        return "ssl = no"
+    lines = ["ssl = yes", f"ssl_cert = <{tls.cert}", f"ssl_key = <{tls.key}"]
+    if DH_PARAMS.exists():
+        lines.append(f"ssl_dh = <{DH_PARAMS}")
+    return "\n".join(lines)
 
 
 def _stop(pid_file: Path) -> None:
