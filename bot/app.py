@@ -81,10 +81,15 @@ class BotApp:
             # A card that could not be posted (Slack down, rate limited) is posted now: a failed
             # post never loses the case.
             try:
-                from handlers.slack.notifier import SlackNotifier, repost_missing_cards
+                from handlers.slack.notifier import (
+                    SlackNotifier,
+                    repost_missing_cards,
+                    repost_missing_media_alerts,
+                )
 
                 if isinstance(self.core.notifier, SlackNotifier):
                     repost_missing_cards(self.core, self.core.notifier.client, self.settings)
+                    repost_missing_media_alerts(self.core, self.core.notifier.client, self.settings)
             except Exception:
                 log.exception("re-posting case cards failed")
 

@@ -1,7 +1,13 @@
-"""App Home: the business unit's board and triage list; everyone else, their own referrals."""
+"""App Home: the business unit's board and triage list; everyone else, their own referrals.
+
+The media team (the business unit and the officials the media protocol names) also sees the open
+media enquiries and the Chair's absences, with the "Chair away" form and a Cancel button for each
+absence (process.md 6.3: a time-bounded delegation). Every press and form is checked here.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,17 +16,39 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot import media
 from bot.core import Core
+from bot.errors import ServiceError
 from bot.models import Case
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_list, triage_list
 from handlers.slack import blocks
-from handlers.slack.access import Access, tell
+from handlers.slack.access import Access, actor, tell
 from handlers.slack.commands import own_referrals
+from handlers.slack.media import TEAM_ONLY, is_team, value
+from handlers.slack.media_blocks import chair_away_modal, media_home_blocks
 
 log = logging.getLogger(__name__)
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
+#: The media section's share of the Home tab: enough for a busy week; the rest via the command.
+MAX_MEDIA_ENQUIRIES = 15
+MAX_ABSENCES = 5
+
+
+def media_section(core: Core, access: Access, user_id: str) -> list[dict[str, Any]]:
+    """Open media enquiries and the Chair's absences, for the media team only."""
+    if not is_team(core, access, user_id):
+        return []
+    with core.transaction() as session:
+        enquiries = media.open_enquiries(session)
+        views = [media.enquiry_view(session, core, e) for e in enquiries[:MAX_MEDIA_ENQUIRIES]]
+        absences = media.chair_absences(session, core)[:MAX_ABSENCES]
+    built = media_home_blocks(views, absences, core.protocol, now=core.clock.now(), tz=core.calendar.tz)
+    if len(enquiries) > MAX_MEDIA_ENQUIRIES:
+        built.insert(2 + MAX_MEDIA_ENQUIRIES, {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "More open enquiries: use `/media-enquiry list`."}]})
+    return built
 
 
 def home_blocks(core: Core, access: Access, user_id: str) -> list[dict[str, Any]]:
@@ -31,11 +59,15 @@ def home_blocks(core: Core, access: Access, user_id: str) -> list[dict[str, Any]
         built = blocks.dicts(blocks.board_blocks(rows, tz) + blocks.triage_blocks(items, tz))
     else:
         built = blocks.dicts(blocks.my_referrals_blocks(own_referrals(core, user_id)))
-    if len(built) > MAX_BLOCKS:
+    # The media section is kept whole (a journalist's deadline is minutes away); the board
+    # gives way to it and says where the rest is.
+    extra = media_section(core, access, user_id)
+    room = MAX_BLOCKS - len(extra)
+    if len(built) > room:
         more = {"type": "context", "elements": [
             {"type": "mrkdwn", "text": "More than fits here: use `/serious-incident list`."}]}
-        built = [*built[: MAX_BLOCKS - 1], more]
-    return built
+        built = [*built[: room - 1], more]
+    return built + extra
 
 
 def publish_home(core: Core, client: WebClient, access: Access, user_id: str) -> None:
@@ -79,3 +111,61 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             access.refuse(client, body, action="triage_dismiss", ref=None)
             return
         client.views_open(trigger_id=body["trigger_id"], view=blocks.dismiss_modal(int(item)))
+
+    @app.action("media_chair_away")
+    def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        if not is_team(core, access, body["user"]["id"]):
+            media.record_refusal(core, ref="", actor=actor(body["user"]["id"]), action="chair_away",
+                                 reason=TEAM_ONLY)
+            tell(client, body, TEAM_ONLY)
+            return
+        modal = chair_away_modal(core.protocol, core.clock.now())
+        client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    @app.view("media_chair_away")
+    def chair_away_submitted(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        team = is_team(core, access, user_id)
+        if not team:  # a forged submission
+            media.record_refusal(core, ref="", actor=actor(user_id), action="chair_away", reason=TEAM_ONLY)
+            ack(response_action="errors", errors={"ends_at": TEAM_ONLY})
+            return
+        values = view["state"]["values"]
+        starts, ends = value(values, "starts_at"), value(values, "ends_at")
+        delegate = value(values, "delegate")
+        errors = {b: "Choose a date and time." for b, v in (("starts_at", starts), ("ends_at", ends))
+                  if v is None}
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        try:
+            with core.transaction() as session:
+                media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
+                                        delegate=delegate or None, team_member=team)
+        except ServiceError as exc:
+            block = "delegate" if ("delegate" in str(exc) or "role" in str(exc)) else "ends_at"
+            ack(response_action="errors", errors={block: str(exc)[:300]})
+            return
+        ack()
+        if json.loads(view.get("private_metadata") or "{}").get("home"):
+            publish_home(core, client, access, user_id)
+
+    @app.action("media_absence_cancel")
+    def absence_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        team = is_team(core, access, user_id)
+        if not team:
+            media.record_refusal(core, ref="", actor=actor(user_id), action="cancel_chair_absence",
+                                 reason=TEAM_ONLY)
+            tell(client, body, TEAM_ONLY)
+            return
+        try:
+            with core.transaction() as session:
+                media.cancel_chair_absence(session, core, int(body["actions"][0]["value"]),
+                                           actor=actor(user_id), team_member=team)
+        except (ServiceError, ValueError) as exc:
+            tell(client, body, str(exc))
+            return
+        publish_home(core, client, access, user_id)

@@ -168,7 +168,8 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 class SlackHarness:
     """The real bolt App (signed requests, ``process_before_response=True``) against the fake."""
 
-    def __init__(self, api: SlackAPI, tmp_path: Path, *, usergroup: str = "") -> None:
+    def __init__(self, api: SlackAPI, tmp_path: Path, *, usergroup: str = "",
+                 roles: dict[str, Any] | None = None, comms_channel: str = "") -> None:
         from bot.clock import FixedClock
         from bot.core import Core
         from bot.db import Database
@@ -182,13 +183,13 @@ class SlackHarness:
         db.create_schema()
         protocol = parse_protocol({"preset": "working-together-2023", "roles": {"business_manager": {
             "name": "BM", "email": "bm@partnership.example", "slack_user_id": BUSINESS_MANAGER,
-        }}}, "test")
+        }, **(roles or {})}}, "test")
         self.clock = FixedClock(NOW)
         self.core = Core(db=db, protocol=protocol, clock=self.clock, attachments_dir=tmp_path / "att")
         self.settings = Settings(
             _env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET,
             slack_api_url=api.url, slack_business_unit_channel="CBU",
-            slack_business_unit_usergroup=usergroup,
+            slack_business_unit_usergroup=usergroup, slack_comms_channel=comms_channel,
         )
         self.client = build_client(self.settings)
         self.app = create_slack_app(self.core, self.settings, client=self.client,
@@ -218,10 +219,11 @@ class SlackHarness:
     def trigger_id(self) -> str:
         return f"trigger-{next(self._trigger)}"
 
-    def command(self, text: str = "", user: str = BUSINESS_MANAGER, **kw: Any) -> Any:
+    def command(self, text: str = "", user: str = BUSINESS_MANAGER, *, name: str = "/serious-incident",
+                **kw: Any) -> Any:
         return self._form({
             "token": "legacy", "team_id": "T0001", "team_domain": "example", "channel_id": "CPRACT",
-            "user_id": user, "user_name": user.lower(), "command": "/serious-incident", "text": text,
+            "user_id": user, "user_name": user.lower(), "command": name, "text": text,
             "api_app_id": "A0001", "trigger_id": self.trigger_id(),
             "response_url": self.api.url.replace("/api/", "/response/T0001/1/abc"),
         }, **kw)
@@ -274,6 +276,11 @@ def dated(value: str | None) -> dict[str, Any]:
 
 def typed(value: str) -> dict[str, Any]:
     return {"type": "plain_text_input", "value": value}
+
+
+def timed(value: datetime | None) -> dict[str, Any]:
+    """A datetimepicker's answer: Unix seconds."""
+    return {"type": "datetimepicker", "selected_date_time": int(value.timestamp()) if value else None}
 
 
 @pytest.fixture
