@@ -521,7 +521,13 @@ def _proceedings(session: Session, enquiry: MediaEnquiry) -> bool:
 
 
 def check_press_release(session: Session, enquiry: MediaEnquiry) -> None:
-    """M-5: refuse a press release unless the enquiry's review is published."""
+    """M-5: refuse a press release about a case or review unless the review is published.
+
+    M-5 is about reviews: an enquiry about the partnership itself or general safeguarding (rows
+    7 and 11) may have a press release, signed off as its row says. An enquiry about a case not
+    yet known to the bot is a case whose review is not published."""
+    if enquiry.case_id is None and enquiry.subject in ("partnership", "general", "agency"):
+        return
     case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
     publication = session.get(Publication, case.id) if case else None
     if publication is None or publication.published_at is None:

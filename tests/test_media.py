@@ -317,6 +317,16 @@ def test_a_press_release_before_publication_is_refused_citing_the_rule(core: Cor
         assert s.exec(select(MediaStatement)).first() is None
 
 
+def test_m5_is_about_reviews_a_partnership_press_release_is_not_refused(core: Core) -> None:
+    ref = receive(core, subject="partnership")
+    with core.transaction() as s:
+        draft = media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
+        assert draft.kind == "press_release"
+    ref = receive(core, subject="case")  # a case the bot does not know yet: not published
+    with core.transaction() as s, pytest.raises(Refused, match="M-5"):
+        media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
+
+
 def test_a_press_release_after_publication_is_allowed(core: Core) -> None:
     ref = receive(core, case_ref=case_at(core, "published"))
     with core.transaction() as s:
