@@ -28,7 +28,7 @@ def media(click_ctx: click.Context, as_json: bool, only_open: bool) -> None:
     """List media enquiries: time to notify, time to acknowledge, who spoke, protocol followed."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from bot.media import media_report
+    from bot.media_report import media_report
 
     ctx: Ctx = click_ctx.obj
     with ctx.core.db.session() as s:
@@ -96,7 +96,8 @@ def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
     @click.argument("ref")
     @pass_ctx
     def wrapper(ctx: Ctx, ref: str, **options: Any) -> None:
-        from bot.media import get_enquiry, record_refusal
+        from bot.media import get_enquiry
+        from bot.media_statements import record_refusal
 
         with handled():
             try:
@@ -119,7 +120,9 @@ def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
 @pass_ctx
 def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     """Show one enquiry in full (journalist, contact and summary included: not for Slack)."""
-    from bot.media import enquiry_view, get_enquiry, latest_statement, media_timeline
+    from bot.media import get_enquiry
+    from bot.media_report import enquiry_view, media_timeline
+    from bot.media_statements import latest_statement
 
     with handled(), ctx.core.db.session() as s:
         enquiry = get_enquiry(s, ref)
@@ -182,7 +185,7 @@ def media_ack(s: Session, core: Any, enquiry: Any, actor: str) -> str:
 def media_draft(s: Session, core: Any, enquiry: Any, actor: str, kind: str | None,
                 text_file: Path | None) -> str:
     """Draft (or redraft) the statement. A press release is refused before publication (M-5)."""
-    from bot.media import draft_statement
+    from bot.media_statements import draft_statement
 
     text = text_file.read_text("utf-8") if text_file else None
     st = draft_statement(s, core, enquiry, actor=actor, kind=kind, text=text)
@@ -193,7 +196,7 @@ def media_draft(s: Session, core: Any, enquiry: Any, actor: str, kind: str | Non
 @enquiry_action
 def media_approve(s: Session, core: Any, enquiry: Any, actor: str) -> str:
     """Approve the current draft as a signer the routing names (--actor EMAIL)."""
-    from bot.media import approve_statement, pending_signers
+    from bot.media_statements import approve_statement, pending_signers
 
     st = approve_statement(s, core, enquiry, actor=actor)
     waiting = [n.display for n in pending_signers(enquiry, st)]
@@ -206,7 +209,7 @@ def media_approve(s: Session, core: Any, enquiry: Any, actor: str) -> str:
 @enquiry_action
 def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
     """Release the approved statement (to the journalist by email when the contact is an address)."""
-    from bot.media import release_statement
+    from bot.media_statements import release_statement
 
     st = release_statement(s, core, enquiry, actor=actor)
     return f"{enquiry.ref}: version {st.version} released to {st.released_to}"

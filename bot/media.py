@@ -7,19 +7,17 @@ names are told at once (D-M1, M-1); an alert nobody acknowledges repeats, to the
 too; reminders run before the journalist's deadline (M-11). Unlike agency chasers, none of this
 waits for working hours: journalists do not.
 
-Statements are drafted from templates that fit the stage, each edit a new version, approved by
-every signer the routing names and only then released. A press release for a review that is not
-published is refused (M-5: SW-COMMS l.95; SOM l.254).
+Statements (drafts, sign-off, release, the M-5 refusal) are in :mod:`bot.media_statements`;
+what Slack may show and the figures are in :mod:`bot.media_report`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot import audit
@@ -30,24 +28,15 @@ from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing, resolve, ro
 from bot.models import (
     Case,
     ChairAbsence,
-    Event,
     MediaEnquiry,
-    MediaStatement,
-    OutboxMessage,
     Publication,
 )
 from bot.outbox import enqueue
-from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
+from bot.protocol import MEDIA_ROLES
 from bot.refs import next_ref
 from bot.stages import Stage
-from bot.statements import render_statement
 
 OPEN = ("open", "acknowledged")
-#: M-5: the rule a refused press release cites.
-PRESS_RELEASE_RULE = (
-    "A press release is issued only once the review is completed and published "
-    "(media protocol M-5: SW-COMMS l.95; SOM l.254). Until then the answer is a holding statement."
-)
 _ONE_LINE = re.compile(r"[\r\n\t]+")
 
 
@@ -98,7 +87,7 @@ def is_media_team(core: Core, actor: str) -> bool:
     return actor.startswith("cli:") or any(actor_is(p, actor) for p in media_people(core))
 
 
-def _require_team(core: Core, actor: str, team_member: bool, action: str) -> None:
+def require_team(core: Core, actor: str, team_member: bool, action: str) -> None:
     if not (team_member or is_media_team(core, actor)):
         raise Refused(
             f"Only the press office, the business unit and the people the media protocol names "
@@ -123,7 +112,7 @@ def set_chair_absence(
     delegate: str | None = None, team_member: bool = False,
 ) -> ChairAbsence:
     """Record that the Chair is away; the Deputy (or ``delegate``, SOM l.234) speaks meanwhile."""
-    _require_team(core, actor, team_member, "record the Chair's absence")
+    require_team(core, actor, team_member, "record the Chair's absence")
     if ends_at <= starts_at:
         raise ServiceError("the absence must end after it starts")
     if ends_at <= core.clock.now():
@@ -152,7 +141,7 @@ def set_chair_absence(
 def cancel_chair_absence(
     session: Session, core: Core, absence_id: int, *, actor: str, team_member: bool = False
 ) -> None:
-    _require_team(core, actor, team_member, "change the Chair's absence")
+    require_team(core, actor, team_member, "change the Chair's absence")
     absence = session.get(ChairAbsence, absence_id)
     if absence is None or absence.cancelled_at is not None:
         raise NotFound(f"no current Chair absence {absence_id}")
@@ -255,7 +244,7 @@ def receive_enquiry(
             media_id=enquiry.id, media_ref=enquiry.ref, speaks=routing.spokesperson.role,
         )
     if acknowledge_to:
-        ack = render("media_agency_ack", **_context(session, core, enquiry, routing))
+        ack = render("media_agency_ack", **mail_context(session, core, enquiry, routing))
         enqueue(
             session, core, key=f"media:{enquiry.id}:agency-ack", kind="media_agency_ack",
             to=[acknowledge_to], rendered=ack,
@@ -279,17 +268,17 @@ def _recipients(core: Core, routing: Routing) -> list[str]:
     return list(dict.fromkeys(e for e in emails if e))
 
 
-def _case_ref(session: Session, enquiry: MediaEnquiry) -> str | None:
+def case_ref_of(session: Session, enquiry: MediaEnquiry) -> str | None:
     if enquiry.case_id is None:
         return None
     case = session.get(Case, enquiry.case_id)
     return case.ref if case else None
 
 
-def _context(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing) -> dict[str, Any]:
+def mail_context(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing) -> dict[str, Any]:
     press = core.protocol.roles.press_office
     return {
-        "ref": enquiry.ref, "enquiry": enquiry, "routing": routing, "case_ref": _case_ref(session, enquiry),
+        "ref": enquiry.ref, "enquiry": enquiry, "routing": routing, "case_ref": case_ref_of(session, enquiry),
         "subject_label": SUBJECTS[enquiry.subject], "partnership": core.protocol.partnership.name,
         "press_office": press, "business_manager": core.protocol.roles.business_manager,
         "tz": core.protocol.partnership.timezone,
@@ -297,7 +286,7 @@ def _context(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routi
 
 
 def _notify(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing) -> None:
-    alert = render("media_alert", **_context(session, core, enquiry, routing))
+    alert = render("media_alert", **mail_context(session, core, enquiry, routing))
     enqueue(
         session, core, key=f"media:{enquiry.id}:alert", kind="media_alert",
         to=_recipients(core, routing), rendered=alert, case_id=enquiry.case_id,
@@ -361,7 +350,7 @@ def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int
     if enquiry is None or enquiry.next_action_at is None or enquiry.next_action_at > now:
         return 0  # another worker took it, or it was acknowledged meanwhile
     routing = routing_of(enquiry)
-    context = _context(session, core, enquiry, routing)
+    context = mail_context(session, core, enquiry, routing)
     taken = 0
     repeat_at = _next_repeat(core, enquiry)
     if repeat_at is not None and repeat_at <= now:
@@ -423,7 +412,7 @@ def _deadline_step(
 # --- acknowledging, answering, closing ----------------------------------------------------------
 
 
-def _require_open(enquiry: MediaEnquiry) -> None:
+def require_open(enquiry: MediaEnquiry) -> None:
     if enquiry.status == "closed":
         raise Refused(f"{enquiry.ref} is closed")
 
@@ -432,8 +421,8 @@ def acknowledge(
     session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, team_member: bool = False
 ) -> bool:
     """Someone has picked the enquiry up: the alert stops repeating. False if already done."""
-    _require_team(core, actor, team_member, "acknowledge a media alert")
-    _require_open(enquiry)
+    require_team(core, actor, team_member, "acknowledge a media alert")
+    require_open(enquiry)
     if enquiry.acknowledged_at is not None:
         return False
     now = core.clock.now()
@@ -454,18 +443,18 @@ def record_response(
     at: datetime | None = None, team_member: bool = False,
 ) -> None:
     """The journalist was answered outside the bot (e.g. by telephone): record who spoke."""
-    _require_team(core, actor, team_member, "record a response")
-    _require_open(enquiry)
+    require_team(core, actor, team_member, "record a response")
+    require_open(enquiry)
     if spoke not in (*MEDIA_ROLES, "agency"):
         raise ServiceError(f"spoke must be one of: {', '.join((*MEDIA_ROLES, 'agency'))}")
     now = core.clock.now()
     at = at or now
     if at > now:
         raise ServiceError("the response cannot be in the future")
-    _responded(session, core, enquiry, spoke=spoke, at=at, actor=actor, via="recorded")
+    mark_responded(session, core, enquiry, spoke=spoke, at=at, actor=actor, via="recorded")
 
 
-def _responded(
+def mark_responded(
     session: Session, core: Core, enquiry: MediaEnquiry, *, spoke: str, at: datetime, actor: str,
     via: str,
 ) -> None:
@@ -485,10 +474,10 @@ def close_enquiry(
     session: Session, core: Core, enquiry: MediaEnquiry, *, reason: str, actor: str,
     team_member: bool = False,
 ) -> None:
-    _require_team(core, actor, team_member, "close a media enquiry")
+    require_team(core, actor, team_member, "close a media enquiry")
     if not reason.strip():
         raise ServiceError("a reason is required to close an enquiry")
-    _require_open(enquiry)
+    require_open(enquiry)
     enquiry.status, enquiry.closed_at, enquiry.closed_reason = "closed", core.clock.now(), reason.strip()
     enquiry.next_action_at = None
     audit.record(
@@ -497,302 +486,12 @@ def close_enquiry(
     )
 
 
-# --- statements (process.md 7.9, M-5, M-10) -----------------------------------------------------
-
-
-def latest_statement(session: Session, enquiry: MediaEnquiry) -> MediaStatement | None:
-    return session.exec(
-        select(MediaStatement).where(MediaStatement.enquiry_id == enquiry.id)
-        .order_by(col(MediaStatement.version).desc())
-    ).first()
-
-
-def _proceedings(session: Session, enquiry: MediaEnquiry) -> bool:
-    """Whether criminal or coroner proceedings may be active (contempt risk, process.md 7.9)."""
-    if enquiry.subject == "inquest" or enquiry.route == "embargoed":
-        return True
-    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
-    if case is None:
-        return False
-    return any(
-        word in p.lower() for p in case.parallel_processes
-        for word in ("police", "coroner", "court", "criminal")
-    )
-
-
-def check_press_release(session: Session, enquiry: MediaEnquiry) -> None:
-    """M-5: refuse a press release about a case or review unless the review is published.
-
-    M-5 is about reviews: an enquiry about the partnership itself or general safeguarding (rows
-    7 and 11) may have a press release, signed off as its row says. An enquiry about a case not
-    yet known to the bot is a case whose review is not published."""
-    if enquiry.case_id is None and enquiry.subject in ("partnership", "general", "agency"):
-        return
-    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
-    publication = session.get(Publication, case.id) if case else None
-    if publication is None or publication.published_at is None:
-        raise Refused(PRESS_RELEASE_RULE)
-
-
-def draft_statement(
-    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, kind: str | None = None,
-    text: str | None = None, team_member: bool = False,
-) -> MediaStatement:
-    """A new version of the enquiry's statement: rendered from the template, or the edited text."""
-    _require_team(core, actor, team_member, "draft a media statement")
-    _require_open(enquiry)
-    kind = kind or enquiry.routing["output"]
-    if kind not in MEDIA_OUTPUTS:
-        raise ServiceError(f"kind must be one of: {', '.join(MEDIA_OUTPUTS)}")
-    if kind == "press_release":
-        check_press_release(session, enquiry)
-    previous = latest_statement(session, enquiry)
-    if text is None:
-        routing = routing_of(enquiry)
-        press = core.protocol.roles.press_office
-        text = render_statement(
-            kind, partnership=core.protocol.partnership.name, proceedings=_proceedings(session, enquiry),
-            press_office=press, spokesperson=routing.spokesperson,
-            case_under_review=enquiry.route in ("review", "embargoed", "pre_publication"),
-        )
-    if not text.strip():
-        raise ServiceError("the statement is empty")
-    now = core.clock.now()
-    if previous is not None and previous.status in ("draft", "approved"):
-        previous.status = "superseded"
-    statement = MediaStatement(
-        enquiry_id=enquiry.id or 0, version=(previous.version + 1) if previous else 1, kind=kind,
-        text=text.strip()[:8000], drafted_by=actor, drafted_at=now,
-    )
-    session.add(statement)
-    session.flush()
-    audit.record(
-        session, at=now, actor=actor, kind="media_statement_drafted", case_id=enquiry.case_id,
-        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version, statement=kind,
-    )
-    return statement
-
-
-def pending_signers(enquiry: MediaEnquiry, statement: MediaStatement) -> list[Named]:
-    signed = {a["role"] for a in statement.approvals}
-    return [n for n in routing_of(enquiry).sign_off if n.role not in signed]
-
-
-def approve_statement(
-    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str
-) -> MediaStatement:
-    """A signer the routing names approves the current version (recorded: who, when)."""
-    _require_open(enquiry)
-    statement = latest_statement(session, enquiry)
-    if statement is None or statement.status not in ("draft", "approved"):
-        raise Refused(f"{enquiry.ref} has no draft statement to approve; draft one first")
-    mine = [n for n in pending_signers(enquiry, statement) if actor_is(n, actor)]
-    if not mine:
-        names = ", ".join(n.display for n in routing_of(enquiry).sign_off)
-        if any(actor_is(n, actor) for n in routing_of(enquiry).sign_off):
-            raise Refused(f"you have already approved version {statement.version}")
-        raise Refused(f"only the sign-off the routing names can approve this statement: {names}")
-    if statement.kind == "press_release":
-        check_press_release(session, enquiry)
-    now = core.clock.now()
-    statement.approvals = [
-        *statement.approvals, *({"role": n.role, "actor": actor, "at": now.isoformat()} for n in mine)
-    ]
-    complete = not pending_signers(enquiry, statement)
-    if complete:
-        statement.status, statement.approved_at = "approved", now
-    audit.record(
-        session, at=now, actor=actor, kind="media_statement_approved", case_id=enquiry.case_id,
-        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version,
-        roles=[n.role for n in mine], complete=complete,
-    )
-    return statement
-
-
-def release_statement(
-    session: Session, core: Core, enquiry: MediaEnquiry, *, actor: str, team_member: bool = False
-) -> MediaStatement:
-    """Issue the approved statement: to the journalist by email when the contact is an address,
-    always to the press office and business manager. Refused before every signer approved."""
-    _require_team(core, actor, team_member, "release a media statement")
-    _require_open(enquiry)
-    statement = latest_statement(session, enquiry)
-    if statement is None:
-        raise Refused(f"{enquiry.ref} has no statement; draft one first")
-    if statement.status == "released":
-        raise Refused(f"version {statement.version} was released at {statement.released_at}")
-    if statement.status != "approved":
-        waiting = ", ".join(n.display for n in pending_signers(enquiry, statement))
-        raise Refused(f"version {statement.version} is not approved yet; waiting for: {waiting}")
-    if statement.kind == "press_release":
-        check_press_release(session, enquiry)
-    now = core.clock.now()
-    routing = routing_of(enquiry)
-    journalist = enquiry.contact if "@" in enquiry.contact and " " not in enquiry.contact else None
-    statement.status, statement.released_by, statement.released_at = "released", actor, now
-    statement.released_to = journalist or "press office (to give to the journalist)"
-    rendered = render(
-        "media_statement", **_context(session, core, enquiry, routing), statement=statement,
-        to_journalist=journalist is not None,
-    )
-    roles = core.protocol.roles
-    office = [roles.press_office.email] if roles.press_office else []
-    enqueue(
-        session, core, key=f"media:{enquiry.id}:release:{statement.version}", kind="media_statement",
-        to=[journalist] if journalist else [*office, roles.business_manager.email],
-        cc=[*office, roles.business_manager.email] if journalist else [], rendered=rendered,
-    )
-    _responded(session, core, enquiry, spoke=routing.spokesperson.role, at=now, actor=actor,
-               via="statement")
-    audit.record(
-        session, at=now, actor=actor, kind="media_statement_released", case_id=enquiry.case_id,
-        media_id=enquiry.id, media_ref=enquiry.ref, version=statement.version,
-        statement=statement.kind, to_journalist=journalist is not None,
-    )
-    return statement
-
-
-def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str) -> None:
-    """Audit a refused media action in its own transaction (the refused one rolled back)."""
-    with core.transaction() as session:
-        found = session.exec(select(MediaEnquiry).where(MediaEnquiry.ref == ref.strip().upper())).first()
-        audit.record(
-            session, at=core.clock.now(), actor=actor, kind="media_action_refused",
-            case_id=found.case_id if found else None, media_id=found.id if found else None,
-            media_ref=found.ref if found else None, action=action,
-            rule="M-5" if reason == PRESS_RELEASE_RULE else "",
-        )
-
-
-# --- figures (issue 4 item 6) -------------------------------------------------------------------
-
-
-def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
-    sent = session.exec(
-        select(func.min(OutboxMessage.sent_at)).where(
-            OutboxMessage.idempotency_key == f"media:{enquiry.id}:alert"
-        )
-    ).first()
-    times = [t for t in (sent, enquiry.slack_posted_at) if t is not None]
-    return min(times) if times else None
-
-
-def _mins(value: timedelta) -> str:
-    return f"{int(value.total_seconds() // 60)} minutes"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _seconds(start: datetime, end: datetime | None) -> int | None:
-    return None if end is None else int((end - start).total_seconds())
-
-
-def deviations(core: Core, session: Session, enquiry: MediaEnquiry) -> list[str]:
-    """Where handling departed from the protocol; empty when it was followed."""
-    media, routing = core.protocol.media, routing_of(enquiry)
-    found: list[str] = []
-    notified = _notified_at(session, enquiry)
-    now = core.clock.now()
-    if (notified or now) - enquiry.received_at > media.notify_within:
-        found.append(f"press office and business manager not told within {_mins(media.notify_within)}")
-    if (enquiry.acknowledged_at or now) - enquiry.received_at > media.acknowledge_within:
-        found.append(f"not acknowledged within {_mins(media.acknowledge_within)}")
-    if enquiry.spoke and enquiry.spoke != routing.spokesperson.role:
-        found.append(
-            f"{ROLE_LABELS.get(enquiry.spoke, enquiry.spoke)} spoke; the routing named "
-            f"{routing.spokesperson.label}"
-        )
-    if enquiry.journalist_deadline and (enquiry.responded_at or now) > enquiry.journalist_deadline \
-            and enquiry.status != "closed":
-        found.append("the journalist's deadline passed without a response")
-    released = session.exec(
-        select(MediaStatement).where(
-            MediaStatement.enquiry_id == enquiry.id, MediaStatement.status == "released"
-        )
-    ).first()
-    if enquiry.responded_at and released is None and routing.output != "agency_statement":
-        found.append("answered without a statement signed off in the bot")
-    if routing.fallback:
-        found.append("the Chair and the Deputy Chair were unavailable: the fallback spoke")
-    return found
-
-
-def enquiry_view(session: Session, core: Core, enquiry: MediaEnquiry) -> dict[str, Any]:
-    """What Slack and the list show: no journalist, contact or summary (typed free text)."""
-    routing = routing_of(enquiry)
-    statement = latest_statement(session, enquiry)
-    refused = session.exec(
-        select(func.count()).select_from(Event).where(
-            Event.kind == "media_action_refused",
-            Event.detail["media_id"].as_integer() == enquiry.id,
-        )
-    ).one()
-    return {
-        "ref": enquiry.ref,
-        "status": enquiry.status,
-        "source": enquiry.source,
-        "outlet": enquiry.outlet,
-        "subject": enquiry.subject,
-        "subject_label": SUBJECTS[enquiry.subject],
-        "case_ref": _case_ref(session, enquiry),
-        "subject_agency": enquiry.subject_agency,
-        "received_at": enquiry.received_at.isoformat(),
-        "journalist_deadline": _iso(enquiry.journalist_deadline),
-        "routing": routing.to_json(),
-        "acknowledged_at": enquiry.acknowledged_at.isoformat() if enquiry.acknowledged_at else None,
-        "acknowledged_by": enquiry.acknowledged_by,
-        "alerts_repeated": enquiry.alerts_repeated,
-        "responded_at": enquiry.responded_at.isoformat() if enquiry.responded_at else None,
-        "spoke": enquiry.spoke,
-        "statement": None if statement is None else {
-            "version": statement.version, "kind": statement.kind, "status": statement.status,
-            "approvals": statement.approvals,
-            "waiting_for": [n.display for n in pending_signers(enquiry, statement)]
-            if statement.status == "draft" else [],
-            "released_at": statement.released_at.isoformat() if statement.released_at else None,
-        },
-        "refused_actions": int(refused),
-    }
-
-
-def media_report(session: Session, core: Core, *, include_closed: bool = True) -> list[dict[str, Any]]:
-    """Every enquiry with time to notify, time to acknowledge, who spoke, and whether the
-    protocol was followed (issue 4 item 6; process.md 6.4 item 5)."""
-    query = select(MediaEnquiry).order_by(MediaEnquiry.id)
-    if not include_closed:
-        query = query.where(col(MediaEnquiry.status).in_(OPEN))
-    rows = []
-    for enquiry in session.exec(query):
-        view = enquiry_view(session, core, enquiry)
-        notified = _notified_at(session, enquiry)
-        found = deviations(core, session, enquiry)
-        view.update({
-            "notified_at": notified.isoformat() if notified else None,
-            "seconds_to_notify": _seconds(enquiry.received_at, notified),
-            "seconds_to_acknowledge": _seconds(enquiry.received_at, enquiry.acknowledged_at),
-            "protocol_followed": not found,
-            "deviations": found,
-        })
-        rows.append(view)
-    return rows
-
-
 def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts: str) -> None:
     """The Slack adapter posted the alert: remember where, and when (time to notify)."""
     enquiry = session.get(MediaEnquiry, enquiry_id)
     if enquiry is not None:
         enquiry.slack_channel, enquiry.slack_ts = channel, ts
         enquiry.slack_posted_at = enquiry.slack_posted_at or core.clock.now()
-
-
-def media_timeline(session: Session, enquiry: MediaEnquiry) -> list[Event]:
-    """The enquiry's audit trail: every event that names it."""
-    return list(session.exec(
-        select(Event).where(Event.detail["media_id"].as_integer() == enquiry.id)
-        .order_by(Event.at, Event.id)
-    ))
 
 
 def open_enquiries(session: Session) -> list[MediaEnquiry]:

@@ -8,6 +8,8 @@ import pytest
 from sqlmodel import select
 
 from bot import media, publication
+from bot import media_report as report
+from bot import media_statements as statements
 from bot.cases import close, decide, get_case
 from bot.clock import FixedClock
 from bot.core import Core
@@ -261,19 +263,19 @@ def test_holding_statement_drafted_approved_by_the_chair_then_released(core: Cor
                   journalist_deadline=MONDAY_10 + timedelta(hours=4))
     with core.transaction() as s:
         found = media.get_enquiry(s, ref)
-        draft = media.draft_statement(s, core, found, actor=PRESS)
+        draft = statements.draft_statement(s, core, found, actor=PRESS)
         assert draft.kind == "holding_statement" and draft.version == 1
         assert "Press Office" in draft.text
         with pytest.raises(Refused, match="not approved yet"):
-            media.release_statement(s, core, found, actor=PRESS)
+            statements.release_statement(s, core, found, actor=PRESS)
     with core.transaction() as s, pytest.raises(Refused, match="only the sign-off"):
-        media.approve_statement(s, core, media.get_enquiry(s, ref), actor=PRESS)
+        statements.approve_statement(s, core, media.get_enquiry(s, ref), actor=PRESS)
     with core.transaction() as s:
         found = media.get_enquiry(s, ref)
-        approved = media.approve_statement(s, core, found, actor=CHAIR)
+        approved = statements.approve_statement(s, core, found, actor=CHAIR)
         assert approved.status == "approved"
         assert approved.approvals[0]["role"] == "chair" and approved.approvals[0]["actor"] == CHAIR
-        released = media.release_statement(s, core, found, actor=PRESS)
+        released = statements.release_statement(s, core, found, actor=PRESS)
         assert released.released_to == "reporter@news.example"
         assert found.status == "responded" and found.spoke == "chair"
     [mail] = outbox(core, "media_statement")
@@ -284,22 +286,22 @@ def test_an_edit_needs_a_new_approval(core: Core) -> None:
     ref = receive(core)
     with core.transaction() as s:
         found = media.get_enquiry(s, ref)
-        media.draft_statement(s, core, found, actor=PRESS)
-        media.approve_statement(s, core, found, actor=CHAIR)
-        edited = media.draft_statement(s, core, found, actor=PRESS, text="Our thoughts are with all.")
+        statements.draft_statement(s, core, found, actor=PRESS)
+        statements.approve_statement(s, core, found, actor=CHAIR)
+        edited = statements.draft_statement(s, core, found, actor=PRESS, text="Our thoughts are with all.")
         assert edited.version == 2 and edited.status == "draft"
         with pytest.raises(Refused, match="not approved yet"):
-            media.release_statement(s, core, found, actor=PRESS)
+            statements.release_statement(s, core, found, actor=PRESS)
 
 
 def test_proceedings_mean_no_comment_in_the_holding_statement(core: Core) -> None:
     ref = receive(core, case_ref=case_at(core, "embargoed"))
     with core.transaction() as s:
-        text = media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS).text
+        text = statements.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS).text
     assert "legal proceedings are active" in text
     ref = receive(core)
     with core.transaction() as s:
-        text = media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS).text
+        text = statements.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS).text
     assert "legal proceedings" not in text
 
 
@@ -307,9 +309,9 @@ def test_proceedings_mean_no_comment_in_the_holding_statement(core: Core) -> Non
 def test_a_press_release_before_publication_is_refused_citing_the_rule(core: Core, stage: str) -> None:
     ref = receive(core, case_ref=case_at(core, stage))
     with core.transaction() as s, pytest.raises(Refused, match="M-5") as refused:
-        media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
+        statements.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
     assert "SW-COMMS l.95" in str(refused.value)
-    media.record_refusal(core, ref=ref, actor=PRESS, action="draft press_release",
+    statements.record_refusal(core, ref=ref, actor=PRESS, action="draft press_release",
                          reason=str(refused.value))
     [event] = events(core, "media_action_refused")
     assert event.detail["rule"] == "M-5"
@@ -320,18 +322,19 @@ def test_a_press_release_before_publication_is_refused_citing_the_rule(core: Cor
 def test_m5_is_about_reviews_a_partnership_press_release_is_not_refused(core: Core) -> None:
     ref = receive(core, subject="partnership")
     with core.transaction() as s:
-        draft = media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
+        found = media.get_enquiry(s, ref)
+        draft = statements.draft_statement(s, core, found, actor=PRESS, kind="press_release")
         assert draft.kind == "press_release"
     ref = receive(core, subject="case")  # a case the bot does not know yet: not published
     with core.transaction() as s, pytest.raises(Refused, match="M-5"):
-        media.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
+        statements.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
 
 
 def test_a_press_release_after_publication_is_allowed(core: Core) -> None:
     ref = receive(core, case_ref=case_at(core, "published"))
     with core.transaction() as s:
         found = media.get_enquiry(s, ref)
-        draft = media.draft_statement(s, core, found, actor=PRESS)
+        draft = statements.draft_statement(s, core, found, actor=PRESS)
         assert draft.kind == "press_release" and "PRESS RELEASE" in draft.text
 
 
@@ -345,7 +348,7 @@ def test_the_figures_say_whether_the_protocol_was_followed(core: Core, clock: Fi
         found = media.get_enquiry(s, late)
         media.record_response(s, core, found, spoke="business_manager", actor=BM)
     with core.transaction() as s:
-        rows = {r["ref"]: r for r in media.media_report(s, core)}
+        rows = {r["ref"]: r for r in report.media_report(s, core)}
     assert rows[good]["seconds_to_acknowledge"] == 0
     assert rows[late]["seconds_to_acknowledge"] == 40 * 60
     assert not rows[late]["protocol_followed"]

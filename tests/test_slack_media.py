@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import media
+from bot import media, media_statements
 from bot.cases import Referral, open_case
 from bot.media import EnquiryInput
 from bot.models import ChairAbsence, Event, MediaEnquiry, MediaStatement
@@ -223,7 +223,7 @@ def test_draft_edit_approve_by_the_chair_only_then_release(slack: SlackHarness) 
     assert "approved, ready to release" in alert_updates(slack, found)[-1]
     slack.press("media_release", found.ref, user=PRESS)
     with slack.core.transaction() as session:
-        statement = media.latest_statement(session, media.get_enquiry(session, found.ref))
+        statement = media_statements.latest_statement(session, media.get_enquiry(session, found.ref))
         assert statement is not None and statement.status == "released" and statement.version == 2
         assert statement.approvals[0]["actor"] == f"slack:{CHAIR}"
     assert enquiry(slack).status == "responded"

@@ -17,6 +17,8 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
 from bot import media
+from bot import media_report as report
+from bot import media_statements as statements
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
@@ -42,7 +44,7 @@ def media_section(core: Core, access: Access, user_id: str) -> list[dict[str, An
         return []
     with core.transaction() as session:
         enquiries = media.open_enquiries(session)
-        views = [media.enquiry_view(session, core, e) for e in enquiries[:MAX_MEDIA_ENQUIRIES]]
+        views = [report.enquiry_view(session, core, e) for e in enquiries[:MAX_MEDIA_ENQUIRIES]]
         absences = media.chair_absences(session, core)[:MAX_ABSENCES]
     built = media_home_blocks(views, absences, core.protocol, now=core.clock.now(), tz=core.calendar.tz)
     if len(enquiries) > MAX_MEDIA_ENQUIRIES:
@@ -116,7 +118,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
     def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if not is_team(core, access, body["user"]["id"]):
-            media.record_refusal(core, ref="", actor=actor(body["user"]["id"]), action="chair_away",
+            statements.record_refusal(core, ref="", actor=actor(body["user"]["id"]), action="chair_away",
                                  reason=TEAM_ONLY)
             tell(client, body, TEAM_ONLY)
             return
@@ -128,7 +130,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         user_id = body["user"]["id"]
         team = is_team(core, access, user_id)
         if not team:  # a forged submission
-            media.record_refusal(core, ref="", actor=actor(user_id), action="chair_away", reason=TEAM_ONLY)
+            statements.record_refusal(core, ref="", actor=actor(user_id), action="chair_away",
+                                      reason=TEAM_ONLY)
             ack(response_action="errors", errors={"ends_at": TEAM_ONLY})
             return
         values = view["state"]["values"]
@@ -157,7 +160,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         user_id = body["user"]["id"]
         team = is_team(core, access, user_id)
         if not team:
-            media.record_refusal(core, ref="", actor=actor(user_id), action="cancel_chair_absence",
+            statements.record_refusal(core, ref="", actor=actor(user_id), action="cancel_chair_absence",
                                  reason=TEAM_ONLY)
             tell(client, body, TEAM_ONLY)
             return

@@ -4,7 +4,7 @@ Anyone may report an enquiry. Everything after that is for the media team: the p
 business unit and the officials the media protocol names (Chair, Deputy, Executive...). Each
 button and each form checks that on the server, then calls ONE service of :mod:`bot.media`,
 which checks again (the signer for Approve, M-5 for a press release). A refusal is audited with
-:func:`bot.media.record_refusal` and told to the person; it changes nothing on the alert.
+:func:`bot.statements.record_refusal` and told to the person; it changes nothing on the alert.
 
 The journalist's name, contact and the summary typed into the form go to the database (and, from
 the core, by email to the press office and business manager) and nowhere else: not into a post,
@@ -24,6 +24,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import media
+from bot import media_report as report
+from bot import media_statements as statements
 from bot.core import Core
 from bot.errors import Refused, ServiceError
 from bot.media import EnquiryInput
@@ -88,7 +90,7 @@ def is_team(core: Core, access: Access, user_id: str) -> bool:
 def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, ref: str,
            reason: str) -> None:
     """Audit a refused media action and tell the person (ephemerally where the button was)."""
-    media.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
+    statements.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
     tell(client, body, reason)
 
 
@@ -172,10 +174,10 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
         except ServiceError:
             enquiry = None
         mine = enquiry is not None and enquiry.raised_by == actor(user_id)
-        view = media.enquiry_view(session, core, enquiry) if enquiry and (team or mine) else None
+        view = report.enquiry_view(session, core, enquiry) if enquiry and (team or mine) else None
     if view is None:
         if enquiry is not None:
-            media.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
+            statements.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
                                  reason=TEAM_ONLY)
         # The same answer whether it exists or not: no probing for references.
         return {"text": f"There is no media enquiry {ref[:20]!r} among those you can see."}
@@ -190,10 +192,10 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
 
 def listing(core: Core, access: Access, user_id: str) -> dict[str, Any]:
     if not is_team(core, access, user_id):
-        media.record_refusal(core, ref="", actor=actor(user_id), action="list", reason=TEAM_ONLY)
+        statements.record_refusal(core, ref="", actor=actor(user_id), action="list", reason=TEAM_ONLY)
         return {"text": TEAM_ONLY}
     with core.transaction() as session:
-        views = [media.enquiry_view(session, core, e) for e in media.open_enquiries(session)]
+        views = [report.enquiry_view(session, core, e) for e in media.open_enquiries(session)]
     blocks = dicts(enquiry_rows(views, now=core.clock.now(), tz=core.calendar.tz))
     return {"text": f"{len(views)} open media enquiry(ies)", "blocks": blocks[:50]}
 
@@ -262,22 +264,24 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                     if not media.acknowledge(session, core, enquiry, actor=who, team_member=team):
                         note = f"{enquiry.ref} was already acknowledged."
                 elif name == "approve":
-                    statement = media.approve_statement(session, core, enquiry, actor=who)
-                    waiting = media.pending_signers(enquiry, statement)
+                    statement = statements.approve_statement(session, core, enquiry, actor=who)
+                    waiting = statements.pending_signers(enquiry, statement)
                     then = ("Waiting for: " + ", ".join(n.display for n in waiting) if waiting
                             else "It can now be released.")
                     note = f"You approved version {statement.version} for {enquiry.ref}. {then}"
                 elif name == "release":
-                    statement = media.release_statement(session, core, enquiry, actor=who, team_member=team)
+                    statement = statements.release_statement(
+                        session, core, enquiry, actor=who, team_member=team
+                    )
                     note = f"Version {statement.version} of the statement for {enquiry.ref} is released."
                 else:
                     kind = "press_release" if name == "press_release" else None
-                    statement = media.latest_statement(session, enquiry)
+                    statement = statements.latest_statement(session, enquiry)
                     reusable = statement is not None and statement.status in ("draft", "approved") and (
                         kind is None or statement.kind == kind)
                     if not reusable:
                         # A fresh render from the template (M-5 refuses an early press release).
-                        statement = media.draft_statement(session, core, enquiry, actor=who, kind=kind,
+                        statement = statements.draft_statement(session, core, enquiry, actor=who, kind=kind,
                                                           team_member=team)
                     assert statement is not None
                     modal = statement_modal(enquiry.ref, statement.version, statement.kind, statement.text,
@@ -301,7 +305,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         ref = str(meta.get("ref") or "")
         who, team = actor(user_id), is_team(core, access, user_id)
         if not team:  # a forged submission: the form is only opened for the team
-            media.record_refusal(core, ref=ref, actor=who, action="draft", reason=TEAM_ONLY)
+            statements.record_refusal(core, ref=ref, actor=who, action="draft", reason=TEAM_ONLY)
             ack(response_action="errors", errors={"text": TEAM_ONLY})
             return
         text = value(view["state"]["values"], "text") or ""
@@ -309,7 +313,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             with core.transaction() as session:
                 enquiry = media.get_enquiry(session, ref)
                 media_id = enquiry.id
-                latest = media.latest_statement(session, enquiry)
+                latest = statements.latest_statement(session, enquiry)
                 if latest is not None and latest.version != meta.get("version"):
                     raise ServiceError(
                         f"version {latest.version} was saved meanwhile; close this form and press "
@@ -317,10 +321,10 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                     )
                 if latest is None or latest.text.strip() != text.strip():
                     # An edit is a new version and needs the sign-off again.
-                    media.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
+                    statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
                                           text=text, team_member=team)
         except Refused as exc:
-            media.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
+            statements.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
             ack(response_action="errors", errors={"text": str(exc)[:300]})
             return
         except ServiceError as exc:

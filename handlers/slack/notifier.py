@@ -8,7 +8,7 @@ agencies and kinds only (process.md 8.4): never reasons, rationales or other typ
 Media enquiries (issue 4) get their own alert in the comms channel, found by the ``media_id`` of
 their events and updated in place, with DMs to the spokesperson, the press office and the
 business manager when it is first posted. Alerts, replies and DMs render
-:func:`bot.media.enquiry_view`: never the journalist, their contact, the summary or a statement.
+:func:`bot.media_report.enquiry_view`: never the journalist, their contact, the summary or a statement.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot import media
+from bot import media, media_report
 from bot.core import Core
 from bot.deadlines import STATUTORY
 from bot.media_routing import ROLE_LABELS
@@ -245,7 +245,7 @@ def post_or_update_media_alert(
             enquiry = session.get(MediaEnquiry, media_id)
             if enquiry is None:
                 return None, False
-            view = media.enquiry_view(session, core, enquiry)
+            view = media_report.enquiry_view(session, core, enquiry)
             channel, ts, closed = enquiry.slack_channel, enquiry.slack_ts, enquiry.status == "closed"
         blocks = alert_blocks(view, core.protocol, media.media_people(core), now=core.clock.now(),
                               tz=core.calendar.tz)
@@ -280,7 +280,7 @@ def media_fan_out(core: Core, client: WebClient, media_id: int) -> int:
         enquiry = session.get(MediaEnquiry, media_id)
         if enquiry is None:
             return 0
-        view = media.enquiry_view(session, core, enquiry)
+        view = media_report.enquiry_view(session, core, enquiry)
         routing = media.routing_of(enquiry)
         channel = enquiry.slack_channel
     roles = core.protocol.roles
@@ -340,7 +340,7 @@ def deliver_media(
         enquiry = session.get(MediaEnquiry, media_id)
         if enquiry is None:
             return
-        view = media.enquiry_view(session, core, enquiry)
+        view = media_report.enquiry_view(session, core, enquiry)
         channel = enquiry.slack_channel
     for event in events:
         text = media_reply_text(core, view, event)
