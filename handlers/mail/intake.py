@@ -1,7 +1,8 @@
 """The one pipeline for every inbound message, whatever the mailbox (issue 2, item 7).
 
 1. Record the raw message under its Message-ID (committed before anything acts on it).
-2. Classify: bounce, auto-reply, agency return, referral, or unknown.
+2. Classify: bounce, auto-reply, media enquiry (mail to the press address), agency return,
+   referral, or unknown.
 3. Act through the core's services; anything that cannot be matched with confidence goes to
    the triage list with a reason a person can act on. Nothing is dropped, nothing crashes.
 
@@ -22,8 +23,10 @@ from bot.core import Core
 from bot.errors import NotFound, ServiceError
 from bot.inbound import hold_for_triage, record_inbound, store_attachments
 from bot.mail.authresults import domain_matches, verify_sender
+from bot.media import receive_enquiry
 from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
 from handlers.mail.classify import ParsedMessage, looks_like_referral, parse, read_referral
+from handlers.mail.media_mail import is_to_press_address, read_enquiry
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ def _route(
         return _bounce(session, core, inbound, parsed)
     if parsed.auto_reply:
         return _auto_reply(session, core, inbound, parsed)
+    if is_to_press_address(parsed, core.protocol):
+        return _media_enquiry(session, core, inbound, parsed)
     threaded = agency_requests.request_for_message_ids(session, parsed.thread_ids)
     if threaded is not None:
         return _return(session, core, inbound, parsed, threaded)
@@ -324,3 +329,38 @@ def _referral(
     inbound.case_id, inbound.agency = case.id, referral.referring_agency
     _keep_attachments(session, core, inbound, parsed)
     return IntakeResult(parsed.message_id, "referral", case.ref, referral.referring_agency)
+
+
+def _media_enquiry(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
+) -> IntakeResult:
+    """Mail to the press address is a media enquiry (issue 4): everyone who must know is told at
+    once. What cannot be read is said in the summary for the press office, never guessed; an
+    enquiry is opened even then, because a late alert is worse than an imperfect one."""
+    mail = read_enquiry(parsed, core.protocol, core.clock.now())
+    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
+    if mail.forwarded_by and len(agencies) == 1 and not _sender_problem(core, parsed, agencies[0].slug):
+        mail.data.raising_agency = agencies[0].slug
+    if mail.data.subject == "agency":
+        mail.data.subject_agency = mail.data.raising_agency
+        if mail.data.subject_agency is None:
+            mail.data.subject = "case"
+    _keep_attachments(session, core, inbound, parsed)
+    for attempt in range(2):
+        try:
+            # receive_enquiry checks everything before it writes, so a refusal leaves nothing.
+            enquiry = receive_enquiry(
+                session, core, mail.data, actor=parsed.from_addr or "unknown sender",
+                source="email", acknowledge_to=mail.forwarded_by, inbound_id=inbound.id,
+            )
+            break
+        except ServiceError as exc:
+            if attempt or not mail.data.case_ref:
+                return _triage(inbound, parsed, f"a media enquiry that could not be opened: {exc}")
+            # A reference the bot does not know (a typo, another partnership's): still alert.
+            mail.data.case_ref = None
+            mail.data.summary += f" [case reference not found: {exc}]"
+    inbound.case_id, inbound.agency = enquiry.case_id, mail.data.raising_agency
+    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
+    return IntakeResult(parsed.message_id, "media-enquiry", case.ref if case else None,
+                        mail.data.raising_agency, None)
