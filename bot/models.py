@@ -129,7 +129,8 @@ class InboundMessage(SQLModel, table=True):
     mailbox: str
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     from_addr: str = ""
-    classification: str = "pending"  # referral | agency-return | auto-reply | bounce | unknown
+    #: referral | agency-return | media-enquiry | auto-reply | bounce | unknown
+    classification: str = "pending"
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     agency: str | None = None
     request_id: int | None = Field(default=None, foreign_key="agencyrequest.id")
