@@ -96,8 +96,7 @@ def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
     @click.argument("ref")
     @pass_ctx
     def wrapper(ctx: Ctx, ref: str, **options: Any) -> None:
-        from bot.media import get_enquiry
-        from bot.media_statements import record_refusal
+        from bot.media import get_enquiry, record_refusal
 
         with handled():
             try:

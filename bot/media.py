@@ -300,6 +300,18 @@ def get_enquiry(session: Session, ref: str) -> MediaEnquiry:
     return enquiry
 
 
+def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str) -> None:
+    """Audit a refused media action in its own transaction (the refused one rolled back)."""
+    with core.transaction() as session:
+        found = session.exec(select(MediaEnquiry).where(MediaEnquiry.ref == ref.strip().upper())).first()
+        audit.record(
+            session, at=core.clock.now(), actor=actor, kind="media_action_refused",
+            case_id=found.case_id if found else None, media_id=found.id if found else None,
+            media_ref=found.ref if found else None, action=action,
+            rule="M-5" if "(media protocol M-5" in reason else "",
+        )
+
+
 # --- the clock: repeats and reminders -----------------------------------------------------------
 
 

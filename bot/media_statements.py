@@ -185,15 +185,3 @@ def release_statement(
         statement=statement.kind, to_journalist=journalist is not None,
     )
     return statement
-
-
-def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str) -> None:
-    """Audit a refused media action in its own transaction (the refused one rolled back)."""
-    with core.transaction() as session:
-        found = session.exec(select(MediaEnquiry).where(MediaEnquiry.ref == ref.strip().upper())).first()
-        audit.record(
-            session, at=core.clock.now(), actor=actor, kind="media_action_refused",
-            case_id=found.case_id if found else None, media_id=found.id if found else None,
-            media_ref=found.ref if found else None, action=action,
-            rule="M-5" if reason == PRESS_RELEASE_RULE else "",
-        )

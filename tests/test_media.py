@@ -311,7 +311,7 @@ def test_a_press_release_before_publication_is_refused_citing_the_rule(core: Cor
     with core.transaction() as s, pytest.raises(Refused, match="M-5") as refused:
         statements.draft_statement(s, core, media.get_enquiry(s, ref), actor=PRESS, kind="press_release")
     assert "SW-COMMS l.95" in str(refused.value)
-    statements.record_refusal(core, ref=ref, actor=PRESS, action="draft press_release",
+    media.record_refusal(core, ref=ref, actor=PRESS, action="draft press_release",
                          reason=str(refused.value))
     [event] = events(core, "media_action_refused")
     assert event.detail["rule"] == "M-5"

@@ -18,7 +18,6 @@ from sqlmodel import select
 
 from bot import media
 from bot import media_report as report
-from bot import media_statements as statements
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
@@ -118,7 +117,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
     def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if not is_team(core, access, body["user"]["id"]):
-            statements.record_refusal(core, ref="", actor=actor(body["user"]["id"]), action="chair_away",
+            media.record_refusal(core, ref="", actor=actor(body["user"]["id"]), action="chair_away",
                                  reason=TEAM_ONLY)
             tell(client, body, TEAM_ONLY)
             return
@@ -130,8 +129,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         user_id = body["user"]["id"]
         team = is_team(core, access, user_id)
         if not team:  # a forged submission
-            statements.record_refusal(core, ref="", actor=actor(user_id), action="chair_away",
-                                      reason=TEAM_ONLY)
+            media.record_refusal(core, ref="", actor=actor(user_id), action="chair_away",
+                                 reason=TEAM_ONLY)
             ack(response_action="errors", errors={"ends_at": TEAM_ONLY})
             return
         values = view["state"]["values"]
@@ -160,7 +159,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         user_id = body["user"]["id"]
         team = is_team(core, access, user_id)
         if not team:
-            statements.record_refusal(core, ref="", actor=actor(user_id), action="cancel_chair_absence",
+            media.record_refusal(core, ref="", actor=actor(user_id), action="cancel_chair_absence",
                                  reason=TEAM_ONLY)
             tell(client, body, TEAM_ONLY)
             return

@@ -4,7 +4,7 @@ Anyone may report an enquiry. Everything after that is for the media team: the p
 business unit and the officials the media protocol names (Chair, Deputy, Executive...). Each
 button and each form checks that on the server, then calls ONE service of :mod:`bot.media`,
 which checks again (the signer for Approve, M-5 for a press release). A refusal is audited with
-:func:`bot.statements.record_refusal` and told to the person; it changes nothing on the alert.
+:func:`bot.media.record_refusal` and told to the person; it changes nothing on the alert.
 
 The journalist's name, contact and the summary typed into the form go to the database (and, from
 the core, by email to the press office and business manager) and nowhere else: not into a post,
@@ -90,7 +90,7 @@ def is_team(core: Core, access: Access, user_id: str) -> bool:
 def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, ref: str,
            reason: str) -> None:
     """Audit a refused media action and tell the person (ephemerally where the button was)."""
-    statements.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
+    media.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
     tell(client, body, reason)
 
 
@@ -177,7 +177,7 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
         view = report.enquiry_view(session, core, enquiry) if enquiry and (team or mine) else None
     if view is None:
         if enquiry is not None:
-            statements.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
+            media.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
                                  reason=TEAM_ONLY)
         # The same answer whether it exists or not: no probing for references.
         return {"text": f"There is no media enquiry {ref[:20]!r} among those you can see."}
@@ -192,7 +192,7 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
 
 def listing(core: Core, access: Access, user_id: str) -> dict[str, Any]:
     if not is_team(core, access, user_id):
-        statements.record_refusal(core, ref="", actor=actor(user_id), action="list", reason=TEAM_ONLY)
+        media.record_refusal(core, ref="", actor=actor(user_id), action="list", reason=TEAM_ONLY)
         return {"text": TEAM_ONLY}
     with core.transaction() as session:
         views = [report.enquiry_view(session, core, e) for e in media.open_enquiries(session)]
@@ -282,7 +282,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                     if not reusable:
                         # A fresh render from the template (M-5 refuses an early press release).
                         statement = statements.draft_statement(session, core, enquiry, actor=who, kind=kind,
-                                                          team_member=team)
+                                                               team_member=team)
                     assert statement is not None
                     modal = statement_modal(enquiry.ref, statement.version, statement.kind, statement.text,
                                             approved=statement.status == "approved")
@@ -305,7 +305,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         ref = str(meta.get("ref") or "")
         who, team = actor(user_id), is_team(core, access, user_id)
         if not team:  # a forged submission: the form is only opened for the team
-            statements.record_refusal(core, ref=ref, actor=who, action="draft", reason=TEAM_ONLY)
+            media.record_refusal(core, ref=ref, actor=who, action="draft", reason=TEAM_ONLY)
             ack(response_action="errors", errors={"text": TEAM_ONLY})
             return
         text = value(view["state"]["values"], "text") or ""
@@ -322,9 +322,9 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 if latest is None or latest.text.strip() != text.strip():
                     # An edit is a new version and needs the sign-off again.
                     statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
-                                          text=text, team_member=team)
+                                               text=text, team_member=team)
         except Refused as exc:
-            statements.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
+            media.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
             ack(response_action="errors", errors={"text": str(exc)[:300]})
             return
         except ServiceError as exc:
