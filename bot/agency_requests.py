@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot import audit, deadlines
@@ -118,7 +119,17 @@ def get_request(session: Session, case: Case, agency: str, kind: str | None) -> 
     return found[0]
 
 
+#: ``session.info`` key: the case and the deadline (None: it has none) loaded together with a
+#: request by :func:`request_for_message_ids`, by request id. Holding them here also keeps them
+#: in the session's identity map, which holds objects weakly, so recording the return asks the
+#: database for neither again.
+_LOADED_WITH = "agency_requests.loaded_with"
+
+
 def _deadline_of(session: Session, request: AgencyRequest) -> Deadline | None:
+    loaded: dict[int | None, tuple[Case, Deadline | None]] = session.info.get(_LOADED_WITH, {})
+    if request.id in loaded:
+        return loaded[request.id][1]
     return session.exec(select(Deadline).where(Deadline.request_id == request.id)).first()
 
 
@@ -181,18 +192,26 @@ def withdraw(
     _advance_if_all_in(session, core, case, actor)
 
 
+_INFO_GATHERING_STATUSES = select(AgencyRequest.id, AgencyRequest.status).where(
+    AgencyRequest.case_id == bindparam("case_id"), AgencyRequest.kind == "info-gathering"
+)
+
+
 def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> None:
     """RR1 -> RR2 when every information gathering request is returned or closed."""
     if case.stage != Stage.INFO_GATHERING:
         return
-    requests = list(
-        session.exec(
-            select(AgencyRequest).where(
-                AgencyRequest.case_id == case.id, AgencyRequest.kind == "info-gathering"
-            )
-        )
-    )
-    if requests and all(r.status != "sent" for r in requests):
+    # Statuses only, not whole rows; a request this session holds counts as it is in memory
+    # (the intake routes without autoflush, so the return being recorded is not written yet).
+    rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()
+    held = session.identity_map
+    statuses = [
+        held_request.status
+        if (held_request := held.get(session.identity_key(AgencyRequest, row_id))) is not None
+        else status
+        for row_id, status in rows
+    ]
+    if statuses and all(status != "sent" for status in statuses):
         case.stage = Stage.PANEL_DECISION
         case.updated_at = core.clock.now()
         audit.record(
@@ -238,21 +257,56 @@ def record_bounce(
     )
 
 
+# Built once: building a statement and its cache key costs about as much as running it, and
+# the intake runs these for nearly every message (docs/benchmarks.md).
+_REQUEST_FOR_MESSAGE_IDS = (
+    select(AgencyRequest, Case, Deadline)
+    .join(OutboxMessage, OutboxMessage.request_id == AgencyRequest.id)
+    .join(Case, Case.id == AgencyRequest.case_id)
+    .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
+    .where(OutboxMessage.message_id.in_(bindparam("message_ids", expanding=True)))
+    .limit(1)
+)
+
+
 def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyRequest | None:
-    """The request a reply threads back to, through any message the bot sent about it."""
+    """The request a reply threads back to, through any message the bot sent about it.
+
+    One query loads the request with its case and its deadline, which a return then needs.
+    """
     if not message_ids:
         return None
-    row = session.exec(
-        select(OutboxMessage.request_id).where(
-            OutboxMessage.message_id.in_(message_ids), OutboxMessage.request_id.is_not(None)
-        )
-    ).first()
-    return session.get(AgencyRequest, row) if row is not None else None
+    row = session.exec(_REQUEST_FOR_MESSAGE_IDS, params={"message_ids": message_ids}).first()
+    if row is None:
+        return None
+    request, case, deadline = row
+    session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
+    return request
 
 
-def requests_of(session: Session, case: Case) -> list[AgencyRequest]:
-    return list(
-        session.exec(
-            select(AgencyRequest).where(AgencyRequest.case_id == case.id).order_by(AgencyRequest.id)
-        )
-    )
+_REQUESTS_OF = (
+    select(AgencyRequest).where(AgencyRequest.case_id == bindparam("case_id"))
+    .order_by(AgencyRequest.id)
+)
+_REQUESTS_WITH_DEADLINES_OF = (
+    select(AgencyRequest, Deadline)
+    .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
+    .where(AgencyRequest.case_id == bindparam("case_id"))
+    .order_by(AgencyRequest.id, Deadline.id)
+)
+
+
+def requests_of(
+    session: Session, case: Case, *, with_deadlines: bool = False
+) -> list[AgencyRequest]:
+    """The case's requests, oldest first. ``with_deadlines`` loads each one's deadline in the
+    same query, for a caller about to record a return (as :func:`request_for_message_ids`)."""
+    params = {"case_id": case.id}
+    if not with_deadlines:
+        return list(session.exec(_REQUESTS_OF, params=params))
+    loaded = session.info.setdefault(_LOADED_WITH, {})
+    requests: dict[int | None, AgencyRequest] = {}
+    for request, deadline in session.exec(_REQUESTS_WITH_DEADLINES_OF, params=params):
+        requests.setdefault(request.id, request)
+        loaded.setdefault(request.id, (case, deadline))
+    return list(requests.values())

@@ -7,11 +7,15 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.orm import defer
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer, make_transient_to_detached
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
@@ -37,21 +41,58 @@ def record_inbound(
     not at all (a crash leaves it in the mailbox to be read again). A row still ``pending`` was
     left by a run that died between recording and acting: it is acted on again.
     """
-    existing = session.exec(
-        select(InboundMessage.id, InboundMessage.classification)
-        .where(InboundMessage.message_id == message_id)
-    ).first()
-    if existing is not None:
-        row_id, classification = existing
-        row = session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)])
-        return row, classification == "pending"
     inbound = InboundMessage(
         message_id=message_id, mailbox=mailbox, received_at=core.clock.now(),
-        from_addr=from_addr, classification="pending", raw=raw,
+        from_addr=from_addr, classification="pending", raw=b"",
     )
-    session.add(inbound)
-    session.flush()  # a concurrent insert of the same Message-ID fails here (unique index)
+    if not _insert_unless_known(session, inbound):
+        existing = session.exec(
+            select(InboundMessage.id, InboundMessage.classification)
+            .where(InboundMessage.message_id == message_id)
+        ).first()
+        if existing is not None:
+            row_id, classification = existing
+            row = session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)])
+            return row, classification == "pending"
+        # New (a database without INSERT ... ON CONFLICT, or a concurrent writer's row rolled
+        # back): the unit of work inserts it; a concurrent insert of the same Message-ID fails
+        # here (unique index) and the intake treats it as a duplicate.
+        session.add(inbound)
+        session.flush()
+    # The bytes go in with the row's last UPDATE, when this same transaction commits: SQLite
+    # rewrites a whole row on any UPDATE, so a blob inserted here would be written twice once the
+    # routing sets the classification. Nothing outside the transaction ever sees the row without
+    # them, and a crash before the commit leaves no row at all (docs/benchmarks.md).
+    inbound.raw = raw
     return inbound, True
+
+
+def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
+    """INSERT the row in one statement, unless its Message-ID is known; then it is in the session
+    as a persistent row. False when the Message-ID is known (to us or a concurrent writer)."""
+    statement = _insert_statement(session.get_bind().dialect.name)
+    if statement is None:
+        return False  # no INSERT ... ON CONFLICT here: the caller looks it up, then inserts
+    values = {c.key: getattr(inbound, c.key) for c in statement.table.columns if c.key != "id"}
+    row_id = session.connection().execute(statement, values).scalar()
+    if row_id is None:
+        return False
+    inbound.id = row_id
+    make_transient_to_detached(inbound)  # what was inserted is its loaded state
+    session.add(inbound)
+    return True
+
+
+@cache
+def _insert_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id``, built once."""
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+    if insert is None:
+        return None
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.id)
+    )
 
 
 def safe_display_name(name: str | None) -> str:
@@ -61,6 +102,15 @@ def safe_display_name(name: str | None) -> str:
     return name[:150] or "attachment"
 
 
+@dataclass(frozen=True)
+class InboundAttachment:
+    """One attachment as the message carries it (decoded): the sender's name for it, its type."""
+
+    filename: str | None
+    content_type: str
+    payload: bytes
+
+
 @dataclass
 class StoredAttachments:
     stored: int = 0
@@ -68,22 +118,15 @@ class StoredAttachments:
 
 
 def store_attachments(
-    session: Session, core: Core, inbound: InboundMessage, msg: EmailMessage
+    session: Session, core: Core, inbound: InboundMessage, attachments: Iterable[InboundAttachment]
 ) -> StoredAttachments:
     """Keep each attachment under a generated name; the sender's file name is only shown."""
     counts = StoredAttachments()
-    try:
-        parts = list(msg.iter_attachments())
-    except Exception:  # a broken MIME tree still leaves the raw message in the database
-        return counts
     folder = Path(core.attachments_dir)
-    for part in parts:
-        try:
-            payload = part.get_payload(decode=True) or b""
-        except Exception:
-            payload = b""
-        display = safe_display_name(part.get_filename())
-        content_type = part.get_content_type()
+    for attachment in attachments:
+        payload = attachment.payload
+        display = safe_display_name(attachment.filename)
+        content_type = attachment.content_type
         if len(payload) > core.attachment_max_bytes:
             session.add(Attachment(
                 inbound_id=inbound.id, display_name=display, content_type=content_type,

@@ -69,6 +69,11 @@ class MaildirGateway:
         self.name = f"maildir:{root}"
         # The only wall-clock read: the Date header of a message that has none.
         self._now = now if now is not None else SystemClock().now
+        # Folders made (or found) already: checking all three subfolders of two folders for
+        # every message moved was half the gateway's own time (docs/benchmarks.md). Forgotten
+        # at each poll and whenever a move or a write fails, so a folder removed meanwhile is
+        # made again.
+        self._folders: dict[str, Path] = {}
 
     # --- MailGateway -----------------------------------------------------------------------
 
@@ -78,6 +83,7 @@ class MaildirGateway:
         The listing is taken when iteration starts; each file is read as it is yielded. Nothing
         in the mailbox changes.
         """
+        self._folders.clear()  # once a poll, every folder is checked (and made) again
         inbox = self._folder(INBOX)
         entries = sorted(_list(inbox), key=lambda e: (e.mtime_ns, e.key))
         for entry in entries:
@@ -88,10 +94,10 @@ class MaildirGateway:
 
     def mark_processed(self, item_id: str) -> None:
         """Move the message from ``inbox`` to ``processed/cur``, flagged seen. Idempotent."""
-        inbox = self._folder(INBOX)
-        processed = self._folder(PROCESSED)
         # Two attempts: a mail client may move the file from new/ to cur/ under our feet.
         for _attempt in range(2):
+            inbox = self._folder(INBOX)
+            processed = self._folder(PROCESSED)
             source = _find(inbox, item_id)
             if source is None:
                 log.debug("mark_processed: %s no longer in the inbox, nothing to do", item_id)
@@ -104,8 +110,10 @@ class MaildirGateway:
             try:
                 os.rename(source, target)
             except FileNotFoundError:
+                self._folders.clear()  # the file moved, or a folder went: look again
                 continue
             except OSError as exc:
+                self._folders.clear()
                 raise MailboxError(
                     f"{self.name}: cannot move inbox message {item_id} to processed: "
                     f"{exc.strerror or type(exc).__name__}"
@@ -132,6 +140,7 @@ class MaildirGateway:
             # Maildir.add writes bytes as given on POSIX (it only rewrites b"\n" to os.linesep).
             key = mailbox.Maildir(str(sent_dir), factory=None, create=False).add(raw)
         except OSError as exc:
+            self._folders.clear()
             raise MailboxError(
                 f"{self.name}: cannot write to sent: {exc.strerror or type(exc).__name__}"
             ) from exc
@@ -143,6 +152,9 @@ class MaildirGateway:
 
     def _folder(self, name: str) -> Path:
         """The folder's path, creating the Maildir (``cur``, ``new``, ``tmp``) if missing."""
+        known = self._folders.get(name)
+        if known is not None:
+            return known
         path = self.root / name
         try:
             for sub in _SUBDIRS:
@@ -151,6 +163,7 @@ class MaildirGateway:
             raise MailboxError(
                 f"{self.name}: cannot create folder {name}: {exc.strerror or type(exc).__name__}"
             ) from exc
+        self._folders[name] = path
         return path
 
     def _read(self, inbox: Path, entry: _Entry) -> bytes | None:

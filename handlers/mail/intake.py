@@ -131,7 +131,7 @@ def _keep_attachments(
 ) -> int:
     if parsed.msg is None or not parsed.has_attachments:
         return 0
-    counts = store_attachments(session, core, inbound, parsed.msg)
+    counts = store_attachments(session, core, inbound, parsed.attachments())
     if counts.rejected and inbound.case_id:
         audit.record(
             session, at=core.clock.now(), actor="system", kind="attachment_rejected",
@@ -218,7 +218,7 @@ def _by_reference(
             f"{parsed.from_domain or '(unreadable)'} belongs to no agency", case=case,
         )
     candidates = [
-        r for r in agency_requests.requests_of(session, case)
+        r for r in agency_requests.requests_of(session, case, with_deadlines=True)
         if r.agency in {a.slug for a in agencies}
     ]
     request = _pick_request(candidates, parsed.subject)
