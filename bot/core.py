@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.calendar import Calendar
 from bot.clock import Clock
 from bot.db import Database
+from bot.mailbox_health import MailboxHealth
 from bot.models import Event
 from bot.protocol import Protocol
 
@@ -41,6 +42,8 @@ class Core:
     attachments_dir: Path = Path("var/attachments")
     attachment_max_bytes: int = 20 * 1024 * 1024
     notifier: Notifier = field(default_factory=NullNotifier)
+    #: Set by the tick's poll; shown on App Home (issue 5 item 7).
+    mailbox: MailboxHealth = field(default_factory=MailboxHealth)
     calendar: Calendar = field(init=False)
 
     def __post_init__(self) -> None:

@@ -40,15 +40,25 @@ class TickReport:
 
 
 def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
-    """Ingest every new message; mark it processed only after the intake committed it."""
+    """Ingest every new message; mark it processed only after the intake committed it.
+
+    While the mailbox is unreachable the poll backs off (bot/mailbox_health.py) rather than
+    hammering a server that is down; App Home shows the outage."""
+    health, now = core.mailbox, core.clock.now()
+    if not health.should_poll(now):
+        report.mailbox_error = f"{health.last_error} (next try {health.next_poll_at:%H:%M} UTC)"
+        return
     try:
         for item in gateway.fetch_new():
             report.received.append(ingest(core, item.raw, mailbox=gateway.name))
             gateway.mark_processed(item.item_id)
     except MailboxError as exc:
-        # Nothing is lost: unmarked messages are fetched again on the next tick.
+        # Nothing is lost: unmarked messages are fetched again on the next poll.
         report.mailbox_error = str(exc)
-        log.warning("mailbox unavailable: %s", exc)
+        health.failed(now, str(exc))
+        log.warning("mailbox unavailable (attempt %s): %s", health.failures, exc)
+        return
+    health.succeeded(now)
 
 
 def tick(core: Core, gateway: MailGateway) -> TickReport:

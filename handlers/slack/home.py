@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlmodel import select
 
 from bot import media
@@ -52,12 +53,29 @@ def media_section(core: Core, access: Access, user_id: str) -> list[dict[str, An
     return built
 
 
+def mailbox_warning(core: Core) -> list[Any]:
+    """A banner while the mailbox is unreachable (issue 5 item 7): replies are not being read."""
+    health, tz = core.mailbox, core.calendar.tz
+    if health.reachable or health.since is None:
+        return []
+    since = blocks.local_time(health.since.isoformat(), tz)
+    text = (
+        f":warning: *The mailbox has been unreachable since {since}* "
+        f"({health.failures} attempts): {blocks.escape(health.last_error or '')}\n"
+        "Agencies' replies are not being read and emails are waiting in the outbox; nothing is lost, "
+        "and both catch up when the mailbox is back. `review-bot check` says what is wrong."
+    )
+    return [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def home_blocks(core: Core, access: Access, user_id: str) -> list[dict[str, Any]]:
     tz = core.calendar.tz
     if access.is_business_unit(user_id):
         with core.transaction() as session:
             rows, items = case_list(session, core), triage_list(session)
-        built = blocks.dicts(blocks.board_blocks(rows, tz) + blocks.triage_blocks(items, tz))
+        built = blocks.dicts(
+            mailbox_warning(core) + blocks.board_blocks(rows, tz) + blocks.triage_blocks(items, tz)
+        )
     else:
         built = blocks.dicts(blocks.my_referrals_blocks(own_referrals(core, user_id)))
     # The media section is kept whole (a journalist's deadline is minutes away); the board
