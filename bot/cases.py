@@ -144,7 +144,7 @@ def open_case(
     return case
 
 
-def _move(session: Session, core: Core, case: Case, to: Stage, actor: str, **detail: object) -> None:
+def move_stage(session: Session, core: Core, case: Case, to: Stage, actor: str, **detail: object) -> None:
     now = core.clock.now()
     before = case.stage
     case.stage = to
@@ -155,7 +155,7 @@ def _move(session: Session, core: Core, case: Case, to: Stage, actor: str, **det
     )
 
 
-def _require(case: Case, allowed: set[Stage] | frozenset[Stage], needs: str) -> None:
+def require_stage(case: Case, allowed: set[Stage] | frozenset[Stage], needs: str) -> None:
     if case.stage in CLOSED_STAGES:
         raise Refused(f"{case.ref} is closed ({LABELS[Stage(case.stage)]}); nothing more can happen")
     if case.stage not in allowed:
@@ -164,8 +164,8 @@ def _require(case: Case, allowed: set[Stage] | frozenset[Stage], needs: str) -> 
 
 def start_triage(session: Session, core: Core, case: Case, *, actor: str) -> None:
     """R0 -> R1: the business unit starts screening the referral against the criteria."""
-    _require(case, {Stage.REFERRAL_RECEIVED}, "triage has already started")
-    _move(session, core, case, Stage.TRIAGE, actor)
+    require_stage(case, {Stage.REFERRAL_RECEIVED}, "triage has already started")
+    move_stage(session, core, case, Stage.TRIAGE, actor)
 
 
 def set_la_aware(session: Session, core: Core, case: Case, la_aware: date, *, actor: str) -> None:
@@ -191,7 +191,7 @@ def accept(
     session: Session, core: Core, case: Case, *, actor: str, la_aware: date | None = None
 ) -> None:
     """R0/R1 -> R2: the criteria are met and the LA is to notify the National Panel."""
-    _require(
+    require_stage(
         case, {Stage.REFERRAL_RECEIVED, Stage.TRIAGE},
         "only a referral that is received or in triage can be accepted",
     )
@@ -202,7 +202,7 @@ def accept(
             f"{case.ref} needs the date the local authority became aware before it can be "
             "accepted: it starts the 5 working day notification clock (accept --la-aware DATE)"
         )
-    _move(session, core, case, Stage.SIN_PENDING, actor, criteria="met")
+    move_stage(session, core, case, Stage.SIN_PENDING, actor, criteria="met")
 
 
 def not_met(
@@ -213,7 +213,7 @@ def not_met(
         raise ServiceError(f"route must be one of: {', '.join(NOT_MET_ROUTES)}")
     if not reason.strip():
         raise ServiceError("a reason is required: the rationale must be recorded (process.md 2.3)")
-    _require(
+    require_stage(
         case, {Stage.REFERRAL_RECEIVED, Stage.TRIAGE, Stage.SIN_PENDING},
         "the criteria decision has already been made",
     )
@@ -235,14 +235,14 @@ def not_met(
         )
     case.route = route
     case.decision_rationale = reason.strip()
-    _move(session, core, case, NOT_MET_ROUTES[route], actor, criteria="not met", route=route)
+    move_stage(session, core, case, NOT_MET_ROUTES[route], actor, criteria="not met", route=route)
 
 
 def record_sin_submitted(
     session: Session, core: Core, case: Case, *, at: datetime | None, actor: str
 ) -> None:
     """R2 -> R3/RR1: the LA submitted the notification; the 15 working day rapid review starts."""
-    _require(case, BEFORE_NOTIFICATION, "the notification has already been recorded")
+    require_stage(case, BEFORE_NOTIFICATION, "the notification has already been recorded")
     now = core.clock.now()
     at = at or now
     if at > now:
@@ -262,7 +262,7 @@ def record_sin_submitted(
     # D-04 runs from the notification (SW-SCR 4.9; Cambridgeshire E7), not from the referral.
     deadlines.open_statutory(session, core.calendar, case, "rapid_review", at, now)
     late = at > sin.due_at
-    _move(
+    move_stage(
         session, core, case, Stage.INFO_GATHERING, actor,
         sin_submitted_at=at.isoformat(), sin_on_time=not late,
     )
@@ -286,7 +286,7 @@ def decide(
     """RR2 -> RR3 and on: the panel's decision (process.md 5.4), sent to the National Panel."""
     if option not in DECISIONS:
         raise ServiceError(f"decision must be one of: {', '.join(DECISIONS)}")
-    _require(
+    require_stage(
         case, {Stage.INFO_GATHERING, Stage.PANEL_DECISION},
         "the panel decides after the notification is submitted and information is gathered",
     )
@@ -310,7 +310,7 @@ def decide(
     if target is Stage.LCSPR:
         # D-10: published within 6 months of the decision (SW-SCR 4.12; STK l.141).
         deadlines.open_statutory(session, core.calendar, case, "lcspr_publication", at, now)
-    _move(session, core, case, target, actor, decision=option, decided_at=at.isoformat())
+    move_stage(session, core, case, target, actor, decision=option, decided_at=at.isoformat())
 
 
 def close(session: Session, core: Core, case: Case, *, reason: str, actor: str) -> None:
@@ -328,4 +328,4 @@ def close(session: Session, core: Core, case: Case, *, reason: str, actor: str) 
         request.status = "closed"
         request.closed_reason = "case closed"
     case.closed_reason = reason.strip()
-    _move(session, core, case, Stage.CLOSED, actor)
+    move_stage(session, core, case, Stage.CLOSED, actor)

@@ -374,10 +374,10 @@ def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int
         n = enquiry.alerts_repeated
         repeat = render("media_alert_repeat", **context, repeat=n,
                         minutes=int((now - enquiry.received_at).total_seconds() // 60))
-        roles = core.protocol.roles
+        # The business manager is among the recipients of every media alert (M-1).
         enqueue(
             session, core, key=f"media:{enquiry.id}:repeat:{n}", kind="media_alert_repeat",
-            to=[roles.business_manager.email, *_recipients(core, routing)], rendered=repeat,
+            to=_recipients(core, routing), rendered=repeat,
             case_id=enquiry.case_id,
         )
         audit.record(

@@ -7,7 +7,7 @@ adds time to notify, time to acknowledge, who spoke and whether the protocol was
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -18,6 +18,7 @@ from bot.media import OPEN, case_ref_of, routing_of
 from bot.media_routing import ROLE_LABELS, SUBJECTS
 from bot.media_statements import latest_statement, pending_signers
 from bot.models import Event, MediaEnquiry, MediaStatement, OutboxMessage
+from bot.protocol import short_text
 
 
 def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
@@ -28,10 +29,6 @@ def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
     ).first()
     times = [t for t in (sent, enquiry.slack_posted_at) if t is not None]
     return min(times) if times else None
-
-
-def _mins(value: timedelta) -> str:
-    return f"{int(value.total_seconds() // 60)} minutes"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -49,9 +46,9 @@ def deviations(core: Core, session: Session, enquiry: MediaEnquiry) -> list[str]
     notified = _notified_at(session, enquiry)
     now = core.clock.now()
     if (notified or now) - enquiry.received_at > media.notify_within:
-        found.append(f"press office and business manager not told within {_mins(media.notify_within)}")
+        found.append(f"press office and business manager not told within {short_text(media.notify_within)}")
     if (enquiry.acknowledged_at or now) - enquiry.received_at > media.acknowledge_within:
-        found.append(f"not acknowledged within {_mins(media.acknowledge_within)}")
+        found.append(f"not acknowledged within {short_text(media.acknowledge_within)}")
     if enquiry.spoke and enquiry.spoke != routing.spokesperson.role:
         found.append(
             f"{ROLE_LABELS.get(enquiry.spoke, enquiry.spoke)} spoke; the routing named "

@@ -117,9 +117,6 @@ class Routing:
             "sign_off": [named(d) for d in data["sign_off"]],
         })
 
-    def signers(self) -> list[Named]:
-        return self.sign_off
-
 
 def _person(role: str, person: Person | None) -> Named | None:
     if person is None:
@@ -144,31 +141,30 @@ def resolve(
     """The people a routing row names now, with the Chair-availability rule applied (6.3)."""
     row = protocol.media.routes[route]
     problems: list[str] = []
-    chair = None if chair_away else _person("chair", protocol.roles.chair)
     standin: Named | None = None
     fallback = False
-    if chair is None:
-        # SOM l.234-236: the Chair's designate, else the Deputy Chair; otherwise the fallback.
-        for role in ([delegate] if delegate else []) + ["deputy_chair"]:
+    chair = None if chair_away else _person("chair", protocol.roles.chair)
+    if chair is None and "chair" in row.roles():
+        # SOM l.234-236: the Chair's designate, else the Deputy Chair; otherwise the fallback,
+        # which the protocol guarantees is filled.
+        for role in [*([delegate] if delegate else []), "deputy_chair"]:
             standin = _person(role, protocol.person(role))
             if standin is not None:
                 break
         if standin is None:
             fallback = True
-            standin = _person(protocol.media.chair_fallback, protocol.person(protocol.media.chair_fallback))
+            role = protocol.media.chair_fallback
+            standin = _person(role, protocol.person(role))
             problems.append(
                 "The Chair is not available and there is no Deputy Chair: the protocol's fallback "
                 "speaks. The business manager is alerted (process.md 6.3)."
             )
-        if standin is None:  # the protocol guarantees the fallback exists; keep the alert anyway
-            standin = Named("business_manager", "Business Manager", protocol.roles.business_manager.name,
-                            protocol.roles.business_manager.email,
-                            protocol.roles.business_manager.slack_user_id)
 
     def named(role: str) -> Named:
         if role == "chair":
-            assert (chair or standin) is not None
-            return chair or standin  # type: ignore[return-value]
+            found = chair or standin
+            assert found is not None
+            return found
         if role == "agency":
             return _agency_office(agency)
         found = _person(role, protocol.person(role))
@@ -179,13 +175,9 @@ def resolve(
 
     lead = list({n.role: n for n in (named(r) for r in row.lead)}.values())
     sign_off = list({n.role: n for n in (named(r) for r in row.sign_off)}.values())
-    uses_chair = "chair" in row.roles()
     return Routing(
         route=route, row=MEDIA_ROUTES[route], lead=lead, spokesperson=named(row.speaks),
         sign_off=sign_off, output=row.output, output_label=MEDIA_OUTPUTS[row.output],
-        source=row.source, note=row.note,
-        chair_standin=standin.role if (standin and uses_chair) else None,
-        fallback=fallback and uses_chair, problems=problems if uses_chair else [
-            p for p in problems if "Chair" not in p
-        ],
+        source=row.source, note=row.note, chair_standin=standin.role if standin else None,
+        fallback=fallback, problems=problems,
     )

@@ -403,16 +403,16 @@ class Protocol(_Strict):
         data["chase"] = self.terms()["chase"]
         media = data["media"]
         for name in ("notify_within", "acknowledge_within"):
-            media[name] = _minutes(getattr(self.media, name))
-        media["deadline_reminders"] = [_minutes(d) for d in self.media.deadline_reminders]
+            media[name] = short_text(getattr(self.media, name))
+        media["deadline_reminders"] = [short_text(d) for d in self.media.deadline_reminders]
         return data
 
 
-def _minutes(value: timedelta) -> str:
+def short_text(value: timedelta) -> str:
+    """A media interval as the protocol file writes it: "15 minutes", "2 hours", "1 hour"."""
     minutes = int(value.total_seconds() // 60)
-    if minutes % 60 == 0:
-        return f"{minutes // 60} hours"
-    return f"{minutes} minutes"
+    number, unit = (minutes // 60, "hour") if minutes and minutes % 60 == 0 else (minutes, "minute")
+    return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
 # --- loading -------------------------------------------------------------------------------

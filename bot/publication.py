@@ -12,10 +12,11 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot import audit, deadlines
+from bot.cases import move_stage, require_stage
 from bot.core import Core
-from bot.errors import Refused, ServiceError
+from bot.errors import ServiceError
 from bot.models import Case, Publication
-from bot.stages import CLOSED_STAGES, LABELS, Stage
+from bot.stages import Stage
 
 EMBARGO_REASONS = ("criminal", "coroner")
 _UNDER_REVIEW = frozenset({Stage.LCSPR, Stage.EMBARGOED, Stage.PRE_PUBLICATION})
@@ -31,27 +32,6 @@ def publication_of(session: Session, case: Case) -> Publication:
     return found
 
 
-def is_published(session: Session, case: Case) -> bool:
-    found = session.get(Publication, case.id)
-    return found is not None and found.published_at is not None
-
-
-def _require(case: Case, allowed: frozenset[Stage] | set[Stage], needs: str) -> None:
-    if case.stage in CLOSED_STAGES:
-        raise Refused(f"{case.ref} is closed ({LABELS[Stage(case.stage)]})")
-    if case.stage not in allowed:
-        raise Refused(f"{case.ref} is at '{LABELS[Stage(case.stage)]}': {needs}")
-
-
-def _move(session: Session, core: Core, case: Case, to: Stage, actor: str, **detail: object) -> None:
-    now = core.clock.now()
-    before, case.stage, case.updated_at = case.stage, to, now
-    audit.record(
-        session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
-        **{"from": before, "to": str(to)}, **detail,
-    )
-
-
 def embargo(session: Session, core: Core, case: Case, *, reason: str, actor: str) -> None:
     """L3 -> P0: the report is complete but publication waits for criminal or coroner proceedings.
 
@@ -60,17 +40,17 @@ def embargo(session: Session, core: Core, case: Case, *, reason: str, actor: str
     """
     if reason not in EMBARGO_REASONS:
         raise ServiceError(f"reason must be one of: {', '.join(EMBARGO_REASONS)}")
-    _require(case, {Stage.LCSPR, Stage.PRE_PUBLICATION}, "only a local review can be held back")
+    require_stage(case, {Stage.LCSPR, Stage.PRE_PUBLICATION}, "only a local review can be held back")
     pub = publication_of(session, case)
     pub.embargoed_at, pub.embargo_reason = core.clock.now(), reason
-    _move(session, core, case, Stage.EMBARGOED, actor, embargo_reason=reason)
+    move_stage(session, core, case, Stage.EMBARGOED, actor, embargo_reason=reason)
 
 
 def set_publication_date(
     session: Session, core: Core, case: Case, when: date, *, actor: str
 ) -> None:
     """L3/P0 -> P1: a publication date is set (SW-COMMS l.63; STK l.455)."""
-    _require(case, _UNDER_REVIEW, "a publication date is set for a local review")
+    require_stage(case, _UNDER_REVIEW, "a publication date is set for a local review")
     today = core.calendar.local_date(core.clock.now())
     if when < today:
         raise ServiceError(f"the publication date {when} is in the past")
@@ -82,14 +62,16 @@ def set_publication_date(
             case_id=case.id, publication_date=when.isoformat(),
         )
         return
-    _move(session, core, case, Stage.PRE_PUBLICATION, actor, publication_date=when.isoformat())
+    move_stage(session, core, case, Stage.PRE_PUBLICATION, actor, publication_date=when.isoformat())
 
 
 def publish(
     session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
 ) -> None:
     """P1 -> P2: the review is published; the 6 month clock is met and press releases are allowed."""
-    _require(case, {Stage.PRE_PUBLICATION}, "set the publication date first (case REF publication-date DATE)")
+    require_stage(
+        case, {Stage.PRE_PUBLICATION}, "set the publication date first (case REF publication-date DATE)"
+    )
     now = core.clock.now()
     at = at or now
     if at > now:
@@ -97,7 +79,7 @@ def publish(
     pub = publication_of(session, case)
     pub.published_at = at
     deadlines.meet_statutory(session, case, "lcspr_publication", at)
-    _move(session, core, case, Stage.PUBLISHED, actor, published_at=at.isoformat())
+    move_stage(session, core, case, Stage.PUBLISHED, actor, published_at=at.isoformat())
 
 
 def authorise_agency(
@@ -106,7 +88,7 @@ def authorise_agency(
     """M-8: an agency may speak for itself about this review; its words still need the Chair and
     the Council press office (SW-COMMS l.93). Decided as part of publication planning."""
     core.protocol.agency(agency)  # UnknownAgency lists the valid slugs
-    _require(
+    require_stage(
         case, {Stage.PRE_PUBLICATION, Stage.PUBLISHED},
         "agencies are authorised to speak as part of publication planning (SW-COMMS l.93)",
     )
