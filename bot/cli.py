@@ -140,6 +140,7 @@ def run(ctx: Ctx) -> None:
 @pass_ctx
 def check(ctx: Ctx) -> None:
     """Check the settings, the protocol, the database and the mailbox; one line per problem."""
+    from bot.mail.authresults import describe_verification
     from bot.protocol import load_protocol
     from bot.settings import Settings
 
@@ -152,6 +153,7 @@ def check(ctx: Ctx) -> None:
         protocol = load_protocol(settings.protocol_file)
         click.echo(f"protocol: ok ({protocol.partnership.name}, preset {protocol.preset}, "
                    f"{len(protocol.agencies)} agencies)")
+        click.echo(f"sender verification: {describe_verification(protocol.partnership)}")
     except ProtocolError as exc:
         fail(str(exc))
     try:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.calendar import Calendar, Duration
 from bot.errors import ServiceError
-from bot.mail.authresults import domain_matches
+from bot.mail.authresults import BOUNDARIES, EOP_AUTHSERV_ID, domain_matches
 
 DEFAULT_PRESET = "working-together-2023"
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -316,6 +316,25 @@ class Partnership(_Strict):
     closure_days: list[date] = Field(default_factory=list)
     sin_notifier: str | None = None
     authserv_id: str = ""
+    #: "exchange" or "other": Exchange's X-MS-Exchange-Organization-* headers are read only behind
+    #: Exchange, whose header firewall strips them from outside mail. Unset: "exchange" when
+    #: authserv_id is "eop" (Exchange Online Protection), else "other".
+    mail_boundary: str | None = None
+
+    @field_validator("mail_boundary")
+    @classmethod
+    def _boundary(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value not in BOUNDARIES:
+            raise ValueError(f"{value!r} is not a mail boundary; use one of: {', '.join(BOUNDARIES)}")
+        return value
+
+    def boundary(self) -> str:
+        """The mail boundary in effect (see ``mail_boundary``)."""
+        if self.mail_boundary:
+            return self.mail_boundary
+        return "exchange" if self.authserv_id.strip().lower() == EOP_AUTHSERV_ID else "other"
 
 
 REQUEST_KINDS = ("info-gathering", "chronology")

@@ -219,25 +219,23 @@ def test_eop_only_topmost_counts() -> None:
     assert verify_sender(msg(forged, top), authserv_id=EOP_AUTHSERV_ID).verified
 
 
-def test_internal_mail() -> None:
-    v = verify_sender(
-        msg("X-MS-Exchange-Organization-AuthAs: Internal", from_="colleague@partnership.example"),
-        authserv_id=OURS,
-    )
+def test_internal_mail_behind_exchange_only() -> None:
+    internal = msg("X-MS-Exchange-Organization-AuthAs: Internal", from_="colleague@partnership.example")
+    v = verify_sender(internal, authserv_id=OURS, boundary="exchange")
     assert v.verified
     assert v.internal
     assert "internal" in v.reason
-    v = verify_sender(
-        msg("X-MS-Exchange-Organization-AuthAs: Internal"),
-        authserv_id=OURS,
-        trust_internal_header=False,
-    )
+    # Behind any other boundary the header is whatever the sender wrote.
+    v = verify_sender(internal, authserv_id=OURS, boundary="other")
     assert not v.verified
     assert not v.internal
+    assert v.reason == f"no Authentication-Results from {OURS}"
 
 
 def test_anonymous_authas_is_not_internal() -> None:
-    v = verify_sender(msg("X-MS-Exchange-Organization-AuthAs: Anonymous"), authserv_id=OURS)
+    v = verify_sender(
+        msg("X-MS-Exchange-Organization-AuthAs: Anonymous"), authserv_id=OURS, boundary="exchange"
+    )
     assert not v.internal
     assert not v.verified
 
@@ -247,3 +245,84 @@ def test_not_configured() -> None:
     assert v.verified
     assert v.reason == "sender verification not configured"
     assert v.address == "officer@police.example"
+
+
+# --- the forged-header matrix (issue 9 item 2) ---------------------------------------------------
+
+FOREIGN = "Authentication-Results: relay.lookalike.example; dmarc=pass header.from=police.example"
+OUR_FAIL = f"Authentication-Results: {OURS}; dmarc=fail (p=reject) header.from=police.example"
+OUR_NONE = f"Authentication-Results: {OURS}; spf=none; dmarc=none header.from=police.example"
+AUTH_AS = "X-MS-Exchange-Organization-AuthAs: Internal"
+EOP_PASS = "Authentication-Results: dmarc=pass action=none header.from=police.example;compauth=pass reason=100"  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("headers", "authserv_id", "boundary", "verified", "reason"),
+    [
+        pytest.param([PASS], OURS, "other", True, "dmarc=pass", id="ours-on-top-pass"),
+        pytest.param([OUR_FAIL], OURS, "other", False, "dmarc=fail", id="ours-on-top-fail"),
+        pytest.param([PASS, FOREIGN], OURS, "other", True, "dmarc=pass", id="ours-pass-above-foreign"),
+        pytest.param([FOREIGN, PASS], OURS, "other", False, "1 header(s) naming", id="forged-below-foreign"),
+        pytest.param([OUR_FAIL, FOREIGN, PASS], OURS, "other", False, "dmarc=fail",
+                     id="ours-fail-forged-pass-below-foreign"),
+        pytest.param([OUR_FAIL, PASS], OURS, "other", False, "dmarc=fail", id="two-of-ours-fail-then-pass"),
+        pytest.param([PASS, OUR_FAIL], OURS, "other", False, "dmarc=fail", id="two-of-ours-pass-then-fail"),
+        pytest.param([OUR_NONE, PASS], OURS, "other", False, "conflicting DMARC results",
+                     id="forged-pass-directly-below-our-none"),
+        pytest.param([PASS.replace(OURS, "mx.partnership.example.evil")], OURS, "other", False,
+                     "no Authentication-Results", id="wrong-authserv-id"),
+        pytest.param([PASS.replace(OURS, "MX.Partnership.Example 1")], OURS, "other", True, "dmarc=pass",
+                     id="our-id-in-capitals-with-version"),
+        pytest.param([f"Authentication-Results: {OURS}; dkim=pass header.d=police.example; "
+                      "dmarc=fail header.from=police.example"], OURS, "other", False, "dmarc=fail",
+                     id="dkim-pass-dmarc-fail"),
+        pytest.param([f"Authentication-Results: {OURS}; dkim=pass header.d=police.example; "
+                      "spf=pass smtp.mailfrom=police.example"], OURS, "other", False, "no DMARC result",
+                     id="dkim-and-spf-pass-no-dmarc"),
+        pytest.param([f"Authentication-Results: {OURS}; dmarc=fail (dmarc=pass) header.from=police.example"],
+                     OURS, "other", False, "dmarc=fail", id="pass-hidden-in-a-comment"),
+        pytest.param([f"Authentication-Results: {OURS}; dmarc=temperror header.from=police.example",
+                      PASS], OURS, "other", False, "dmarc=temperror", id="temperror-beats-pass"),
+        pytest.param([AUTH_AS], OURS, "exchange", True, "internal mail", id="authas-internal-exchange"),
+        pytest.param([AUTH_AS], OURS, "other", False, "no Authentication-Results",
+                     id="authas-internal-not-exchange"),
+        pytest.param([AUTH_AS, PASS], OURS, "other", True, "dmarc=pass",
+                     id="authas-ignored-pass-still-counts"),
+        pytest.param([AUTH_AS, AUTH_AS], OURS, "exchange", False, "no Authentication-Results",
+                     id="authas-twice-is-not-internal"),
+        pytest.param(["X-MS-Exchange-Organization-SCL: 9", EOP_PASS], EOP_AUTHSERV_ID, "exchange", False,
+                     "spam (SCL 9)", id="scl-spam-exchange"),
+        pytest.param(["X-MS-Exchange-Organization-SCL: 9", PASS], OURS, "other", True, "dmarc=pass",
+                     id="scl-ignored-not-exchange"),
+        pytest.param(["X-MS-Exchange-Organization-SCL: 1", EOP_PASS], EOP_AUTHSERV_ID, "exchange", True,
+                     "dmarc=pass", id="scl-low-exchange"),
+        pytest.param([EOP_PASS, EOP_PASS.replace("pass", "fail")], EOP_AUTHSERV_ID, "exchange", True,
+                     "dmarc=pass", id="eop-topmost-only"),
+        pytest.param([], OURS, "other", False, "no Authentication-Results", id="no-headers"),
+        pytest.param([], OURS, "exchange", False, "no Authentication-Results", id="no-headers-exchange"),
+        pytest.param([FOREIGN], None, "other", True, "not configured", id="verification-off"),
+    ],
+)
+def test_forged_header_matrix(
+    headers: list[str], authserv_id: str | None, boundary: str, verified: bool, reason: str
+) -> None:
+    v = verify_sender(msg(*headers), authserv_id=authserv_id, boundary=boundary)
+    assert v.verified is verified, v.reason
+    assert reason in v.reason
+
+
+def test_the_reason_counts_forged_headers_below_a_foreign_one() -> None:
+    v = verify_sender(msg(PASS, FOREIGN, PASS, PASS), authserv_id=OURS)
+    assert v.verified
+    v = verify_sender(msg(FOREIGN, PASS, PASS), authserv_id=OURS)
+    assert v.reason == (
+        f"no Authentication-Results from {OURS}; 2 header(s) naming {OURS} below another server's "
+        "were ignored as forged"
+    )
+
+
+def test_a_flood_of_headers_is_bounded() -> None:
+    # 5,000 forged headers below a foreign one: only the first 50 are parsed, and none counts.
+    v = verify_sender(msg(FOREIGN, *([PASS] * 5000)), authserv_id=OURS)
+    assert not v.verified
+    assert "49 header(s)" in v.reason

@@ -64,10 +64,46 @@ def test_maildir_is_healthy(env: dict[str, str]) -> None:
     assert result.stdout.splitlines() == [
         "protocol: ok (Example Safeguarding Children Partnership, preset working-together-2023, "
         "6 agencies)",
+        "sender verification: off (partnership.authserv_id is empty: every sender counts); "
+        "boundary other",
         f"database: ok ({env['DATABASE_URL']})",
         f"mailbox: ok (maildir:{env['MAILDIR']})",
     ]
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("partnership", "expected"),
+    [
+        ('authserv_id = "mx.anytown.gov.example"',
+         "Authentication-Results from 'mx.anytown.gov.example'; boundary other "
+         "(X-MS-Exchange-Organization-* headers ignored)"),
+        ('authserv_id = "eop"',
+         "Authentication-Results from 'eop'; boundary exchange "
+         "(X-MS-Exchange-Organization-* headers trusted)"),
+        ('authserv_id = "mx.anytown.gov.example"\nmail_boundary = "exchange"',
+         "Authentication-Results from 'mx.anytown.gov.example'; boundary exchange "
+         "(X-MS-Exchange-Organization-* headers trusted)"),
+        ('authserv_id = "eop"\nmail_boundary = "other"',
+         "Authentication-Results from 'eop'; boundary other (X-MS-Exchange-Organization-* headers ignored)"),
+    ],
+)
+def test_check_says_what_sender_verification_trusts(
+    env: dict[str, str], tmp_path: Path, partnership: str, expected: str
+) -> None:
+    protocol = tmp_path / "anytown.toml"
+    protocol.write_text(f"[partnership]\nname = \"Anytown\"\n{partnership}\n")
+    result = check({**env, "PROTOCOL_FILE": str(protocol)})
+    assert result.exit_code == 0, result.output
+    assert f"sender verification: {expected}" in result.stdout.splitlines()
+
+
+def test_an_unknown_mail_boundary_is_refused(env: dict[str, str], tmp_path: Path) -> None:
+    protocol = tmp_path / "anytown.toml"
+    protocol.write_text('[partnership]\nname = "Anytown"\nmail_boundary = "postfix"\n')
+    result = check({**env, "PROTOCOL_FILE": str(protocol)})
+    assert result.exit_code == 2
+    assert "partnership.mail_boundary" in result.stderr and "exchange, other" in result.stderr
 
 
 def test_broken_protocol_names_the_file_and_the_field(env: dict[str, str], tmp_path: Path) -> None:

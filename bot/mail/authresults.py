@@ -8,16 +8,22 @@ Rules (RFC 8601 section 5 and 7):
 * Only ``Authentication-Results`` (AR) headers added by the partnership's own boundary count. They
   are recognised by their authserv-id and are the *topmost* AR headers: we walk the AR headers from
   the top and stop at the first one that is not ours, because anything below it was added before
-  the message reached our boundary and may be forged.
+  the message reached our boundary and may be forged. A header with our authserv-id below a
+  foreign one is ignored as forged (the reason says how many). RFC 8601 section 5 asks the
+  boundary to delete headers bearing its id from incoming mail; most do, and where one does not,
+  the next rule still holds.
 * Exchange Online Protection writes AR headers with no authserv-id at all. Configure
   :data:`EOP_AUTHSERV_ID` (``"eop"``) to trust those; then only the single topmost AR header counts,
   since a forged header further down would look the same.
 * A sender is verified when one of our headers says ``dmarc=pass`` with ``header.from`` equal to the
   From domain, or ``compauth=pass`` (Microsoft's composite authentication).
-* Mail from inside the tenant carries ``X-MS-Exchange-Organization-AuthAs: Internal``; Exchange's
-  header firewall strips ``X-MS-Exchange-Organization-*`` from mail arriving from outside, so the
-  header is trusted by default. A non-Exchange boundary must strip it too, or the caller passes
-  ``trust_internal_header=False``.
+* Any ``fail`` (or softfail, temperror, permerror) for DMARC or compauth in our block wins over a
+  ``pass``, and two different DMARC results in it mean one is forged: not verified.
+* Mail from inside the tenant carries ``X-MS-Exchange-Organization-AuthAs: Internal``, and Exchange
+  grades spam with ``X-MS-Exchange-Organization-SCL``. Exchange's header firewall strips
+  ``X-MS-Exchange-Organization-*`` from mail arriving from outside, so these headers are read only
+  when the protocol says the boundary is Exchange (``mail_boundary = "exchange"``); behind any
+  other boundary a sender can write them, and they are ignored.
 * Addresses are read through the ``email.policy.default`` header objects only, never
   ``email.utils.parseaddr``/``getaddresses`` (this interpreter predates the CVE-2023-27043 fix), and
   display names are never looked at.
@@ -31,11 +37,30 @@ from email.errors import ObsoleteHeaderDefect
 from email.headerregistry import AddressHeader
 from email.message import Message
 from email.policy import default
+from typing import Protocol as _Shape
+
+
+class _VerificationSettings(_Shape):
+    authserv_id: str
+
+    def boundary(self) -> str: ...
 
 #: Configure this authserv-id to trust Exchange Online Protection's AR header, which has none.
 EOP_AUTHSERV_ID = "eop"
 
+#: Mail boundaries the protocol can name (``partnership.mail_boundary``).
+BOUNDARIES = ("exchange", "other")
+
 _INTERNAL_HEADER = "X-MS-Exchange-Organization-AuthAs"
+_SCL_HEADER = "X-MS-Exchange-Organization-SCL"
+#: Exchange's spam confidence level from which mail is junk (Microsoft: SCL 5-9 is spam).
+_SCL_SPAM = 5
+#: Results that mean "not authenticated"; any of them from our boundary beats a pass (a second
+#: header saying pass is the forged one, RFC 8601 section 7.2). "none" only means no policy.
+_BLOCKING = frozenset({"fail", "softfail", "temperror", "permerror", "policy"})
+#: Bounds on untrusted input: a real boundary writes a few headers of a few hundred characters.
+_MAX_AR_HEADERS = 50
+_MAX_AR_LENGTH = 8000
 
 
 @dataclass(frozen=True)
@@ -226,20 +251,34 @@ def _parse_resinfo(tokens: list[str]) -> AuthResult | None:
     return AuthResult(method=method, result=result, props=props)
 
 
-def _our_headers(msg: Message, authserv_id: str) -> list[AuthResultsHeader]:
+@dataclass(frozen=True)
+class _Ours:
+    """The Authentication-Results our boundary wrote, and how many with our id were ignored."""
+
+    headers: list[AuthResultsHeader]
+    ignored: int  # headers with our authserv-id below a foreign one: forged (RFC 8601 s. 5)
+
+
+def _our_headers(msg: Message, authserv_id: str) -> _Ours:
+    """The contiguous top block of AR headers with our authserv-id (RFC 8601 section 5).
+
+    Our boundary prepends its headers, so they are the topmost; everything from the first header
+    that is not ours downwards was written before the message reached us and may be forged.
+    """
     ours: list[AuthResultsHeader] = []
     wanted = authserv_id.strip().lower()
     eop = wanted == EOP_AUTHSERV_ID
-    for raw in msg.get_all("Authentication-Results") or []:
-        header = parse_authentication_results(str(raw))
-        if eop:
-            if header.authserv_id == "":
-                ours.append(header)
-            break  # only the topmost header can be EOP's
-        if header.authserv_id != wanted:
-            break
-        ours.append(header)
-    return ours
+    ignored = 0
+    in_block = True
+    for raw in (msg.get_all("Authentication-Results") or [])[:_MAX_AR_HEADERS]:
+        header = parse_authentication_results(str(raw)[:_MAX_AR_LENGTH])
+        mine = header.authserv_id == ("" if eop else wanted)
+        if in_block and mine and not (eop and ours):  # EOP writes one header: only the topmost
+            ours.append(header)
+            continue
+        in_block = False
+        ignored += mine
+    return _Ours(ours, ignored)
 
 
 def _describe(result: AuthResult) -> str:
@@ -254,19 +293,20 @@ def _describe(result: AuthResult) -> str:
 
 
 def verify_sender(
-    msg: Message, *, authserv_id: str | None, trust_internal_header: bool = True
+    msg: Message, *, authserv_id: str | None, boundary: str = "other"
 ) -> SenderVerdict:
     """Decide whether the From address of ``msg`` was authenticated by our own boundary.
 
     ``authserv_id`` is the id our boundary writes into its Authentication-Results headers
     (``EOP_AUTHSERV_ID`` for Exchange Online); ``None`` means verification is not configured, and
-    every sender counts as verified (the reason says so).
+    every sender counts as verified (the reason says so). ``boundary`` is ``"exchange"`` only when
+    the partnership's boundary is Exchange, whose header firewall strips
+    ``X-MS-Exchange-Organization-*`` from outside mail; anywhere else those headers may be forged
+    and are never read.
     """
     address, domain = from_address(msg)
-    internal = False
-    if trust_internal_header:
-        values = msg.get_all(_INTERNAL_HEADER) or []
-        internal = len(values) == 1 and str(values[0]).strip().lower() == "internal"
+    exchange = boundary == "exchange"
+    internal = exchange and _single(msg, _INTERNAL_HEADER).lower() == "internal"
 
     if authserv_id is None:
         return SenderVerdict(address, domain, True, internal, "sender verification not configured")
@@ -278,18 +318,36 @@ def verify_sender(
         return SenderVerdict("", "", False, False, "no single valid From address")
 
     where = "Exchange Online Protection" if authserv_id.lower() == EOP_AUTHSERV_ID else authserv_id
-    ours = _our_headers(msg, authserv_id)
-    if not ours:
+    found = _our_headers(msg, authserv_id)
+    forged = (
+        f"; {found.ignored} header(s) naming {where} below another server's were ignored as forged"
+        if found.ignored else ""
+    )
+    if not found.headers:
         return SenderVerdict(
-            address, domain, False, False, f"no Authentication-Results from {where}"
+            address, domain, False, False, f"no Authentication-Results from {where}{forged}"
         )
+    spam = _spam_level(msg) if exchange else None
+    if spam is not None and spam >= _SCL_SPAM:
+        return SenderVerdict(address, domain, False, False, f"Exchange marked it as spam (SCL {spam})")
 
-    relevant = [r for h in ours for r in h.results if r.method in ("dmarc", "compauth")]
+    relevant = [r for h in found.headers for r in h.results if r.method in ("dmarc", "compauth")]
+    described = ", ".join(_describe(r) for r in relevant)
+    blocking = [r for r in relevant if r.result in _BLOCKING]
+    if blocking:
+        failed = ", ".join(_describe(r) for r in blocking)
+        passed = [r for r in relevant if r.result == "pass"]
+        beats = "; a fail at our boundary wins over the pass beside it" if passed else ""
+        return SenderVerdict(address, domain, False, False, f"{failed} at {where}{beats}{forged}")
+    if len({r.result for r in relevant if r.method == "dmarc"}) > 1:
+        return SenderVerdict(
+            address, domain, False, False,
+            f"conflicting DMARC results at {where} ({described}): one of them is forged{forged}",
+        )
     for r in relevant:
-        if r.method == "dmarc" and r.result == "pass":
-            header_from = r.props.get("header.from", "").strip().rstrip(".").lower()
-            if header_from == domain:
-                return SenderVerdict(address, domain, True, False, f"{_describe(r)} at {where}")
+        header_from = r.props.get("header.from", "").strip().rstrip(".").lower()
+        if r.method == "dmarc" and r.result == "pass" and header_from == domain:
+            return SenderVerdict(address, domain, True, False, f"{_describe(r)} at {where}")
     for r in relevant:
         if r.method == "compauth" and r.result == "pass":
             return SenderVerdict(address, domain, True, False, f"{_describe(r)} at {where}")
@@ -297,11 +355,38 @@ def verify_sender(
     if not relevant:
         reason = f"no DMARC result at {where}"
     else:
-        described = ", ".join(_describe(r) for r in relevant)
-        mismatch = any(
-            r.method == "dmarc" and r.result == "pass" for r in relevant
-        )  # passed, but for another domain than the From address
+        # passed, but for another domain than the From address
+        mismatch = any(r.method == "dmarc" and r.result == "pass" for r in relevant)
         reason = f"{described} at {where}" + (
             f"; DMARC passed for another domain than {domain}" if mismatch else ""
         )
-    return SenderVerdict(address, domain, False, False, reason)
+    return SenderVerdict(address, domain, False, False, reason + forged)
+
+
+def describe_verification(partnership: _VerificationSettings) -> str:
+    """One line for ``review-bot check``: what sender verification trusts."""
+    boundary = partnership.boundary()
+    headers = (
+        "X-MS-Exchange-Organization-* headers trusted" if boundary == "exchange"
+        else "X-MS-Exchange-Organization-* headers ignored"
+    )
+    authserv = partnership.authserv_id.strip()
+    if not authserv:
+        return f"off (partnership.authserv_id is empty: every sender counts); boundary {boundary}"
+    return f"Authentication-Results from {authserv!r}; boundary {boundary} ({headers})"
+
+
+def _single(msg: Message, name: str) -> str:
+    """The value of a header that must appear once; "" when it is missing or repeated."""
+    try:
+        values = msg.get_all(name) or []
+    except Exception:  # a header too broken for the parser counts as absent
+        return ""
+    return str(values[0]).strip()[:100] if len(values) == 1 else ""
+
+
+def _spam_level(msg: Message) -> int | None:
+    value = _single(msg, _SCL_HEADER)
+    if value.lstrip("-").isdigit() and len(value) <= 3:
+        return int(value)
+    return None

@@ -163,8 +163,10 @@ def _sender_problem(core: Core, parsed: ParsedMessage, agency_slug: str) -> str 
             f"({', '.join(agency.allowed_domains())})"
         )
     assert parsed.msg is not None
-    authserv = core.protocol.partnership.authserv_id or None
-    verdict = verify_sender(parsed.msg, authserv_id=authserv)
+    partnership = core.protocol.partnership
+    verdict = verify_sender(
+        parsed.msg, authserv_id=partnership.authserv_id or None, boundary=partnership.boundary()
+    )
     if not verdict.verified:
         return f"the sender could not be verified: {verdict.reason}"
     return None
