@@ -37,6 +37,8 @@ from bot.refs import next_ref
 from bot.stages import Stage
 
 OPEN = ("open", "acknowledged")
+#: The most of a journalist's emailed question that is kept (issue 9 item 7): a few paragraphs.
+QUESTION_LIMIT = 4000
 _ONE_LINE = re.compile(r"[\r\n\t]+")
 
 
@@ -54,6 +56,8 @@ class EnquiryInput:
     subject_agency: str | None = None
     raising_agency: str | None = None
     summary: str = ""
+    #: What the journalist asked, when the enquiry came by email (never shown in Slack).
+    question: str = ""
 
 
 def _line(value: str, limit: int) -> str:
@@ -220,6 +224,7 @@ def receive_enquiry(
         contact=_line(data.contact, 200), journalist_deadline=data.journalist_deadline,
         subject=data.subject, case_id=case.id if case else None,
         subject_agency=data.subject_agency, summary=(data.summary or "").strip()[:2000],
+        question=(data.question or "").strip()[:QUESTION_LIMIT] or None,
         route=routing.route, routing=routing.to_json(), inbound_id=inbound_id,
     )
     # Reminders whose time has already gone when the enquiry arrives are not sent late.

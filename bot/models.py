@@ -202,8 +202,8 @@ class ChairAbsence(SQLModel, table=True):
 class MediaEnquiry(SQLModel, table=True):
     """A journalist's enquiry (ME-2026-0001) with its routing, frozen when it arrived.
 
-    ``journalist``, ``contact`` and ``summary`` are typed text: they go to the press office and
-    the business manager by email and are never posted in Slack (process.md 8.4).
+    ``journalist``, ``contact``, ``summary`` and ``question`` are free text: they go to the press
+    office and the business manager by email and are never posted in Slack (process.md 8.4).
     """
 
     __table_args__ = (Index("ix_media_next_action", "next_action_at"),)
@@ -222,6 +222,9 @@ class MediaEnquiry(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     subject_agency: str | None = None
     summary: str = ""
+    #: What the journalist asked, from an emailed enquiry (quoted history trimmed, at most
+    #: bot.media.QUESTION_LIMIT characters). Email and `media show` only, never Slack.
+    question: str | None = None
     #: The routing row and the people it named when the enquiry arrived (bot.media_routing).
     route: str
     routing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -61,6 +61,9 @@ _BLOCKING = frozenset({"fail", "softfail", "temperror", "permerror", "policy"})
 #: Bounds on untrusted input: a real boundary writes a few headers of a few hundred characters.
 _MAX_AR_HEADERS = 50
 _MAX_AR_LENGTH = 8000
+#: A From header longer than this is not one person's address (RFC 5322 2.1.1 limits a line to
+#: 998 characters; a name and an address fit in a fraction of it).
+_MAX_FROM = 500
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,12 @@ def from_address(msg: Message) -> tuple[str, str]:
 
     Reads ``msg["From"]`` as an ``email.policy.default`` header object, so a display name such as
     ``"police.example <x@evil.example>"`` yields ``x@evil.example``. Several From headers, several
-    addresses in one, a group, defects in the address, or a missing domain all give ``("", "")``.
+    addresses in one, a group, defects in the address, a header longer than 500 characters or a
+    missing domain all give ``("", "")``.
     """
+    raw = [value for name, value in msg.raw_items() if name.lower() == "from"]
+    if len(raw) != 1 or len(str(raw[0])) > _MAX_FROM:
+        return "", ""  # the header parser is quadratic on some inputs: never feed it a long one
     try:
         values = msg.get_all("From") or []
     except Exception:  # a header too broken for the parser: treat as no address

@@ -4,7 +4,15 @@ Two shapes arrive: an agency forwarding what a journalist sent it (M-1: tell the
 the business manager at once), and a journalist writing in directly. A forwarded enquiry keeps
 its original sender as the journalist contact; the forwarder is the one acknowledged (M-2).
 Labelled lines ("Outlet:", "Deadline:", "About:") are read when present; whatever cannot be read
-is left empty and said in the summary that goes to the press office, never guessed.
+is left empty and said in the summary that goes to the press office, never guessed. The question
+itself (the words beyond the labelled lines, quoted history trimmed) is kept for the press office
+(issue 9 item 7); it goes by email, never to Slack.
+
+Everything here reads untrusted text, so it is linear and bounded: the body is cut at
+``MAX_SCAN`` characters and ``MAX_LINES`` lines and read line by line with ``str`` methods; the
+few regular expressions left have no nested or overlapping quantifiers. Headers are scanned raw
+(the standard library's header parser is quadratic on inputs such as ``'"' * n``); only a short
+From text is ever given to it.
 """
 
 from __future__ import annotations
@@ -12,28 +20,45 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.headerregistry import AddressHeader
+from email.message import EmailMessage, Message
+from email.policy import default
 from zoneinfo import ZoneInfo
 
-from bot.media import EnquiryInput
+from bot.media import QUESTION_LIMIT, EnquiryInput
 from bot.protocol import Protocol
-from handlers.mail.classify import CASE_REF, ParsedMessage
+from handlers.mail.classify import CASE_REF, ParsedMessage, body_text
+
+#: How much of a body is read at all: a question is a few paragraphs, a hostile body is megabytes.
+MAX_SCAN = 64 * 1024
+#: ... and at most this many of its lines (a body of 64 K newlines is 64 K lines to look at).
+MAX_LINES = 1000
+#: A journalist's deadline is hours or days away; one further out than this is a typo.
+DEADLINE_HORIZON = timedelta(days=366)
 
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Resent-To", "Envelope-To")
-_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw)\s*:", re.IGNORECASE)
-_FORWARD_MARK = re.compile(
-    r"^-{2,}\s*(forwarded message|original message)\s*-{2,}\s*$|^begin forwarded message:\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_FORWARDED_FROM = re.compile(r"^\s*>?\s*from:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_LABEL = re.compile(r"^\s*>?\s*([A-Za-z][A-Za-z' ]{1,30}?)\s*:\s*(.+?)\s*$", re.MULTILINE)
+_MAX_HEADER = 300  # the most of a From text given to the header parser (quadratic on '"' * n)
+_MAX_RAW = 20_000  # the most of one recipient header scanned
+_FORWARD_PREFIXES = ("fwd:", "fw:", "fwd :", "fw :")
+_FORWARD_TITLES = ("forwarded message", "original message")
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ' ")
+#: Labels this module reads; their lines are not part of the question.
+_KNOWN_LABELS = frozenset({
+    "journalist", "reporter", "name", "contact", "phone", "telephone", "email", "outlet",
+    "publication", "newspaper", "programme", "media outlet", "organisation", "deadline", "by",
+    "needed by", "about", "subject type", "enquiry about",
+})
+#: Header lines of a forwarded message's block ("From:", "Sent:", ...), skipped in the question.
+_FORWARD_HEADERS = frozenset({"from", "sent", "date", "to", "cc", "subject", "reply-to"})
 _SUBJECT_WORDS = {
     "case": "case", "review": "case", "incident": "case", "partnership": "partnership",
     "board": "partnership", "agency": "agency", "inquest": "inquest", "coroner": "inquest",
     "general": "general", "campaign": "general",
 }
+_INQUEST = re.compile(r"\binquest\b", re.IGNORECASE)
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{1,5})\b")
+_CLOCK = re.compile(r"\b(\d{1,3})(?:[:.](\d{1,3}))?[ \t]?(am|pm)?\b", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -44,27 +69,87 @@ class MediaMail:
     notes: list[str] = field(default_factory=list)
 
 
-def _addresses(msg: EmailMessage, names: tuple[str, ...]) -> list[str]:
-    values: list[str] = []
-    for name in names:
-        try:
-            values += [str(v) for v in (msg.get_all(name) or [])]
-        except Exception:  # an unreadable header counts as absent
-            continue
-    return [addr.lower() for _, addr in getaddresses(values) if "@" in addr]
+class Unreadable(ValueError):
+    """A deadline that was written but cannot be a moment in time (31/02, year 99999, 37:00)."""
+
+
+# --- addresses ----------------------------------------------------------------------------------
+
+
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's raw values (not parsed: the header parser is quadratic on some inputs)."""
+    wanted = name.lower()
+    return ["".join(str(v).splitlines()) for k, v in msg.raw_items() if k.lower() == wanted][:20]
+
+
+def _names_address(raw: str, address: str) -> bool:
+    """Whether the raw address header ``raw`` holds ``address`` as a whole addr-spec.
+
+    A linear scan with ``str.find`` rather than a parse: a display name that merely contains the
+    address also counts, which at worst alerts the press office about a mail that reached the
+    partnership's mailbox anyway.
+    """
+    text, start = raw[:_MAX_RAW].lower(), 0
+    while (at := text.find(address, start)) >= 0:
+        before = text[at - 1] if at else " "
+        after_at = at + len(address)
+        after = text[after_at] if after_at < len(text) else " "
+        if (before.isspace() or before in "<,:;\"'") and (after.isspace() or after in ">,;\"'"):
+            return True
+        start = at + 1
+    return False
+
+
+def _first_address(value: str) -> tuple[str, str]:
+    """(display name, address) of the first address in a From-like text; ("", "") if none."""
+    if len(value) > _MAX_HEADER:
+        return "", ""
+    try:
+        header = default.header_factory("From", value)
+        address = header.addresses[0] if isinstance(header, AddressHeader) and header.addresses else None
+    except Exception:
+        return "", ""
+    if address is None or not address.username or not address.domain:
+        return "", ""
+    return address.display_name, address.addr_spec.lower()
 
 
 def is_to_press_address(parsed: ParsedMessage, protocol: Protocol) -> bool:
     press = protocol.media.press_address
     if not press or parsed.msg is None:
         return False
-    return press.lower() in _addresses(parsed.msg, _RECIPIENT_HEADERS)
+    press = press.lower()
+    return any(
+        _names_address(raw, press) for name in _RECIPIENT_HEADERS for raw in _raw_values(parsed.msg, name)
+    )
 
 
-def _labels(text: str) -> dict[str, str]:
+# --- lines --------------------------------------------------------------------------------------
+
+
+def _unquote(line: str) -> str:
+    """One level of ``>`` quoting removed, and surrounding space."""
+    line = line.strip()
+    return line[1:].strip() if line.startswith(">") else line
+
+
+def _label(line: str) -> tuple[str, str] | None:
+    """("deadline", "4pm today") for a line such as "Deadline: 4pm today" (quoted or not)."""
+    key, colon, value = _unquote(line).partition(":")
+    key, value = key.strip(), value.strip()
+    if not colon or not value or not 2 <= len(key) <= 31 or not key[0].isalpha():
+        return None
+    if not set(key) <= _LABEL_CHARS:
+        return None
+    return " ".join(key.lower().split()), value
+
+
+def _labels(lines: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for key, value in _LABEL.findall(text):
-        found.setdefault(key.strip().lower(), value.strip())
+    for line in lines:
+        label = _label(line)
+        if label:
+            found.setdefault(*label)
     return found
 
 
@@ -75,41 +160,132 @@ def _pick(labels: dict[str, str], *names: str) -> str | None:
     return None
 
 
-_CLOCK = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?", re.IGNORECASE)
+def _is_forward_mark(line: str) -> bool:
+    """ "---------- Forwarded message ---------", "-----Original Message-----",
+    "Begin forwarded message:" (Gmail, Outlook, Apple Mail)."""
+    text = line.strip().lower()
+    if text == "begin forwarded message:":
+        return True
+    if not (text.startswith("--") and text.endswith("--")):
+        return False
+    return text.strip("- ") in _FORWARD_TITLES
+
+
+def _is_history(line: str) -> bool:
+    """Where quoted history starts: "> ...", "On ... wrote:", a signature, Outlook's rule."""
+    text = line.strip()
+    return (
+        text.startswith(">") or _is_forward_mark(text) or line.rstrip("\r") == "-- "
+        or (text.startswith("On ") and text.endswith("wrote:"))
+        or (len(text) >= 10 and set(text) == {"_"})
+    )
+
+
+# --- the question -------------------------------------------------------------------------------
+
+
+def _clean(lines: list[str]) -> str:
+    """Lines joined, control characters gone, runs of blank lines kept to one, bounded."""
+    out: list[str] = []
+    for line in lines:
+        line = _CONTROL.sub("", line.replace("\t", " ")).rstrip()
+        if line or (out and out[-1]):
+            out.append(line)
+    text = "\n".join(out).strip()
+    if len(text) > QUESTION_LIMIT:
+        marker = "\n[shortened: the full message is in the mailbox]"
+        text = text[: QUESTION_LIMIT - len(marker)].rstrip() + marker
+    return text
+
+
+def _own_words(lines: list[str]) -> list[str]:
+    """The lines before any quoted history, without the labelled lines this module reads."""
+    kept: list[str] = []
+    for line in lines:
+        if _is_history(line):
+            break
+        label = _label(line)
+        if label is None or label[0] not in _KNOWN_LABELS:
+            kept.append(line)
+    return kept
+
+
+def _forwarded_words(lines: list[str]) -> list[str]:
+    """The forwarded message's own words: its header block skipped, its own history trimmed."""
+    body = [_unquote(line) if line.lstrip().startswith(">") else line for line in lines]
+    start = 0
+    while start < len(body) and (not body[start].strip() or _is_header_line(body[start])):
+        start += 1
+    return _own_words(body[start:])
+
+
+def _is_header_line(line: str) -> bool:
+    label = _label(line)
+    return label is not None and label[0] in _FORWARD_HEADERS
+
+
+def _attached_message(msg: EmailMessage) -> Message | None:
+    try:
+        for part in msg.walk():
+            if part.get_content_type() == "message/rfc822":
+                inner = part.get_payload()
+                if isinstance(inner, list) and inner:
+                    return inner[0]
+                return None
+    except Exception:
+        return None
+    return None
+
+
+# --- the deadline -------------------------------------------------------------------------------
 
 
 def _clock(text: str) -> time | None:
-    match = _CLOCK.search(text)
-    if not match:
-        return None
-    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
-    if half == "pm" and hour < 12:
-        hour += 12
-    if half == "am" and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59 or (not half and not match.group(2)):
-        return None  # a bare number is not a time
-    return time(hour, minute)
+    """The time of day written in ``text`` ("4pm", "16:30", "10.30am"); None when none is.
+
+    Raises :class:`Unreadable` when a time is written but cannot be one ("37:00", "25pm").
+    """
+    for match in _CLOCK.finditer(text):
+        hour_text, minute_text, half = match.group(1), match.group(2), (match.group(3) or "").lower()
+        if minute_text is None and not half:
+            continue  # a bare number is not a time
+        hour, minute = int(hour_text), int(minute_text or 0)
+        if half and not 1 <= hour <= 12:
+            raise Unreadable(f"{match.group(0).strip()} is not a time")
+        if half == "pm" and hour < 12:
+            hour += 12
+        if half == "am" and hour == 12:
+            hour = 0
+        if hour > 23 or minute > 59 or (minute_text is not None and len(minute_text) != 2):
+            raise Unreadable(f"{match.group(0).strip()} is not a time")
+        return time(hour, minute)
+    return None
 
 
 def parse_deadline(value: str, now: datetime, tz: str) -> datetime | None:
     """A journalist's deadline as people write it: ISO, 23/11/2026 16:00, "4pm today",
-    "tomorrow 10:30". None when it cannot be read with confidence."""
+    "tomorrow 10:30". None when no moment is named; :class:`Unreadable` when one is named that
+    cannot exist or is absurdly far away (more than ``DEADLINE_HORIZON`` ahead)."""
     zone = ZoneInfo(tz)
-    text = value.strip().lower()
+    value = value.strip()[:100]
+    text = value.lower()
     today = now.astimezone(zone).date()
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(ZoneInfo("UTC"))
+        iso: datetime | None = datetime.fromisoformat(value)
     except ValueError:
-        pass
+        iso = None
+    if iso is not None:
+        return _within_horizon((iso if iso.tzinfo else iso.replace(tzinfo=zone)), now)
     day: date | None = None
-    numeric = re.search(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b", text)
+    numeric = _NUMERIC_DATE.search(text)
     if numeric:
+        d, m, y = (int(numeric.group(i)) for i in (1, 2, 3))
+        if len(numeric.group(3)) != 4:
+            raise Unreadable(f"year {numeric.group(3)} is not a year")
         try:
-            day = date(int(numeric.group(3)), int(numeric.group(2)), int(numeric.group(1)))
+            day = date(y, m, d)
         except ValueError:
-            return None
+            raise Unreadable(f"{numeric.group(0)} is not a date") from None
         text = text.replace(numeric.group(0), " ")
     elif "tomorrow" in text:
         day = today + timedelta(days=1)
@@ -120,59 +296,102 @@ def parse_deadline(value: str, now: datetime, tz: str) -> datetime | None:
         day = today  # "by 4pm" means today
     if day is None:
         return None
-    return datetime.combine(day, at or time(17), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    return _within_horizon(datetime.combine(day, at or time(17), tzinfo=zone), now)
 
 
-def _forwarded_journalist(parsed: ParsedMessage, text: str) -> tuple[str, str] | None:
-    """(name, address) of the original sender: an attached message/rfc822, or the quoted From."""
-    msg = parsed.msg
-    assert msg is not None
+def _within_horizon(moment: datetime, now: datetime) -> datetime:
     try:
-        for part in msg.walk():
-            if part.get_content_type() == "message/rfc822":
-                inner = part.get_payload()
-                if isinstance(inner, list) and inner:
-                    name, addr = parseaddr(str(inner[0].get("From", "")))
-                    if "@" in addr:
-                        return name, addr.lower()
-    except Exception:
-        pass
-    mark = _FORWARD_MARK.search(text)
-    quoted = _FORWARDED_FROM.search(text, mark.end() if mark else 0)
-    if quoted:
-        name, addr = parseaddr(quoted.group(1))
-        if "@" in addr:
-            return name, addr.lower()
-        return quoted.group(1).strip(), ""
-    return None
+        utc = moment.astimezone(ZoneInfo("UTC"))
+    except (OverflowError, ValueError):  # 9999-12-31T23:30-05:00 is past the last datetime
+        raise Unreadable("the date is out of range") from None
+    if utc - now > DEADLINE_HORIZON:
+        raise Unreadable("the date is more than a year away")
+    return utc
 
 
-def is_forwarded(parsed: ParsedMessage, text: str) -> bool:
-    return bool(_FORWARD_SUBJECT.match(parsed.subject) or _FORWARD_MARK.search(text))
+def _read_deadline(
+    labels: dict[str, str], now: datetime, tz: str, notes: list[str]
+) -> datetime | None:
+    written = _pick(labels, "deadline", "by", "needed by")
+    if not written:
+        notes.append("no deadline stated; ask the journalist")
+        return None
+    shown = _CONTROL.sub("", written[:40])
+    try:
+        deadline = parse_deadline(written, now, tz)
+    except (Unreadable, ValueError, OverflowError) as exc:
+        notes.append(f"deadline cannot be read ({shown}: {exc}); ask the journalist")
+        return None
+    if deadline is None or deadline <= now:
+        notes.append(f"deadline not understood ({shown}); ask the journalist")
+        return None
+    return deadline
+
+
+# --- the enquiry --------------------------------------------------------------------------------
+
+
+def is_forwarded(parsed: ParsedMessage, lines: list[str]) -> bool:
+    subject = parsed.subject.lstrip().lower()
+    return subject.startswith(_FORWARD_PREFIXES) or any(_is_forward_mark(line) for line in lines)
+
+
+def _sender_name(msg: EmailMessage) -> str:
+    return _first_address(next(iter(_raw_values(msg, "From")), ""))[0]
+
+
+@dataclass
+class _Forward:
+    journalist: str
+    contact: str
+    words: list[str]  # the journalist's own words
+    note: list[str]  # what the forwarder wrote above the forwarded message
+
+
+def _read_forward(msg: EmailMessage, lines: list[str]) -> _Forward:
+    """The original sender and their words: an attached message/rfc822, or the quoted part."""
+    mark = next((i for i, line in enumerate(lines) if _is_forward_mark(line)), None)
+    note = _own_words(lines[:mark] if mark is not None else lines)
+    inner = _attached_message(msg)
+    if inner is not None:
+        name, addr = _first_address(next(iter(_raw_values(inner, "From")), ""))
+        text = body_text(inner) if isinstance(inner, EmailMessage) else ""
+        return _Forward(name, addr, _own_words(text[:MAX_SCAN].splitlines()[:MAX_LINES]), note)
+    if mark is None:
+        return _Forward("", "", [], note)
+    after = lines[mark + 1:]
+    quoted_from = next((_label(line) for line in after[:20] if (_label(line) or ("",))[0] == "from"), None)
+    name, addr = _first_address(quoted_from[1]) if quoted_from else ("", "")
+    if quoted_from and not addr:
+        name = quoted_from[1][:120]
+    return _Forward(name, addr, _forwarded_words(after), note)
+
+
+def _question(words: list[str], note: list[str] | None) -> str:
+    question = _clean(words)
+    forwarder = _clean(note) if note else ""
+    if forwarder and forwarder != question:
+        question = f"{question}\n\n[the forwarder's note] {forwarder}".strip()
+    return _clean(question.splitlines())
 
 
 def read_enquiry(parsed: ParsedMessage, protocol: Protocol, now: datetime) -> MediaMail:
     """The enquiry an email describes, with notes on whatever could not be read."""
     assert parsed.msg is not None
-    text = parsed.text
-    labels = _labels(text)
+    text = parsed.text[:MAX_SCAN]
+    lines = text.splitlines()[:MAX_LINES]
+    labels = _labels(lines)
     notes: list[str] = []
-    forwarded = is_forwarded(parsed, text)
-    sender_name = ""
-    try:
-        sender = parsed.msg.get("From")
-        if sender is not None and getattr(sender, "addresses", None):
-            first: Address = sender.addresses[0]
-            sender_name = first.display_name
-    except Exception:
-        sender_name = ""
+    forwarded = is_forwarded(parsed, lines)
     if forwarded:
-        original = _forwarded_journalist(parsed, text)
-        journalist, contact = original if original else ("", "")
-        if not original:
+        forward = _read_forward(parsed.msg, lines)
+        journalist, contact = forward.journalist, forward.contact
+        question = _question(forward.words, forward.note)
+        if not contact:
             notes.append("the journalist's address could not be found in the forwarded message")
     else:
-        journalist, contact = sender_name, parsed.from_addr
+        journalist, contact = _sender_name(parsed.msg), parsed.from_addr
+        question = _question(_own_words(lines), None)
     journalist = _pick(labels, "journalist", "reporter", "name") or journalist
     contact = _pick(labels, "contact", "phone", "telephone", "email") or contact
     domain = contact.rsplit("@", 1)[1] if "@" in contact else ""
@@ -180,26 +399,21 @@ def read_enquiry(parsed: ParsedMessage, protocol: Protocol, now: datetime) -> Me
     if not outlet:
         outlet = domain or "not stated"
         notes.append("outlet not stated")
-    deadline = None
-    deadline_text = _pick(labels, "deadline", "by", "needed by")
-    if deadline_text:
-        deadline = parse_deadline(deadline_text, now, protocol.partnership.timezone)
-        if deadline is None or deadline <= now:
-            notes.append(f"deadline not understood ({deadline_text[:40]}); ask the journalist")
-            deadline = None
-    else:
-        notes.append("no deadline stated; ask the journalist")
+    deadline = _read_deadline(labels, now, protocol.partnership.timezone, notes)
     about = (_pick(labels, "about", "subject type", "enquiry about") or "").lower()
     subject = next((v for k, v in _SUBJECT_WORDS.items() if k in about), None)
-    refs = CASE_REF.findall(parsed.subject) or CASE_REF.findall(text)
+    refs = CASE_REF.findall(parsed.subject[:1000]) or CASE_REF.findall(text)
     if subject is None:
-        subject = "inquest" if re.search(r"\binquest\b", f"{parsed.subject} {text}", re.I) else "case"
+        subject = "inquest" if _INQUEST.search(f"{parsed.subject[:1000]} {text}") else "case"
         notes.append("subject not stated: routed as an enquiry about a specific case; check it")
+    if not question:
+        notes.append("no question in the message beyond its subject")
     summary = parsed.subject[:200]
     if notes:
         summary = f"{summary} [{'; '.join(notes)}]"
     data = EnquiryInput(
         outlet=outlet, subject=subject, journalist=journalist, contact=contact,
         journalist_deadline=deadline, case_ref=refs[0].upper() if refs else None, summary=summary,
+        question=question,
     )
     return MediaMail(data=data, forwarded_by=parsed.from_addr if forwarded else None, notes=notes)
