@@ -118,7 +118,7 @@ def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
-    """Show one enquiry in full (journalist, contact and summary included: not for Slack)."""
+    """Show one enquiry in full (journalist, contact, summary and question: not for Slack)."""
     from bot.media import get_enquiry
     from bot.media_report import enquiry_view, media_timeline
     from bot.media_statements import latest_statement
@@ -126,7 +126,8 @@ def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     with handled(), ctx.core.db.session() as s:
         enquiry = get_enquiry(s, ref)
         view = enquiry_view(s, ctx.core, enquiry)
-        view.update(journalist=enquiry.journalist, contact=enquiry.contact, summary=enquiry.summary)
+        view.update(journalist=enquiry.journalist, contact=enquiry.contact, summary=enquiry.summary,
+                    question=enquiry.question or "")
         statement = latest_statement(s, enquiry)
         view["statement_text"] = statement.text if statement else None
         view["events"] = [
@@ -144,6 +145,9 @@ def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     click.echo(f"  deadline: {_local(view['journalist_deadline'])}")
     if view["summary"]:
         click.echo(f"  summary: {view['summary']}")
+    if view["question"]:
+        click.echo("  question:")
+        click.echo("\n".join(f"    {line}" if line else "" for line in view["question"].splitlines()))
     click.echo(f"routing: row {r['row']} ({r['source']})")
     click.echo("  lead: " + ", ".join(n["label"] + f" ({n['name']})" for n in r["lead"]))
     click.echo(f"  speaks: {r['spokesperson']['label']} ({r['spokesperson']['name']})")

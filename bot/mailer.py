@@ -31,7 +31,8 @@ def local_day(value: datetime, tz: str = "Europe/London") -> str:
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("templates", "email"),
-        autoescape=select_autoescape(["html"], default_for_string=False, default=False),
+        # "x.html.j2" does not end in ".html": without "html.j2" no HTML email was ever escaped.
+        autoescape=select_autoescape(["html", "html.j2"], default_for_string=False, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
