@@ -69,6 +69,21 @@ class Roles(_Strict):
     director_of_people: Person | None = None  # STK l.449: inquest statements for the Council
     independent_scrutineer: Person | None = None  # process.md M-4: a fallback spokesperson
 
+    @field_validator(
+        "chair", "deputy_chair", "press_office", "executive", "communications_lead",
+        "director_of_people", "independent_scrutineer", mode="before",
+    )
+    @classmethod
+    def _nobody(cls, value: Any) -> Any:
+        # TOML has no null: `deputy_chair = false` says the partnership has nobody in the role,
+        # overriding a preset's example (then the Chair's absence uses media.chair_fallback,
+        # process.md 6.3). `true` names nobody either, so it is refused.
+        if value is False:
+            return None
+        if value is True:
+            raise ValueError("false (nobody holds the role) or a table with name and email")
+        return value
+
     def business_unit_emails(self) -> list[str]:
         """Everyone who works cases: the business manager and the unit's members."""
         emails = [self.business_manager.email, *(p.email for p in self.business_unit)]

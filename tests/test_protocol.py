@@ -112,3 +112,22 @@ def test_protocol_command_shows_the_effective_protocol_as_json(tmp_path: Path) -
     assert data["media"]["acknowledge_within"] == "15 minutes"
     assert data["media"]["deadline_reminders"] == ["2 hours", "30 minutes"]
     assert data["media"]["routes"]["published"]["output"] == "press_release"
+
+
+def test_a_partnership_can_say_it_has_no_deputy_chair(tmp_path: Path) -> None:
+    # TOML has no null: `false` removes the preset's example Deputy (issue 9 item 7).
+    path = tmp_path / "anytown.toml"
+    path.write_text('preset = "working-together-2023"\n[roles]\ndeputy_chair = false\n')
+    assert load_protocol(path).roles.deputy_chair is None
+    assert load_protocol(None).roles.deputy_chair is not None  # the example, for `make run`
+    # A preset whose seed names no Deputy does not inherit the example; a file can still name one.
+    assert parse_protocol({"preset": "kirklees"}, "k").roles.deputy_chair is None
+    named = parse_protocol({"preset": "kirklees", "roles": {"deputy_chair": {
+        "name": "Deputy", "email": "Deputy@Anytown.Example"}}}, "k")
+    assert named.roles.deputy_chair is not None and named.roles.deputy_chair.email == "deputy@anytown.example"
+    assert parse_protocol({"preset": "somerset"}, "s").roles.deputy_chair is not None  # SOM l.236
+    with pytest.raises(ProtocolError, match=r"roles.deputy_chair.*false \(nobody holds the role\)"):
+        parse_protocol({"roles": {"deputy_chair": True}}, "t.toml")
+    # The business manager is never optional.
+    with pytest.raises(ProtocolError, match=r"roles\.business_manager"):
+        parse_protocol({"roles": {"business_manager": False}}, "t.toml")
