@@ -19,22 +19,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage, Message
 from email.policy import default
-from zoneinfo import ZoneInfo
 
 from bot.media import QUESTION_LIMIT, EnquiryInput
 from bot.protocol import Protocol
 from handlers.mail.classify import CASE_REF, ParsedMessage, body_text
+from handlers.mail.media_deadline import Unreadable, parse_deadline
 
 #: How much of a body is read at all: a question is a few paragraphs, a hostile body is megabytes.
 MAX_SCAN = 64 * 1024
 #: ... and at most this many of its lines (a body of 64 K newlines is 64 K lines to look at).
 MAX_LINES = 1000
-#: A journalist's deadline is hours or days away; one further out than this is a typo.
-DEADLINE_HORIZON = timedelta(days=366)
 
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Resent-To", "Envelope-To")
 _MAX_HEADER = 300  # the most of a From text given to the header parser (quadratic on '"' * n)
@@ -56,8 +54,6 @@ _SUBJECT_WORDS = {
     "general": "general", "campaign": "general",
 }
 _INQUEST = re.compile(r"\binquest\b", re.IGNORECASE)
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{1,5})\b")
-_CLOCK = re.compile(r"\b(\d{1,3})(?:[:.](\d{1,3}))?[ \t]?(am|pm)?\b", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -67,10 +63,6 @@ class MediaMail:
     #: Who to acknowledge (the forwarding agency's sender), or None for a journalist writing in.
     forwarded_by: str | None = None
     notes: list[str] = field(default_factory=list)
-
-
-class Unreadable(ValueError):
-    """A deadline that was written but cannot be a moment in time (31/02, year 99999, 37:00)."""
 
 
 # --- addresses ----------------------------------------------------------------------------------
@@ -237,76 +229,7 @@ def _attached_message(msg: EmailMessage) -> Message | None:
     return None
 
 
-# --- the deadline -------------------------------------------------------------------------------
-
-
-def _clock(text: str) -> time | None:
-    """The time of day written in ``text`` ("4pm", "16:30", "10.30am"); None when none is.
-
-    Raises :class:`Unreadable` when a time is written but cannot be one ("37:00", "25pm").
-    """
-    for match in _CLOCK.finditer(text):
-        hour_text, minute_text, half = match.group(1), match.group(2), (match.group(3) or "").lower()
-        if minute_text is None and not half:
-            continue  # a bare number is not a time
-        hour, minute = int(hour_text), int(minute_text or 0)
-        if half and not 1 <= hour <= 12:
-            raise Unreadable(f"{match.group(0).strip()} is not a time")
-        if half == "pm" and hour < 12:
-            hour += 12
-        if half == "am" and hour == 12:
-            hour = 0
-        if hour > 23 or minute > 59 or (minute_text is not None and len(minute_text) != 2):
-            raise Unreadable(f"{match.group(0).strip()} is not a time")
-        return time(hour, minute)
-    return None
-
-
-def parse_deadline(value: str, now: datetime, tz: str) -> datetime | None:
-    """A journalist's deadline as people write it: ISO, 23/11/2026 16:00, "4pm today",
-    "tomorrow 10:30". None when no moment is named; :class:`Unreadable` when one is named that
-    cannot exist or is absurdly far away (more than ``DEADLINE_HORIZON`` ahead)."""
-    zone = ZoneInfo(tz)
-    value = value.strip()[:100]
-    text = value.lower()
-    today = now.astimezone(zone).date()
-    try:
-        iso: datetime | None = datetime.fromisoformat(value)
-    except ValueError:
-        iso = None
-    if iso is not None:
-        return _within_horizon((iso if iso.tzinfo else iso.replace(tzinfo=zone)), now)
-    day: date | None = None
-    numeric = _NUMERIC_DATE.search(text)
-    if numeric:
-        d, m, y = (int(numeric.group(i)) for i in (1, 2, 3))
-        if len(numeric.group(3)) != 4:
-            raise Unreadable(f"year {numeric.group(3)} is not a year")
-        try:
-            day = date(y, m, d)
-        except ValueError:
-            raise Unreadable(f"{numeric.group(0)} is not a date") from None
-        text = text.replace(numeric.group(0), " ")
-    elif "tomorrow" in text:
-        day = today + timedelta(days=1)
-    elif "today" in text or "tonight" in text:
-        day = today
-    at = _clock(text)
-    if day is None and at is not None:
-        day = today  # "by 4pm" means today
-    if day is None:
-        return None
-    return _within_horizon(datetime.combine(day, at or time(17), tzinfo=zone), now)
-
-
-def _within_horizon(moment: datetime, now: datetime) -> datetime:
-    try:
-        utc = moment.astimezone(ZoneInfo("UTC"))
-    except (OverflowError, ValueError):  # 9999-12-31T23:30-05:00 is past the last datetime
-        raise Unreadable("the date is out of range") from None
-    if utc - now > DEADLINE_HORIZON:
-        raise Unreadable("the date is more than a year away")
-    return utc
+# --- the deadline ---------------------------------------------------------------------------
 
 
 def _read_deadline(
