@@ -222,3 +222,21 @@ def test_a_press_address_in_cc_counts() -> None:
     raw = (b"From: a@radio.example\nTo: someone@else.example\nCc: Media <media@partnership.example>\n"
            b"Subject: x\nMessage-ID: <cc@radio.example>\n\nhi\n")
     assert is_to_press_address(parse(raw), load_protocol(None))
+
+
+def test_an_outlook_forward_gives_the_journalist_and_the_question() -> None:
+    raw = (
+        b"From: Press Liaison <press.liaison@police.example>\nTo: media@partnership.example\n"
+        b"Subject: FW: Request for comment\nMessage-ID: <outlook-fw@police.example>\n\n"
+        b"For the partnership.\nOutlet: Evening Post\nDeadline: 4pm today\n\n"
+        b"________________________________\nFrom: Sam Writer <sam.writer@post.example>\n"
+        b"Sent: 18 November 2026 09:30\nTo: press@police.example\nSubject: Request for comment\n\n"
+        b"Will the partnership hold a review?\n\n"
+        b"________________________________\nFrom: Earlier Thread <old@post.example>\nOLD-HISTORY\n"
+    )
+    mail = read_enquiry(parse(raw), load_protocol(None), WED_10)
+    assert mail.forwarded_by == "press.liaison@police.example"
+    assert (mail.data.journalist, mail.data.contact) == ("Sam Writer", "sam.writer@post.example")
+    assert mail.data.question == (
+        "Will the partnership hold a review?\n\n[the forwarder's note] For the partnership."
+    )

@@ -163,13 +163,18 @@ def _is_forward_mark(line: str) -> bool:
     return text.strip("- ") in _FORWARD_TITLES
 
 
+def _is_outlook_rule(line: str) -> bool:
+    """The line of underscores Outlook puts above a forwarded or quoted message's From/Sent."""
+    text = line.strip()
+    return len(text) >= 10 and set(text) == {"_"}
+
+
 def _is_history(line: str) -> bool:
     """Where quoted history starts: "> ...", "On ... wrote:", a signature, Outlook's rule."""
     text = line.strip()
     return (
         text.startswith(">") or _is_forward_mark(text) or line.rstrip("\r") == "-- "
-        or (text.startswith("On ") and text.endswith("wrote:"))
-        or (len(text) >= 10 and set(text) == {"_"})
+        or (text.startswith("On ") and text.endswith("wrote:")) or _is_outlook_rule(text)
     )
 
 
@@ -273,7 +278,9 @@ class _Forward:
 
 def _read_forward(msg: EmailMessage, lines: list[str]) -> _Forward:
     """The original sender and their words: an attached message/rfc822, or the quoted part."""
-    mark = next((i for i, line in enumerate(lines) if _is_forward_mark(line)), None)
+    mark = next(
+        (i for i, line in enumerate(lines) if _is_forward_mark(line) or _is_outlook_rule(line)), None
+    )
     note = _own_words(lines[:mark] if mark is not None else lines)
     inner = _attached_message(msg)
     if inner is not None:
