@@ -333,3 +333,10 @@ def test_a_from_header_too_long_for_one_address_is_not_parsed() -> None:
     assert from_address(msg(from_='"' * 50_000 + " <officer@police.example>")) == ("", "")
     long_name = "A" * 400
     assert from_address(msg(from_=f"{long_name} <officer@police.example>"))[1] == "police.example"
+
+
+def test_the_reason_shows_only_domain_characters_of_untrusted_values() -> None:
+    ar = f'Authentication-Results: {OURS}; dmarc=fail header.from="<!channel>\x1b[31m{"x" * 500}.example"'
+    v = verify_sender(msg(ar), authserv_id=OURS)
+    assert not v.verified
+    assert v.reason == f"dmarc=fail (header.from=channel31m{'x' * 71}) at {OURS}"

@@ -289,11 +289,14 @@ def _our_headers(msg: Message, authserv_id: str) -> _Ours:
 
 
 def _describe(result: AuthResult) -> str:
-    if result.method == "dmarc":
-        hf = result.props.get("header.from", "")
-        return f"dmarc={result.result}" + (f" (header.from={hf.lower()})" if hf else "")
-    reason = result.props.get("reason", "")
-    return f"{result.method}={result.result}" + (f" (reason={reason})" if reason else "")
+    """``dmarc=fail (header.from=x.example)`` for a triage reason: untrusted text, so only
+    domain characters, at most 80 of them."""
+    def shown(value: str) -> str:
+        return "".join(c for c in value.lower() if c.isascii() and (c.isalnum() or c in ".-_"))[:80]
+
+    key = "header.from" if result.method == "dmarc" else "reason"
+    value = shown(result.props.get(key, ""))
+    return f"{result.method}={shown(result.result)}" + (f" ({key}={value})" if value else "")
 
 
 # --- the verdict ----------------------------------------------------------------------------------
