@@ -339,4 +339,4 @@ def test_the_reason_shows_only_domain_characters_of_untrusted_values() -> None:
     ar = f'Authentication-Results: {OURS}; dmarc=fail header.from="<!channel>\x1b[31m{"x" * 500}.example"'
     v = verify_sender(msg(ar), authserv_id=OURS)
     assert not v.verified
-    assert v.reason == f"dmarc=fail (header.from=channel31m{'x' * 71}) at {OURS}"
+    assert v.reason == f"dmarc=fail (header.from=channel31m{'x' * 70}) at {OURS}"
