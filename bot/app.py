@@ -37,7 +37,7 @@ class BotApp:
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: Any = None
     _stop_slack: Callable[[], None] | None = None
-    _health: Any = None
+    health_server: Any = None
 
     def tick(self) -> Any:
         from schedules.sweep import tick
@@ -85,7 +85,7 @@ class BotApp:
         if self.settings.health_port is not None:
             from handlers.health import start_health
 
-            self._health = start_health(self.settings.health_host, self.settings.health_port, {
+            self.health_server = start_health(self.settings.health_host, self.settings.health_port, {
                 "/healthz": self.liveness, "/readyz": self.readiness,
             })
         if self.slack_mode() != "off":
@@ -102,8 +102,8 @@ class BotApp:
             self._scheduler.shutdown(wait=True)
         if self._stop_slack is not None:
             self._stop_slack()
-        if self._health is not None:
-            self._health.stop()
+        if self.health_server is not None:
+            self.health_server.stop()
         close = getattr(self.core.notifier, "close", None)
         if close is not None:
             close()
