@@ -69,6 +69,10 @@ class BotApp:
 
         for line in startup_lines(self.settings):
             log.info("%s", line)
+        for name in self.settings._path_doubts:
+            log.warning("%s is relative, so it is now inside DATA_DIR (%s): it starts with that folder's "
+                        "name, which looks written for the old rule; see docs/deploying.md, Upgrading",
+                        name, self.settings.data_dir)
         if self.new_database:
             # Never quietly (issue 10): usually a wrong DATA_DIR or DATABASE_URL, and cases
             # recorded there would be missing from the real database.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -121,10 +121,21 @@ class Settings(BaseSettings):
             return cls.model_fields[info.field_name].default  # type: ignore[attr-defined]
         return value
 
+    #: Settings that look written for the old rule (relative to the current folder), for start-up.
+    _path_doubts: list[str] = PrivateAttr(default_factory=list)
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         """Every path absolute, from DATA_DIR: the same files whichever folder the bot starts in."""
         self.data_dir = self.data_dir.expanduser().resolve()
+        # Before DATA_DIR, .env.example said ATTACHMENTS_DIR=var/attachments (relative to the
+        # current folder); inside DATA_DIR=var that would be var/var/attachments. Say so at start.
+        url = make_url(self.database_url)
+        sqlite_path = Path(url.database or "/") if url.get_backend_name() == "sqlite" else Path("/")
+        raw = {"ATTACHMENTS_DIR": self.attachments_dir, "STATE_DIR": self.state_dir, "MAILDIR": self.maildir,
+               "DATABASE_URL": sqlite_path}
+        self._path_doubts = [name for name, path in raw.items()
+                             if not path.is_absolute() and path.parts[:1] == (self.data_dir.name,)]
         self.attachments_dir = self.data_dir / self.attachments_dir.expanduser()
         self.state_dir = self.data_dir / self.state_dir.expanduser()
         self.maildir = self.data_dir / self.maildir.expanduser()

@@ -70,3 +70,16 @@ def test_a_new_database_is_said_loudly_at_start(tmp_path: Path, caplog: pytest.L
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("new, empty database" in w for w in warnings)
     assert create_app(s).new_database is False
+
+
+def test_settings_written_for_the_old_rule_are_pointed_out(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    s = settings(data_dir=tmp_path / "var", database_url="sqlite:///var/review-bot.sqlite3",
+                 attachments_dir="var/attachments", state_dir="state", health_port=None, tick_seconds=3600)
+    assert s.attachments_dir == tmp_path / "var" / "var" / "attachments"
+    app = create_app(s)
+    caplog.set_level(logging.INFO, logger="bot.app")
+    app.start()
+    app.stop()
+    doubts = [r.getMessage() for r in caplog.records if "looks written for the old rule" in r.getMessage()]
+    assert [d.split(" ")[0] for d in doubts] == ["ATTACHMENTS_DIR", "DATABASE_URL"]
