@@ -133,7 +133,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        fields = extra_fields(record)
+        fields = {k: v for k, v in extra_fields(record).items() if v is not None}
         if not fields:
             return line
         head, sep, tail = line.partition("\n")

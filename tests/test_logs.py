@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,13 +20,16 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.app import startup_lines
+from bot.core import Core
 from bot.logs import QUIET_LIBRARIES, configure_logging, mask_secrets, mask_url, settings_secrets
 from bot.settings import Settings
+from handlers.mail.intake import ingest
 from tests.support.slack_api import SlackAPI, SlackHarness
 from tests.support.slack_api import slack as slack  # the fixture
 from tests.support.slack_api import slack_api as slack_api  # the fixture
 from tests.test_slack_referral import PRACTITIONER, referral_values
 
+EML = Path(__file__).parent / "support" / "eml"
 #: Stands for statement text or a narrative: must never reach a log line.
 NARRATIVE = "Statement draft about the family at 12 Example Road"
 
@@ -187,3 +191,20 @@ def test_start_up_lines_mask_the_database_password(tmp_path: Any) -> None:
     assert "pg-pass-99" not in lines
     assert "database: postgresql+psycopg://bot:***@db:5432/reviews" in lines
     assert f"attachments: {tmp_path / 'attachments'}" in lines
+
+
+def test_an_inbound_referral_logs_its_case_as_a_field_and_nothing_of_its_text(
+    core: Core, restore_logging: None,
+) -> None:
+    out, _ = debug_logging(fmt="json")
+    raw = (EML / "referral.eml").read_bytes()
+    result = ingest(core, raw, mailbox="test")
+    assert result.case
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    [inbound] = [e for e in events if e.get("event") == "inbound"]
+    assert inbound["case"] == result.case and inbound["actor"] == "mail"
+    body = raw.decode("utf-8", "replace").split("\n\n", 1)[1]
+    sentences = [line.strip() for line in body.splitlines() if len(line.strip()) > 20]
+    assert sentences
+    for sentence in sentences:
+        assert sentence not in out.getvalue()
