@@ -69,7 +69,7 @@ class BotApp:
 
         for line in startup_lines(self.settings):
             log.info("%s", line)
-        for name in self.settings._path_doubts:
+        for name in self.settings.old_rule_paths:
             log.warning("%s is relative, so it is now inside DATA_DIR (%s): it starts with that folder's "
                         "name, which looks written for the old rule; see docs/deploying.md, Upgrading",
                         name, self.settings.data_dir)

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
         self.database_url = _sqlite_in(self.data_dir, self.database_url)
         return self
 
+    @property
+    def old_rule_paths(self) -> list[str]:
+        """Settings whose relative value starts with DATA_DIR's own name (``var/attachments``)."""
+        return list(self._path_doubts)
+
 
 def _sqlite_in(data_dir: Path, url: str) -> str:
     """A relative SQLite file path taken inside ``data_dir``; other databases are left alone."""

@@ -25,7 +25,11 @@ class HealthServer:
     def __init__(self, host: str, port: int, routes: dict[str, Route]) -> None:
         self.routes = routes
         handler = _handler_for(routes)
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve health on {host}:{port} ({exc.strerror}); "
+                          "set HEALTH_PORT to a free port, or empty to switch it off") from exc
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="health", daemon=True)
 

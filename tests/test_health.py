@@ -159,3 +159,10 @@ def test_review_bot_run_from_another_folder(tmp_path: Path, postgres: PostgresSe
     assert f"maildir: {data / 'mail'}" in messages
     assert "review-bot stopped" in messages
     assert (data / "mail").is_dir() and not any(elsewhere.iterdir())
+
+
+def test_a_busy_health_port_is_named(running: Any) -> None:
+    app, _ = running()
+    with pytest.raises(OSError, match="set HEALTH_PORT to a free port"):
+        create_app(Settings(_env_file=None, data_dir=app.settings.data_dir,
+                            health_port=app.health_server.port)).start()
