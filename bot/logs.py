@@ -40,8 +40,9 @@ MASK = "***"
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]{0,256}:)[^@\s/]{1,256}@")
 _SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]{1,250}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s{1,4})[A-Za-z0-9._~+/=-]{1,4096}")
+#: ``password=...``, ``"access_token": "..."``, ``SLACK_SIGNING_SECRET=...`` (any prefix of the key).
 _KEY_VALUE = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api_key)"
+    r"(?i)([a-z_]{0,40}(?:password|passwd|pwd|secret|token|api_key))"
     r"(['\"]?\s{0,3}[=:]\s{0,3}['\"]?)[^\s&,;'\"]{1,512}"
 )
 

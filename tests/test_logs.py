@@ -154,6 +154,8 @@ def test_mask_functions() -> None:
     assert mask_url("sqlite:////srv/review-bot/review-bot.sqlite3") == "sqlite:////srv/review-bot/review-bot.sqlite3"
     assert mask_secrets("token xapp-1-A0-123 sent") == "token xapp-*** sent"
     assert mask_secrets('{"access_token": "eyJ0eXAi"}') == '{"access_token": "***"}'
+    assert mask_secrets("SLACK_SIGNING_SECRET=8f14e45fceea") == "SLACK_SIGNING_SECRET=***"
+    assert mask_secrets("tick {'received': 2, 'sent': 1}") == "tick {'received': 2, 'sent': 1}"
     # Bounded work on hostile input: a long line is cut, not scanned forever.
     assert len(mask_secrets("a://" + "x:" * 100_000)) < 5000
 
