@@ -132,14 +132,16 @@ class BotApp:
 
     def _safe_tick(self) -> None:
         self.ticks.started(self.core.clock.now())
+        ok = False
         try:
             report = self.tick()
             log.info("tick %s", report.summary(), extra={"event": "tick"})
+            ok = True
         except Exception:  # the next tick tries again; the rows still say what is due
             log.exception("tick failed", extra={"event": "tick"})
         finally:
-            # A failed tick still finished: readiness then rests on the database and mailbox checks.
-            self.ticks.finished(self.core.clock.now())
+            # Readiness counts only ticks that finished without an error (bot/health.py).
+            self.ticks.finished(self.core.clock.now(), ok=ok)
         if self.slack_mode() != "off":
             # A card that could not be posted (Slack down, rate limited) is posted now: a failed
             # post never loses the case.

@@ -36,10 +36,12 @@ Check = Callable[[], CheckResult]
 
 @dataclass
 class TickTimes:
-    """When the last tick started and finished (thread-safe; written by the scheduler thread)."""
+    """When the last tick started, finished, and last finished without an error (thread-safe;
+    written by the scheduler thread)."""
 
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    succeeded_at: datetime | None = None
     running: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,9 +49,11 @@ class TickTimes:
         with self._lock:
             self.started_at, self.running = at, True
 
-    def finished(self, at: datetime) -> None:
+    def finished(self, at: datetime, *, ok: bool) -> None:
         with self._lock:
             self.finished_at, self.running = at, False
+            if ok:
+                self.succeeded_at = at
 
 
 def database_reachable(core: Core) -> Check:
@@ -65,18 +69,21 @@ def database_reachable(core: Core) -> Check:
 
 
 def tick_recent(core: Core, ticks: TickTimes, tick_seconds: int) -> Check:
-    """The last tick finished within three intervals (at least five minutes: a slow mailbox)."""
+    """A tick finished without an error within three intervals (at least five minutes: a slow
+    mailbox). A tick that raises chases nothing, so it does not count."""
     limit = max(timedelta(seconds=3 * tick_seconds), timedelta(minutes=5))
 
     def check() -> CheckResult:
-        last = ticks.finished_at
-        if last is None:
-            return CheckResult(False, {"last_tick": None, "reason": "no tick has finished yet"})
-        age = core.clock.now() - last
-        return CheckResult(age <= limit, {
-            "last_tick": last.isoformat(), "age_seconds": int(age.total_seconds()),
+        last, attempt = ticks.succeeded_at, ticks.finished_at
+        detail: dict[str, Any] = {
+            "last_tick": last.isoformat() if last else None,
+            "last_attempt": attempt.isoformat() if attempt else None,
             "limit_seconds": int(limit.total_seconds()),
-        })
+        }
+        if last is None:
+            return CheckResult(False, detail)
+        age = core.clock.now() - last
+        return CheckResult(age <= limit, {**detail, "age_seconds": int(age.total_seconds())})
 
     return check
 

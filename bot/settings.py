@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -116,9 +116,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", "attachments_dir", "state_dir", "maildir", "data_dir", mode="before")
     @classmethod
-    def _empty_is_field_default(cls, value: object, info: object) -> object:
-        if value in ("", None):
-            return cls.model_fields[info.field_name].default  # type: ignore[attr-defined]
+    def _empty_is_field_default(cls, value: object, info: ValidationInfo) -> object:
+        if value in ("", None) and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
         return value
 
     #: Settings that look written for the old rule (relative to the current folder), for start-up.

@@ -114,7 +114,7 @@ def test_not_ready_while_the_mailbox_is_unreachable(running: Any) -> None:
 
 def test_not_ready_when_the_database_is_gone(running: Any, postgres: PostgresServer) -> None:
     url = postgres.create_database("health_gone")
-    app, _ = running(database_url=url)
+    app, clock = running(database_url=url)
     wait_ready(app)
     postgres.drop_database("health_gone")
     status, body = get(app, "/readyz")
@@ -122,6 +122,12 @@ def test_not_ready_when_the_database_is_gone(running: Any, postgres: PostgresSer
     assert body["checks"]["database"]["ok"] is False
     assert body["checks"]["database"]["error"] == "OperationalError"
     assert get(app, "/healthz")[0] == 200
+    # Ten minutes on, a tick runs and fails on the missing database: it does not count as a tick.
+    clock.advance(timedelta(minutes=10))
+    app._safe_tick()
+    tick = get(app, "/readyz")[1]["checks"]["tick"]
+    assert tick["ok"] is False and tick["last_attempt"] == (MONDAY_10 + timedelta(minutes=10)).isoformat()
+    assert tick["last_tick"] == MONDAY_10.isoformat() and tick["age_seconds"] == 600
 
 
 def test_review_bot_run_from_another_folder(tmp_path: Path, postgres: PostgresServer) -> None:
