@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.db import Database
+from bot.health import Check, TickTimes, alive, database_reachable, mailbox_state, run_checks, tick_recent
+from bot.logs import configure_logging as _configure_logging
+from bot.logs import mask_url, settings_secrets
 from bot.mail.factory import build_gateway
 from bot.mail.gateway import MailGateway
 from bot.protocol import Protocol, load_protocol
@@ -24,7 +31,13 @@ class BotApp:
     settings: Settings
     core: Core
     gateway: MailGateway
+    ticks: TickTimes = field(default_factory=TickTimes)
+    #: True when create_app found no SQLite file and created one (said loudly at start).
+    new_database: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
+    _scheduler: Any = None
+    _stop_slack: Callable[[], None] | None = None
+    health_server: Any = None
 
     def tick(self) -> Any:
         from schedules.sweep import tick
@@ -41,8 +54,30 @@ class BotApp:
 
     def run(self) -> None:
         """Tick every TICK_SECONDS until Ctrl-C or SIGTERM."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self._stop.set())
+        self.start()
+        try:
+            self._stop.wait()
+        finally:
+            self.stop()
+
+    def start(self) -> None:
+        """Start the health endpoint, Slack and the clock; returns at once (``run`` waits)."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        for line in startup_lines(self.settings):
+            log.info("%s", line)
+        for name in self.settings.old_rule_paths:
+            log.warning("%s is relative, so it is now inside DATA_DIR (%s): it starts with that folder's "
+                        "name, which looks written for the old rule; see docs/deploying.md, Upgrading",
+                        name, self.settings.data_dir)
+        if self.new_database:
+            # Never quietly (issue 10): usually a wrong DATA_DIR or DATABASE_URL, and cases
+            # recorded there would be missing from the real database.
+            log.warning("started on a new, empty database; if the bot has run before, check "
+                        "DATA_DIR and DATABASE_URL")
         scheduler = BackgroundScheduler(timezone="UTC")
         # One job, never overlapping; after downtime it simply runs (the rows know what is due).
         scheduler.add_job(
@@ -50,33 +85,63 @@ class BotApp:
             max_instances=1, coalesce=True, misfire_grace_time=None,
             next_run_time=self.core.clock.now(),
         )
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self._stop.set())
-        stop_slack = None
+        # Health first: in Socket Mode nothing else listens, and a probe may come at once.
+        if self.settings.health_port is not None:
+            from handlers.health import start_health
+
+            self.health_server = start_health(self.settings.health_host, self.settings.health_port, {
+                "/healthz": self.liveness, "/readyz": self.readiness,
+            })
         if self.slack_mode() != "off":
             from handlers.slack.runner import start_slack
 
-            stop_slack = start_slack(self.core, self.settings)
+            self._stop_slack = start_slack(self.core, self.settings)
         scheduler.start()
+        self._scheduler = scheduler
         log.info("review-bot running: tick every %ss, mailbox %s", self.settings.tick_seconds,
                  self.gateway.name)
-        try:
-            self._stop.wait()
-        finally:
-            scheduler.shutdown(wait=True)
-            if stop_slack is not None:
-                stop_slack()
-            close = getattr(self.core.notifier, "close", None)
-            if close is not None:
-                close()
-            log.info("review-bot stopped")
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+        if self._stop_slack is not None:
+            self._stop_slack()
+        if self.health_server is not None:
+            self.health_server.stop()
+        close = getattr(self.core.notifier, "close", None)
+        if close is not None:
+            close()
+        log.info("review-bot stopped")
+
+    # --- health (bot/health.py holds the checks; handlers/health.py serves them) -----------
+    def readiness_checks(self) -> list[tuple[str, Check]]:
+        """Named readiness checks; a new one is one line here."""
+        return [
+            ("database", database_reachable(self.core)),
+            ("tick", tick_recent(self.core, self.ticks, self.settings.tick_seconds)),
+            ("mailbox", mailbox_state(self.core)),
+        ]
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        ok, checks = run_checks(self.readiness_checks())
+        return ok, {"checks": checks}
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        result = alive(self.core, self.ticks)
+        return result.ok, result.detail
 
     def _safe_tick(self) -> None:
+        self.ticks.started(self.core.clock.now())
+        ok = False
         try:
             report = self.tick()
-            log.info("tick %s", report.summary())
+            log.info("tick %s", report.summary(), extra={"event": "tick"})
+            ok = True
         except Exception:  # the next tick tries again; the rows still say what is due
-            log.exception("tick failed")
+            log.exception("tick failed", extra={"event": "tick"})
+        finally:
+            # Readiness counts only ticks that finished without an error (bot/health.py).
+            self.ticks.finished(self.core.clock.now(), ok=ok)
         if self.slack_mode() != "off":
             # A card that could not be posted (Slack down, rate limited) is posted now: a failed
             # post never loses the case.
@@ -106,6 +171,7 @@ def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
     protocol = load_protocol(settings.protocol_file)
+    new_database = is_new_sqlite_database(settings)
     core = build_core(settings, protocol, clock or SystemClock())
     if settings.slack_bot_token is not None:
         # Adapters depend on the core, never the reverse: the core only knows a Notifier.
@@ -114,13 +180,35 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
 
         core.notifier = SlackNotifier(build_client(settings), core, settings)
     gateway = build_gateway(settings, state_dir=settings.state_dir)
-    return BotApp(settings=settings, core=core, gateway=gateway)
+    return BotApp(settings=settings, core=core, gateway=gateway, new_database=new_database)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # Every tick would otherwise log three scheduler lines; our own tick summary says enough.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def configure_logging(level: str, settings: Settings | None = None) -> None:
+    """Logging as the settings say (bot/logs.py), with the settings' secrets masked everywhere."""
+    fmt = settings.log_format if settings is not None else "text"
+    secrets = settings_secrets(settings) if settings is not None else []
+    _configure_logging(level, fmt=fmt, secrets=secrets)
+
+
+def startup_lines(settings: Settings) -> list[str]:
+    """Where everything is, resolved, for the start-up log (issue 10): secrets never printed."""
+    lines = [
+        f"data directory: {settings.data_dir}",
+        f"database: {mask_url(settings.database_url)}",
+        f"attachments: {settings.attachments_dir}",
+        f"mail gateway state: {settings.state_dir}",
+    ]
+    if settings.mail_backend == "maildir":
+        lines.append(f"maildir: {settings.maildir}")
+    protocol = settings.protocol_file.resolve() if settings.protocol_file else "built-in preset"
+    lines.append(f"protocol: {protocol}")
+    health = ("off" if settings.health_port is None
+              else f"{settings.health_host}:{settings.health_port} (/healthz, /readyz)")
+    lines.append(f"health endpoint: {health}; log format: {settings.log_format}")
+    return lines
+
+
+def is_new_sqlite_database(settings: Settings) -> bool:
+    url = make_url(settings.database_url)
+    path = url.database or ""
+    return url.get_backend_name() == "sqlite" and path not in ("", ":memory:") and not Path(path).exists()

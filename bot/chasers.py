@@ -76,7 +76,8 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
         _request_step(session, core, case, deadline, request, step, key, plan.steps)
     deadline.step += 1
     deadlines.schedule_next(core.calendar, case, deadline, request, now)
-    log.info("deadline step id=%s case=%s kind=%s step=%s", deadline.id, case.ref, deadline.kind, step)
+    log.info("deadline step id=%s case=%s kind=%s step=%s", deadline.id, case.ref, deadline.kind, step,
+             extra={"event": "deadline-step", "case": case.ref, "actor": "system"})
     return True
 
 

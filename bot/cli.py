@@ -40,7 +40,7 @@ class Ctx:
 
             settings = Settings()
             # Commands print their own results; only `run` logs at the configured level.
-            configure_logging(settings.log_level if self.verbose else "WARNING")
+            configure_logging(settings.log_level if self.verbose else "WARNING", settings)
             self._app = create_app(settings, clock=self.clock)
         return self._app
 
@@ -131,8 +131,9 @@ def run(ctx: Ctx) -> None:
     if mode == "off":
         click.echo("Slack is off (set SLACK_BOT_TOKEN with SLACK_APP_TOKEN or "
                    "SLACK_SIGNING_SECRET); mail and clock loops are running.")
-    click.echo(f"review-bot: mailbox {app.gateway.name}, database {app.settings.database_url}, "
-               f"tick every {app.settings.tick_seconds}s. Ctrl-C stops.")
+    # Paths and the database (password masked) are logged by app.run() (bot/app.py startup_lines).
+    click.echo(f"review-bot: mailbox {app.gateway.name}, tick every {app.settings.tick_seconds}s. "
+               "Ctrl-C stops.")
     app.run()
 
 
@@ -160,7 +161,9 @@ def check(ctx: Ctx) -> None:
         app = ctx.app
         with app.core.db.session() as s:
             s.connection()
-        click.echo(f"database: ok ({settings.database_url})")
+        from bot.logs import mask_url
+
+        click.echo(f"database: ok ({mask_url(settings.database_url)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
     checker: Callable[[], list[str]] | None = getattr(app.gateway, "check", None)

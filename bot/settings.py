@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 MailBackend = Literal["maildir", "graph", "ews", "imap"]
 
@@ -19,10 +20,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- storage -------------------------------------------------------------------------
-    database_url: str = "sqlite:///var/review-bot.sqlite3"
-    attachments_dir: Path = Path("var/attachments")
+    #: The one folder every path below hangs from (issue 10: a relative path followed the current
+    #: directory, so `review-bot run` started elsewhere created a new, empty database there). A
+    #: relative DATA_DIR is made absolute once, at start, and printed; relative SQLite paths,
+    #: ATTACHMENTS_DIR, STATE_DIR and MAILDIR are taken inside it (see :meth:`_resolve_paths`).
+    data_dir: Path = Path("var")
+    database_url: str = "sqlite:///review-bot.sqlite3"
+    attachments_dir: Path = Path("attachments")
     #: Where mail gateways keep their sync state (Graph delta links, IMAP UIDs).
-    state_dir: Path = Path("var/state")
+    state_dir: Path = Path("state")
     #: Attachments above this size are not stored; the message stays in the mailbox and the
     #: business unit is told (20 MiB is Exchange Online's default message size limit region).
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
@@ -38,10 +44,22 @@ class Settings(BaseSettings):
         return None if value in ("", None) else value
 
     log_level: str = "INFO"
+    #: text (one line per event, for a terminal) | json (one JSON object per line, for a collector).
+    log_format: Literal["text", "json"] = "text"
+    #: The health endpoint (/healthz, /readyz); empty or "off" switches it off, 0 takes any free
+    #: port (logged). HEALTH_HOST: where it listens (loopback by default; 0.0.0.0 in a container
+    #: so the orchestrator reaches it).
+    health_port: int | None = Field(default=8080, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return None if value in ("", "off", None) else value
 
     # --- mail ----------------------------------------------------------------------------
     mail_backend: MailBackend = "maildir"
-    maildir: Path = Path("var/mail")
+    maildir: Path = Path("mail")
     #: The address the bot sends from and agencies reply to.
     mail_from: str = "reviews@partnership.example"
 
@@ -95,3 +113,47 @@ class Settings(BaseSettings):
     slack_comms_channel: str = ""
     slack_business_unit_usergroup: str = ""
     port: int = 3000
+
+    @field_validator("database_url", "attachments_dir", "state_dir", "maildir", "data_dir", mode="before")
+    @classmethod
+    def _empty_is_field_default(cls, value: object, info: ValidationInfo) -> object:
+        if value in ("", None) and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
+        return value
+
+    #: Settings that look written for the old rule (relative to the current folder), for start-up.
+    _path_doubts: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        """Every path absolute, from DATA_DIR: the same files whichever folder the bot starts in."""
+        self.data_dir = self.data_dir.expanduser().resolve()
+        # Before DATA_DIR, .env.example said ATTACHMENTS_DIR=var/attachments (relative to the
+        # current folder); inside DATA_DIR=var that would be var/var/attachments. Say so at start.
+        url = make_url(self.database_url)
+        sqlite_path = Path(url.database or "/") if url.get_backend_name() == "sqlite" else Path("/")
+        raw = {"ATTACHMENTS_DIR": self.attachments_dir, "STATE_DIR": self.state_dir, "MAILDIR": self.maildir,
+               "DATABASE_URL": sqlite_path}
+        self._path_doubts = [name for name, path in raw.items()
+                             if not path.is_absolute() and path.parts[:1] == (self.data_dir.name,)]
+        self.attachments_dir = self.data_dir / self.attachments_dir.expanduser()
+        self.state_dir = self.data_dir / self.state_dir.expanduser()
+        self.maildir = self.data_dir / self.maildir.expanduser()
+        self.database_url = _sqlite_in(self.data_dir, self.database_url)
+        return self
+
+    @property
+    def old_rule_paths(self) -> list[str]:
+        """Settings whose relative value starts with DATA_DIR's own name (``var/attachments``)."""
+        return list(self._path_doubts)
+
+
+def _sqlite_in(data_dir: Path, url: str) -> str:
+    """A relative SQLite file path taken inside ``data_dir``; other databases are left alone."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return url
+    if Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(data_dir / database)).render_as_string(hide_password=False)

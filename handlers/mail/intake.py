@@ -83,6 +83,7 @@ def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
     log.info(
         "inbound id=%s classification=%s case=%s agency=%s triage=%s", inbound_id,
         result.classification, result.case, result.agency, bool(result.triage),
+        extra={"event": "inbound", "case": result.case, "actor": "mail"},
     )
     return result
 
