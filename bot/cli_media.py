@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from bot.cli import Ctx, _local, _when_cb, emit, handled, pass_ctx
+from bot.cli_common import Ctx, _local, _when_cb, emit, handled, pass_ctx
 from bot.errors import Refused
 from bot.media_routing import SUBJECTS
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
