@@ -12,16 +12,47 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
-from pydantic import ValidationError
 
-from bot.cli_common import Ctx, _day_cb, _local, _when_cb, emit, fail, handled, pass_ctx
+from bot.cli_common import (
+    Ctx,
+    _day_cb,
+    _local,
+    _when_cb,
+    emit,
+    fail,
+    handled,
+    load_settings,
+    pass_ctx,
+    received_line,
+    tick_line,
+)
 from bot.clock import FixedClock
 from bot.protocol import ProtocolError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Usage mistakes (a bad date, a missing option) read like every other refusal: one
+    ``error:`` line and exit 2, with where to look, instead of click's usage block."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "review-bot"
+            fail(f"{exc.format_message()} (see '{where} --help')")
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.Abort:
+            click.echo("stopped", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--now", callback=_when_cb, metavar="ISO",
               help="Pretend it is this moment (rehearsals and tests). Local time if no offset.")
 @click.option("--actor", metavar="WHO", help="Who is acting, for the audit trail.")
@@ -52,13 +83,9 @@ def run(ctx: Ctx) -> None:
 def check(ctx: Ctx) -> None:
     """Check the settings, the protocol, the database and the mailbox; one line per problem."""
     from bot.protocol import load_protocol
-    from bot.settings import Settings
 
     problems: list[str] = []
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        fail(f"settings: {exc}")
+    settings = load_settings()
     try:
         protocol = load_protocol(settings.protocol_file)
         click.echo(f"protocol: ok ({protocol.partnership.name}, preset {protocol.preset}, "
@@ -88,10 +115,9 @@ def check(ctx: Ctx) -> None:
 def protocol_cmd(ctx: Ctx, as_json: bool) -> None:
     """Show the effective protocol (preset plus the partnership's file)."""
     from bot.protocol import load_protocol
-    from bot.settings import Settings
 
     with handled():
-        protocol = load_protocol(Settings().protocol_file)
+        protocol = load_protocol(load_settings().protocol_file)
     data = protocol.to_json()
     if as_json:
         emit(data)
@@ -135,8 +161,8 @@ def tick(ctx: Ctx, tick_now: datetime | None, as_json: bool) -> None:
         emit(summary)
     else:
         for r in report.received:
-            click.echo(json.dumps(r.as_json()))
-        click.echo(" ".join(f"{k}={v}" for k, v in summary.items() if k != "messages"))
+            click.echo(received_line(r.as_json()))
+        click.echo(tick_line(summary, ctx.clock.now()))
 
 
 @main.command()
@@ -169,9 +195,24 @@ def cases(ctx: Ctx, as_json: bool, include_closed: bool) -> None:
         click.echo("no open cases")
     for r in rows:
         nd = r["next_deadline"]
-        nxt = f"{nd['kind']} due {_local(nd['due_at'])} [{nd['state']}]" if nd else "no open deadline"
+        nxt = f"{nd['label']} due {_local(nd['due_at'])} [{nd['state']}]" if nd else "no open deadline"
         waiting = ", ".join(r["returns_outstanding"]) or "-"
-        click.echo(f"{r['ref']}  {r['stage_label']:45} {nxt}; waiting on: {waiting}")
+        click.echo(f"{r['ref']}  {r['stage_label']:45}  next: {nxt}; waiting on: {waiting}")
+
+
+#: What a business manager needs before a case is worth opening by hand (process.md 7.1, the
+#: "Referrer" and "Incident" sections of the referral form, KIR App 2): who refers, when it
+#: happened and whether a child died or was seriously harmed (the SIN criteria, Working Together
+#: 2023 ch. 5). The rest may follow; the case lists it under "to complete".
+OPEN_MINIMUM = {"referring_agency": "--referring-agency SLUG", "incident_date": "--incident-date DATE",
+                "outcome": "--outcome death|serious-harm"}
+
+
+def refuse_thin_referral(**given: object) -> None:
+    missing = [option for name, option in OPEN_MINIMUM.items() if given.get(name) in (None, "")]
+    if missing:
+        fail(f"a case needs at least the referring agency, the date of the incident and the outcome; "
+             f"add {' '.join(missing)} (nothing was opened)")
 
 
 @main.command("open")
@@ -190,9 +231,13 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
              la_aware: date | None, outcome: str | None, abuse_neglect: str | None,
              legal_status: str | None, age_band: str | None, agencies: tuple[str, ...],
              as_json: bool) -> None:
-    """Open a case from a referral received by other means (phone, secure form)."""
+    """Open a case from a referral received by other means (phone, secure form).
+
+    Needs at least --referring-agency, --incident-date and --outcome."""
     from bot.cases import Referral, open_case
 
+    refuse_thin_referral(referring_agency=referring_agency, incident_date=incident_date,
+                         outcome=outcome)
     referral = Referral(
         referring_agency=referring_agency, incident_date=incident_date, la_aware_date=la_aware,
         outcome=outcome, abuse_neglect=abuse_neglect, legal_status=legal_status,

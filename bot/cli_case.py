@@ -9,7 +9,19 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from bot.cli_common import Ctx, _day_cb, _local, _when_cb, emit, handled
+from bot.cli_common import (
+    Ctx,
+    _day_cb,
+    _local,
+    _when_cb,
+    deadline_kind_label,
+    emit,
+    handled,
+    human_day,
+    human_detail,
+    human_value,
+    stage_label,
+)
 
 
 class _CaseGroup(click.Group):
@@ -42,12 +54,20 @@ def case(click_ctx: click.Context, ref: str, as_json: bool) -> None:
         _print_case(view)
 
 
+_DAYS = ("incident_date", "la_aware_date")
+_CASE_FIELDS = {"referring_agency": "referring agency", "incident_date": "date of incident",
+                "la_aware_date": "local authority aware", "outcome": "outcome",
+                "abuse_neglect": "abuse or neglect", "legal_status": "legal status",
+                "age_band": "age band", "sin_submitted_at": "notification submitted",
+                "decision": "panel decision"}
+
+
 def _print_case(v: dict[str, Any]) -> None:
     click.echo(f"{v['ref']}  {v['stage_label']}")
-    for key in ("referring_agency", "incident_date", "la_aware_date", "outcome", "abuse_neglect",
-                "legal_status", "age_band", "sin_submitted_at", "decision"):
+    for key, label in _CASE_FIELDS.items():
         if v.get(key):
-            click.echo(f"  {key.replace('_', ' ')}: {v[key]}")
+            value = human_day(v[key]) if key in _DAYS else human_value(key, v[key])
+            click.echo(f"  {label}: {value}")
     if v["missing"]:
         click.echo(f"  to complete: {', '.join(v['missing'])}")
     click.echo("deadlines:")
@@ -63,12 +83,12 @@ def _print_case(v: dict[str, Any]) -> None:
             extra.append("BOUNCED")
         if r["last_auto_reply_at"]:
             extra.append("auto-reply received")
-        click.echo(f"  {r['agency']:14} {r['kind']:15} {r['status']:9} due {_local(r['due_at'])}"
-                   + (f"  ({', '.join(extra)})" if extra else ""))
+        click.echo(f"  {r['agency']:14} {deadline_kind_label(r['kind']):22} {r['status']:9} "
+                   f"due {_local(r['due_at'])}" + (f"  ({', '.join(extra)})" if extra else ""))
     click.echo("timeline:")
     for e in v["events"]:
-        detail = ", ".join(f"{k}={val}" for k, val in e["detail"].items() if val not in (None, []))
-        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind']}  {detail}")
+        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind'].replace('_', ' ')}  "
+                   f"{human_detail(e['detail'])}")
 
 
 def case_action(fn: Callable[..., str | None]) -> Callable[..., None]:
@@ -84,7 +104,7 @@ def case_action(fn: Callable[..., str | None]) -> Callable[..., None]:
             c = get_case(s, ref)
             message = fn(s, ctx.core, c, ctx.actor, **options)
             ref, stage = c.ref, c.stage
-        click.echo(message or f"{ref}: now {stage}")
+        click.echo(message or f"{ref}: now {stage_label(stage)}")
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -157,7 +177,8 @@ def case_request(s: Session, core: Any, c: Any, actor: str, kind: str, agencies:
     sent = send_requests(s, core, c, kind=kind, agencies=list(agencies), actor=actor,
                          named_by=named_by)
     skipped = sorted(set(agencies) - {r.agency for r in sent})
-    msg = f"{c.ref}: {kind} request queued for {', '.join(r.agency for r in sent) or 'nobody'}"
+    asked = ", ".join(r.agency for r in sent) or "nobody"
+    msg = f"{c.ref}: {deadline_kind_label(kind)} request queued for {asked}"
     return msg + (f" (already asked: {', '.join(skipped)})" if skipped else "")
 
 

@@ -8,12 +8,14 @@ raises :class:`ProtocolError` naming the file, the field and the problem.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from datetime import date, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -476,10 +478,47 @@ def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
         return Protocol.model_validate(merged)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        for err in exc.errors(include_url=False):
             msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = _unknown_key(err["loc"])
+            elif err["type"] == "missing":
+                msg = "missing (add it to the file)"
             problems.append(f"{source}: field '{_field_path(err['loc'])}': {msg}")
         raise ProtocolError("\n".join(problems)) from None
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """A misspelt key, with the nearest valid one (a newcomer's first mistake)."""
+    valid = sorted(_model_at(loc[:-1]).model_fields) if _model_at(loc[:-1]) else []
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key; valid keys here: " + ", ".join(valid) if valid else "unknown key"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model a validation error's location points into (lists and tables of models included)."""
+    current: Any = Protocol
+    for item in loc:
+        current = _unwrap_optional(current)
+        if get_origin(current) in (list, dict):
+            current = get_args(current)[-1]  # the item is a list index or a table's own key
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(item))
+        if field is None:
+            return None
+        current = field.annotation
+    current = _unwrap_optional(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, UnionType):
+        return next(a for a in get_args(annotation) if a is not type(None))
+    return annotation
 
 
 def load_protocol(path: Path | None) -> Protocol:

@@ -95,7 +95,8 @@ def test_chair_away_from_the_cli_the_deputy_speaks(bot: Bot) -> None:
 
 def test_publication_through_the_cli_allows_the_press_release(bot: Bot) -> None:
     a = ["--now", NOW, "--actor", BM]
-    bot(*a, "open", "--la-aware", "2026-11-16", "--incident-date", "2026-11-15")
+    bot(*a, "open", "--la-aware", "2026-11-16", "--incident-date", "2026-11-15",
+        "--referring-agency", "la-csc", "--outcome", "serious-harm")
     bot(*a, "case", "SI-2026-0001", "accept")
     bot(*a, "case", "SI-2026-0001", "sin-submitted")
     bot(*a, "case", "SI-2026-0001", "decide", "lcspr", "--rationale", "criteria met")
