@@ -89,7 +89,7 @@ def check(ctx: Ctx) -> None:
     try:
         protocol = load_protocol(settings.protocol_file)
         click.echo(f"protocol: ok ({protocol.partnership.name}, preset {protocol.preset}, "
-                   f"{len(protocol.agencies)} agencies)")
+                   f"{len(protocol.agencies)} agenc{'y' if len(protocol.agencies) == 1 else 'ies'})")
     except ProtocolError as exc:
         fail(str(exc))
     try:

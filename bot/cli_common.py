@@ -180,6 +180,11 @@ def deadline_kind_label(kind: str) -> str:
 def human_value(key: str, value: Any) -> str:
     """One timeline detail as a person reads it: stage and deadline names as labels, moments in
     UK time without microseconds, lists joined."""
+    if isinstance(value, str) and len(value) > 10 and value[:4].isdigit() and "T" in value:
+        try:
+            return uk_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
     if key in ("from", "to", "stage"):
         return stage_label(str(value))
     if key == "deadline":
@@ -188,11 +193,6 @@ def human_value(key: str, value: Any) -> str:
         return deadline_kind_label(str(value))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
-    if isinstance(value, str) and len(value) > 10 and value[:4].isdigit() and "T" in value:
-        try:
-            return uk_time(datetime.fromisoformat(value))
-        except ValueError:
-            return value
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

@@ -38,7 +38,7 @@ def test_an_enquiry_from_the_cli_is_routed_told_and_answered_by_the_book(bot: Bo
                   code=2)
     assert "M-5" in refused.output and "SW-COMMS l.95" in refused.output
     draft = bot("--now", NOW, "--actor", PRESS, "media", "draft", ref).output
-    assert "holding_statement version 1 drafted" in draft and "Press Office" in draft
+    assert "Holding statement version 1 drafted" in draft and "Press Office" in draft
 
     not_signer = bot("--now", NOW, "--actor", PRESS, "media", "approve", ref, code=2)
     assert "only the sign-off the routing names" in not_signer.output
