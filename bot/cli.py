@@ -27,6 +27,7 @@ from bot.cli_common import (
     load_settings,
     pass_ctx,
     received_line,
+    shown_url,
     tick_line,
 )
 from bot.clock import FixedClock
@@ -73,9 +74,27 @@ def run(ctx: Ctx) -> None:
     if mode == "off":
         click.echo("Slack is off (set SLACK_BOT_TOKEN with SLACK_APP_TOKEN or "
                    "SLACK_SIGNING_SECRET); mail and clock loops are running.")
-    click.echo(f"review-bot: mailbox {app.gateway.name}, database {app.settings.database_url}, "
-               f"tick every {app.settings.tick_seconds}s. Ctrl-C stops.")
+    click.echo(run_banner(app.settings, app.gateway.name))
     app.run()
+
+
+def run_banner(settings: Any, mailbox: str) -> str:
+    """What a newcomer does next, printed once when the bot starts (``make run``)."""
+    lines = [
+        f"review-bot is running: a tick every {settings.tick_seconds}s reads the mailbox, chases "
+        "deadlines and sends mail.",
+        f"  data:     database {shown_url(settings.database_url)}; mailbox {mailbox}",
+    ]
+    if settings.mail_backend == "maildir":
+        inbox = Path(settings.maildir) / "inbox" / "new"
+        lines += [
+            f"  try it:   cp tests/support/eml/referral.eml {inbox}/   (a referral by email)",
+            "            then, in another terminal: . .venv/bin/activate && review-bot cases",
+            f"  sent mail is written to {Path(settings.maildir) / 'sent'}; "
+            "README.md, 'Try the whole loop by hand', goes further.",
+        ]
+    lines.append("  stop:     Ctrl-C (nothing is lost: the next start carries on)")
+    return "\n".join(lines)
 
 
 @main.command()
@@ -96,7 +115,7 @@ def check(ctx: Ctx) -> None:
         app = ctx.app
         with app.core.db.session() as s:
             s.connection()
-        click.echo(f"database: ok ({settings.database_url})")
+        click.echo(f"database: ok ({shown_url(settings.database_url)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
     checker: Callable[[], list[str]] | None = getattr(app.gateway, "check", None)

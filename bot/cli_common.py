@@ -243,3 +243,13 @@ def tick_line(s: dict[str, Any], at: datetime) -> str:
     if s.get("mailbox_error"):
         line += f"; mailbox unreachable: {s['mailbox_error']}"
     return line
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password masked (a banner or a check line is not a secret)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable DATABASE_URL)"

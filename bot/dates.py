@@ -19,7 +19,7 @@ MAX_INPUT = 100  # longer text is not a date anyone typed
 DAY_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y", "%a %d %b %Y")
 DAY_EXAMPLES = "2026-12-31, 31/12/2026, 31-12-2026, 31 December 2026, Thu 31 Dec 2026, today"
 
-_NUMERIC = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_NUMERIC = re.compile(r"\b(\d{1,2})([/-])(\d{1,2})\2(\d{4})\b")
 _NAMED = re.compile(r"\b(\d{1,2}(?:\s+|-)[a-z]{3,9}\.?(?:\s+|-)\d{4})\b")
 _ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _CLOCK = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?", re.IGNORECASE)
