@@ -89,10 +89,10 @@ def handled() -> Iterator[None]:
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False)))
 
 
-def _said(value: str, understood: str) -> None:
-    """Say how a date that is not ISO 8601 was read (day first, as in the UK): on stderr, so
-    stdout stays the command's output."""
-    if not is_iso(value):
+def _said(value: str, understood: str, *, explain_iso_day: bool = False) -> None:
+    """Say how a date that is not ISO 8601 was read (day first, as in the UK), or which time of
+    day a bare ISO day became: on stderr, so stdout stays the command's output."""
+    if not is_iso(value) or (explain_iso_day and len(value.strip()) <= 10):
         click.echo(f"read {value!r} as {understood}", err=True)
 
 
@@ -108,7 +108,7 @@ def parse_when(value: str | None, now: datetime | None = None,
             f"{value!r} is not a date and time; write e.g. 2026-11-23T09:30, \"2026-11-23 09:30\", "
             f"\"23/11/2026 09:30\" (day first), \"tomorrow 10:30\" or \"4pm today\""
         )
-    _said(value, uk_time(parsed))
+    _said(value, uk_time(parsed), explain_iso_day=True)
     return as_utc(parsed)
 
 

@@ -109,7 +109,7 @@ def test_publication_through_the_cli_allows_the_press_release(bot: Bot) -> None:
     ref = new_enquiry(bot, "--case", "SI-2026-0001", now="2026-12-10T09:30",
                       deadline="2026-12-10T16:00")
     out = bot("--now", "2026-12-10T09:31", "--actor", PRESS, "media", "draft", ref)
-    assert "press_release version 1" in out.output
+    assert "Press release version 1 drafted" in out.output
     out = bot("--now", "2026-12-10T09:31", "--actor", BM, "media", "new", "--outlet", "Radio",
               "--subject", "agency", "--about-agency", "police", "--case", "SI-2026-0001")
     assert "row 12" in out.output

@@ -112,6 +112,8 @@ def test_uk_dates_are_read_and_said_back(bot: Bot) -> None:
     assert at.stderr == "read '10:06' as Wed 18 Nov 2026 10:06\n"  # "today" is the pretended day
     view = json.loads(bot("--now", "2026-11-18 10:15", "case", "SI-2026-0001", "--json").stdout)
     assert view["sin_submitted_at"] == "2026-11-18T10:06:00+00:00"
+    # A bare day is a moment too: the start of the working day, said back.
+    assert bot("--now", "2026-11-23", "cases").stderr == "read '2026-11-23' as Mon 23 Nov 2026 09:00\n"
 
 
 def test_human_output_uses_labels_and_uk_times(bot: Bot) -> None:
