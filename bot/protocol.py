@@ -484,7 +484,8 @@ def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
                 msg = _unknown_key(err["loc"])
             elif err["type"] == "missing":
                 msg = "missing (add it to the file)"
-            problems.append(f"{source}: field '{_field_path(err['loc'])}': {msg}")
+            where = f"field '{_field_path(err['loc'])}': " if err["loc"] else ""  # a whole-file rule
+            problems.append(f"{source}: {where}{msg}")
         raise ProtocolError("\n".join(problems)) from None
 
 

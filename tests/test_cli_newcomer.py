@@ -142,3 +142,11 @@ def test_the_run_banner_says_what_to_do_next(tmp_path: Path) -> None:
     assert f"cp tests/support/eml/referral.eml {tmp_path / 'mail' / 'inbox' / 'new'}/" in banner
     assert "review-bot cases" in banner and "Ctrl-C" in banner
     assert "postgresql+psycopg://bot:***@db.example/reviews" in banner and "s3cret" not in banner
+
+
+def test_a_rule_about_the_whole_file_names_the_file_only(bot: Bot, tmp_path: Path) -> None:
+    broken = tmp_path / "anytown.toml"
+    broken.write_text('preset = "kirklees"\n[media.routes.partnership]\nsign_off = ["executive"]\n')
+    result = refused(bot, "check", env={"PROTOCOL_FILE": str(broken)})
+    assert result.stderr == (f"error: {broken}: the media routing names executive, but roles.executive "
+                             "is not set\n")
