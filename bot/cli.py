@@ -54,8 +54,9 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--now", callback=_when_cb, metavar="ISO",
-              help="Pretend it is this moment (rehearsals and tests). Local time if no offset.")
+@click.option("--now", callback=_when_cb, metavar="WHEN",
+              help="Pretend it is this moment (rehearsals and tests): 2026-11-23T10:00, "
+                   "\"23/11/2026 10:00\" (day first), \"tomorrow 10:30\"; London time if no offset.")
 @click.option("--actor", metavar="WHO", help="Who is acting, for the audit trail.")
 @click.pass_context
 def main(ctx: click.Context, now: datetime | None, actor: str | None) -> None:
@@ -165,7 +166,7 @@ def protocol_cmd(ctx: Ctx, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--now", "tick_now", callback=_when_cb, metavar="ISO", help="Tick as if at this moment.")
+@click.option("--now", "tick_now", callback=_when_cb, metavar="WHEN", help="Tick as if at this moment.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def tick(ctx: Ctx, tick_now: datetime | None, as_json: bool) -> None:

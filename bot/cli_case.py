@@ -154,7 +154,7 @@ def case_not_met(s: Session, core: Any, c: Any, actor: str, route: str, reason: 
 
 
 @case.command("sin-submitted")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was submitted (default now).")
+@click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was submitted (default now).")
 @case_action
 def case_sin_submitted(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
     """The local authority submitted the notification; the rapid review clock starts."""
@@ -213,7 +213,7 @@ def case_withdraw(s: Session, core: Any, c: Any, actor: str, agency: str, kind: 
                                              "audit", "practice-review", "reflective-session",
                                              "escalation", "no-further-review"]))
 @click.option("--rationale", default="", help="The panel's rationale (case record only).")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was decided (default now).")
+@click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was decided (default now).")
 @case_action
 def case_decide(s: Session, core: Any, c: Any, actor: str, option: str, rationale: str,
                 at: datetime | None) -> None:
@@ -255,7 +255,7 @@ def case_publication_date(s: Session, core: Any, c: Any, actor: str, day: date) 
 
 
 @case.command("published")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was published (default now).")
+@click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was published (default now).")
 @case_action
 def case_published(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
     """The review is published (P2): the 6 month clock is met; press releases are now allowed."""

@@ -218,7 +218,7 @@ def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
 @media.command("responded")
 @click.option("--spoke", required=True, type=click.Choice([*MEDIA_ROLES, "agency"]),
               help="Who answered the journalist.")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When (default now).")
+@click.option("--at", callback=_when_cb, metavar="WHEN", help="When (default now).")
 @enquiry_action
 def media_responded(s: Session, core: Any, enquiry: Any, actor: str, spoke: str,
                     at: datetime | None) -> str:
@@ -262,8 +262,8 @@ def chair_away(click_ctx: click.Context) -> None:
 
 
 @chair_away.command("set")
-@click.option("--from", "starts", required=True, callback=_when_cb, metavar="ISO")
-@click.option("--until", "ends", required=True, callback=_when_cb, metavar="ISO")
+@click.option("--from", "starts", required=True, callback=_when_cb, metavar="WHEN")
+@click.option("--until", "ends", required=True, callback=_when_cb, metavar="WHEN")
 @click.option("--delegate", type=click.Choice([r for r in MEDIA_ROLES if r != "chair"]),
               help="Who the Chair designates (default: the Deputy Chair).")
 @pass_ctx
