@@ -1,123 +1,67 @@
 """``review-bot``: the command line. Each command calls the same services Slack uses.
 
 Exit codes: 0 done; 2 bad input or a refused action (the message says what to do instead).
-The CLI is for the business unit's operators, who already hold the database: it records the
-actor (``--actor``, default ``cli:<login name>``) on every event.
+The shared parts (context, refusals, dates, output) are in bot.cli_common; the ``case``,
+``triage`` and media commands in their own modules, registered at the end.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
-from pydantic import ValidationError
-from sqlmodel import Session
 
-from bot.clock import Clock, FixedClock, SystemClock, as_utc
-from bot.errors import ServiceError
-from bot.protocol import ProtocolError, UnknownAgency
-
-
-class Ctx:
-    def __init__(self, now: datetime | None, actor: str | None) -> None:
-        self.clock: Clock = FixedClock(now) if now else SystemClock()
-        self.actor = actor or f"cli:{_login()}"
-        self.verbose = False
-        self._app: Any = None
-
-    @property
-    def app(self) -> Any:
-        if self._app is None:
-            from bot.app import configure_logging, create_app
-            from bot.settings import Settings
-
-            settings = Settings()
-            # Commands print their own results; only `run` logs at the configured level.
-            configure_logging(settings.log_level if self.verbose else "WARNING", settings)
-            self._app = create_app(settings, clock=self.clock)
-        return self._app
-
-    @property
-    def core(self) -> Any:
-        return self.app.core
+from bot.cli_common import (
+    Ctx,
+    _day_cb,
+    _local,
+    _when_cb,
+    emit,
+    fail,
+    handled,
+    load_settings,
+    pass_ctx,
+    received_line,
+    tick_line,
+)
+from bot.clock import FixedClock
+from bot.logs import mask_url
+from bot.protocol import ProtocolError
 
 
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
+class _Main(click.Group):
+    """Usage mistakes (a bad date, a missing option) read like every other refusal: one
+    ``error:`` line and exit 2, with where to look, instead of click's usage block."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "review-bot"
+            fail(f"{exc.format_message()} (see '{where} --help')")
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        except click.Abort:
+            click.echo("stopped", err=True)
+            sys.exit(1)
 
 
-def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn the core's refusals into a clear message and exit code 2, never a traceback."""
-    try:
-        yield
-    except (ServiceError, ProtocolError, UnknownAgency) as exc:
-        fail(str(exc))
-    except ValidationError as exc:
-        fail(str(exc))
-
-
-def parse_when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO date-time (2026-11-23T09:30)") from None
-    if parsed.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        parsed = parsed.replace(tzinfo=ZoneInfo("Europe/London"))  # what a person means
-    return as_utc(parsed)
-
-
-def parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _when_cb(_c: click.Context, _p: click.Parameter, v: str | None) -> datetime | None:
-    return parse_when(v)
-
-
-def _day_cb(_c: click.Context, _p: click.Parameter, v: str | None) -> date | None:
-    return parse_day(v)
-
-
-def emit(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--now", callback=_when_cb, metavar="ISO",
-              help="Pretend it is this moment (rehearsals and tests). Local time if no offset.")
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--now", callback=_when_cb, metavar="WHEN",
+              help="Pretend it is this moment (rehearsals and tests): 2026-11-23T10:00, "
+                   "\"23/11/2026 10:00\" (day first), \"tomorrow 10:30\"; London time if no offset.")
 @click.option("--actor", metavar="WHO", help="Who is acting, for the audit trail.")
 @click.pass_context
 def main(ctx: click.Context, now: datetime | None, actor: str | None) -> None:
     """Runs a safeguarding partnership's serious incident case work from Slack and email."""
     ctx.obj = Ctx(now, actor)
-
-
-pass_ctx = click.make_pass_decorator(Ctx)
 
 
 @main.command()
@@ -131,10 +75,27 @@ def run(ctx: Ctx) -> None:
     if mode == "off":
         click.echo("Slack is off (set SLACK_BOT_TOKEN with SLACK_APP_TOKEN or "
                    "SLACK_SIGNING_SECRET); mail and clock loops are running.")
-    # Paths and the database (password masked) are logged by app.run() (bot/app.py startup_lines).
-    click.echo(f"review-bot: mailbox {app.gateway.name}, tick every {app.settings.tick_seconds}s. "
-               "Ctrl-C stops.")
+    click.echo(run_banner(app.settings, app.gateway.name))
     app.run()
+
+
+def run_banner(settings: Any, mailbox: str) -> str:
+    """What a newcomer does next, printed once when the bot starts (``make run``)."""
+    lines = [
+        f"review-bot is running: a tick every {settings.tick_seconds}s reads the mailbox, chases "
+        "deadlines and sends mail.",
+        f"  data:     database {mask_url(settings.database_url)}; mailbox {mailbox}",
+    ]
+    if settings.mail_backend == "maildir":
+        inbox = Path(settings.maildir) / "inbox" / "new"
+        lines += [
+            f"  try it:   cp tests/support/eml/referral.eml {inbox}/   (a referral by email)",
+            "            then, in another terminal: . .venv/bin/activate && review-bot cases",
+            f"  sent mail is written to {Path(settings.maildir) / 'sent'}; "
+            "README.md, 'Try the whole loop by hand', goes further.",
+        ]
+    lines.append("  stop:     Ctrl-C (nothing is lost: the next start carries on)")
+    return "\n".join(lines)
 
 
 @main.command()
@@ -143,17 +104,13 @@ def check(ctx: Ctx) -> None:
     """Check the settings, the protocol, the database and the mailbox; one line per problem."""
     from bot.mail.authresults import describe_verification
     from bot.protocol import load_protocol
-    from bot.settings import Settings
 
     problems: list[str] = []
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        fail(f"settings: {exc}")
+    settings = load_settings()
     try:
         protocol = load_protocol(settings.protocol_file)
         click.echo(f"protocol: ok ({protocol.partnership.name}, preset {protocol.preset}, "
-                   f"{len(protocol.agencies)} agencies)")
+                   f"{len(protocol.agencies)} agenc{'y' if len(protocol.agencies) == 1 else 'ies'})")
         click.echo(f"sender verification: {describe_verification(protocol.partnership)}")
     except ProtocolError as exc:
         fail(str(exc))
@@ -161,8 +118,6 @@ def check(ctx: Ctx) -> None:
         app = ctx.app
         with app.core.db.session() as s:
             s.connection()
-        from bot.logs import mask_url
-
         click.echo(f"database: ok ({mask_url(settings.database_url)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
@@ -182,10 +137,9 @@ def check(ctx: Ctx) -> None:
 def protocol_cmd(ctx: Ctx, as_json: bool) -> None:
     """Show the effective protocol (preset plus the partnership's file)."""
     from bot.protocol import load_protocol
-    from bot.settings import Settings
 
     with handled():
-        protocol = load_protocol(Settings().protocol_file)
+        protocol = load_protocol(load_settings().protocol_file)
     data = protocol.to_json()
     if as_json:
         emit(data)
@@ -214,7 +168,7 @@ def protocol_cmd(ctx: Ctx, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--now", "tick_now", callback=_when_cb, metavar="ISO", help="Tick as if at this moment.")
+@click.option("--now", "tick_now", callback=_when_cb, metavar="WHEN", help="Tick as if at this moment.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def tick(ctx: Ctx, tick_now: datetime | None, as_json: bool) -> None:
@@ -229,8 +183,8 @@ def tick(ctx: Ctx, tick_now: datetime | None, as_json: bool) -> None:
         emit(summary)
     else:
         for r in report.received:
-            click.echo(json.dumps(r.as_json()))
-        click.echo(" ".join(f"{k}={v}" for k, v in summary.items() if k != "messages"))
+            click.echo(received_line(r.as_json()))
+        click.echo(tick_line(summary, ctx.clock.now()))
 
 
 @main.command()
@@ -263,17 +217,24 @@ def cases(ctx: Ctx, as_json: bool, include_closed: bool) -> None:
         click.echo("no open cases")
     for r in rows:
         nd = r["next_deadline"]
-        nxt = f"{nd['kind']} due {_local(nd['due_at'])} [{nd['state']}]" if nd else "no open deadline"
+        nxt = f"{nd['label']} due {_local(nd['due_at'])} [{nd['state']}]" if nd else "no open deadline"
         waiting = ", ".join(r["returns_outstanding"]) or "-"
-        click.echo(f"{r['ref']}  {r['stage_label']:45} {nxt}; waiting on: {waiting}")
+        click.echo(f"{r['ref']}  {r['stage_label']:45}  next: {nxt}; waiting on: {waiting}")
 
 
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "-"
-    from bot.mailer import local_time
+#: What a business manager needs before a case is worth opening by hand (process.md 7.1, the
+#: "Referrer" and "Incident" sections of the referral form, KIR App 2): who refers, when it
+#: happened and whether a child died or was seriously harmed (the SIN criteria, Working Together
+#: 2023 ch. 5). The rest may follow; the case lists it under "to complete".
+OPEN_MINIMUM = {"referring_agency": "--referring-agency SLUG", "incident_date": "--incident-date DATE",
+                "outcome": "--outcome death|serious-harm"}
 
-    return local_time(datetime.fromisoformat(iso))
+
+def refuse_thin_referral(**given: object) -> None:
+    missing = [option for name, option in OPEN_MINIMUM.items() if given.get(name) in (None, "")]
+    if missing:
+        fail(f"a case needs at least the referring agency, the date of the incident and the outcome; "
+             f"add {' '.join(missing)} (nothing was opened)")
 
 
 @main.command("open")
@@ -292,9 +253,13 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
              la_aware: date | None, outcome: str | None, abuse_neglect: str | None,
              legal_status: str | None, age_band: str | None, agencies: tuple[str, ...],
              as_json: bool) -> None:
-    """Open a case from a referral received by other means (phone, secure form)."""
+    """Open a case from a referral received by other means (phone, secure form).
+
+    Needs at least --referring-agency, --incident-date and --outcome."""
     from bot.cases import Referral, open_case
 
+    refuse_thin_referral(referring_agency=referring_agency, incident_date=incident_date,
+                         outcome=outcome)
     referral = Referral(
         referring_agency=referring_agency, incident_date=incident_date, la_aware_date=la_aware,
         outcome=outcome, abuse_neglect=abuse_neglect, legal_status=legal_status,
@@ -309,308 +274,14 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
         click.echo(f"opened {ref}" + (f"; to complete: {', '.join(missing)}" if missing else ""))
 
 
-# --- case REF ... --------------------------------------------------------------------------
 
-
-class _CaseGroup(click.Group):
-    """``case REF --json`` reads naturally; click wants group options before the argument."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if len(args) >= 2 and args[1] == "--json":
-            args = ["--json", args[0], *args[2:]]
-        return super().parse_args(ctx, args)
-
-
-@main.group(cls=_CaseGroup, invoke_without_command=True)
-@click.argument("ref")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def case(click_ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Show case REF, or act on it (see the commands below)."""
-    ctx: Ctx = click_ctx.obj
-    click_ctx.meta["ref"] = ref
-    if click_ctx.invoked_subcommand is not None:
-        return
-    from bot.cases import get_case
-    from bot.views import case_view
-
-    with handled(), ctx.core.db.session() as s:
-        view = case_view(s, ctx.core, get_case(s, ref))
-    if as_json:
-        emit(view)
-    else:
-        _print_case(view)
-
-
-def _print_case(v: dict[str, Any]) -> None:
-    click.echo(f"{v['ref']}  {v['stage_label']}")
-    for key in ("referring_agency", "incident_date", "la_aware_date", "outcome", "abuse_neglect",
-                "legal_status", "age_band", "sin_submitted_at", "decision"):
-        if v.get(key):
-            click.echo(f"  {key.replace('_', ' ')}: {v[key]}")
-    if v["missing"]:
-        click.echo(f"  to complete: {', '.join(v['missing'])}")
-    click.echo("deadlines:")
-    for d in v["deadlines"]:
-        click.echo(f"  {d['label']:60} due {_local(d['due_at'])}  [{d['state']}]")
-    if v["requests"]:
-        click.echo("requests:")
-    for r in v["requests"]:
-        extra = [f"chased {r['chases']}x"] if r["chases"] else []
-        if r["escalated_at"]:
-            extra.append("escalated")
-        if r["bounced_at"]:
-            extra.append("BOUNCED")
-        if r["last_auto_reply_at"]:
-            extra.append("auto-reply received")
-        click.echo(f"  {r['agency']:14} {r['kind']:15} {r['status']:9} due {_local(r['due_at'])}"
-                   + (f"  ({', '.join(extra)})" if extra else ""))
-    click.echo("timeline:")
-    for e in v["events"]:
-        detail = ", ".join(f"{k}={val}" for k, val in e["detail"].items() if val not in (None, []))
-        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind']}  {detail}")
-
-
-def case_action(fn: Callable[..., str | None]) -> Callable[..., None]:
-    """Run ``fn(session, core, case, actor, **options)`` in one transaction and say what changed."""
-
-    @click.pass_context
-    def wrapper(click_ctx: click.Context, **options: Any) -> None:
-        from bot.cases import get_case
-
-        ctx: Ctx = click_ctx.obj
-        ref = click_ctx.parent.meta["ref"] if click_ctx.parent else ""
-        with handled(), ctx.core.transaction() as s:
-            c = get_case(s, ref)
-            message = fn(s, ctx.core, c, ctx.actor, **options)
-            ref, stage = c.ref, c.stage
-        click.echo(message or f"{ref}: now {stage}")
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
-
-
-@case.command("accept")
-@click.option("--la-aware", callback=_day_cb, metavar="DATE",
-              help="When the local authority became aware (anchors the 5 working day clock).")
-@case_action
-def case_accept(s: Session, core: Any, c: Any, actor: str, la_aware: date | None) -> None:
-    """The criteria are met: the local authority is to notify the National Panel."""
-    from bot.cases import accept
-
-    accept(s, core, c, actor=actor, la_aware=la_aware)
-
-
-@case.command("triage")
-@case_action
-def case_triage(s: Session, core: Any, c: Any, actor: str) -> None:
-    """Start screening the referral against the criteria."""
-    from bot.cases import start_triage
-
-    start_triage(s, core, c, actor=actor)
-
-
-@case.command("la-aware")
-@click.argument("day", callback=_day_cb, metavar="DATE")
-@case_action
-def case_la_aware(s: Session, core: Any, c: Any, actor: str, day: date) -> None:
-    """Record or correct when the local authority became aware."""
-    from bot.cases import set_la_aware
-
-    set_la_aware(s, core, c, day, actor=actor)
-
-
-@case.command("not-met")
-@click.argument("route", type=click.Choice(["no-further-action", "notification-only",
-                                            "alternative-learning"]))
-@click.option("--reason", required=True, help="The rationale (kept in the case record only).")
-@case_action
-def case_not_met(s: Session, core: Any, c: Any, actor: str, route: str, reason: str) -> None:
-    """The serious incident criteria are not met: choose the route."""
-    from bot.cases import not_met
-
-    not_met(s, core, c, route=route, reason=reason, actor=actor)
-
-
-@case.command("sin-submitted")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was submitted (default now).")
-@case_action
-def case_sin_submitted(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
-    """The local authority submitted the notification; the rapid review clock starts."""
-    from bot.cases import record_sin_submitted
-
-    record_sin_submitted(s, core, c, at=at, actor=actor)
-
-
-@case.command("request")
-@click.argument("kind", type=click.Choice(["info-gathering", "chronology"]))
-@click.option("--agency", "agencies", multiple=True, required=True, metavar="SLUG",
-              help="An agency to ask (repeat for several).")
-@click.option("--named-by", metavar="SLUG", help="The agency that named these agencies.")
-@case_action
-def case_request(s: Session, core: Any, c: Any, actor: str, kind: str, agencies: tuple[str, ...],
-                 named_by: str | None) -> str:
-    """Send a request to agencies by email, each with its own clock."""
-    from bot.agency_requests import send_requests
-
-    sent = send_requests(s, core, c, kind=kind, agencies=list(agencies), actor=actor,
-                         named_by=named_by)
-    skipped = sorted(set(agencies) - {r.agency for r in sent})
-    msg = f"{c.ref}: {kind} request queued for {', '.join(r.agency for r in sent) or 'nobody'}"
-    return msg + (f" (already asked: {', '.join(skipped)})" if skipped else "")
-
-
-@case.command("returned")
-@click.argument("agency")
-@click.option("--kind", type=click.Choice(["info-gathering", "chronology"]))
-@case_action
-def case_returned(s: Session, core: Any, c: Any, actor: str, agency: str, kind: str | None) -> None:
-    """Mark an agency's return received by other means (secure portal, by hand)."""
-    from bot.agency_requests import get_request, record_return
-
-    core.protocol.agency(agency)
-    record_return(s, core, get_request(s, c, agency, kind), actor=actor, via="other means")
-
-
-@case.command("withdraw")
-@click.argument("agency")
-@click.option("--kind", type=click.Choice(["info-gathering", "chronology"]))
-@click.option("--reason", required=True)
-@case_action
-def case_withdraw(s: Session, core: Any, c: Any, actor: str, agency: str, kind: str | None,
-                  reason: str) -> None:
-    """Stop chasing a request that will not be answered."""
-    from bot.agency_requests import get_request, withdraw
-
-    core.protocol.agency(agency)
-    withdraw(s, core, get_request(s, c, agency, kind), reason=reason, actor=actor)
-
-
-@case.command("decide")
-@click.argument("option", type=click.Choice(["national-review", "lcspr", "single-agency-review",
-                                             "audit", "practice-review", "reflective-session",
-                                             "escalation", "no-further-review"]))
-@click.option("--rationale", default="", help="The panel's rationale (case record only).")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was decided (default now).")
-@case_action
-def case_decide(s: Session, core: Any, c: Any, actor: str, option: str, rationale: str,
-                at: datetime | None) -> None:
-    """Record the rapid review panel's decision, sent to the National Panel."""
-    from bot.cases import decide
-
-    decide(s, core, c, option=option, rationale=rationale, actor=actor, at=at)
-
-
-@case.command("close")
-@click.option("--reason", required=True)
-@case_action
-def case_close(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
-    """Close the case; every clock and chaser stops."""
-    from bot.cases import close
-
-    close(s, core, c, reason=reason, actor=actor)
-
-
-@case.command("embargo")
-@click.option("--reason", required=True, type=click.Choice(["criminal", "coroner"]),
-              help="Which proceedings publication waits for.")
-@case_action
-def case_embargo(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
-    """The report is complete but publication waits for proceedings (P0; KIR l.316)."""
-    from bot.publication import embargo
-
-    embargo(s, core, c, reason=reason, actor=actor)
-
-
-@case.command("publication-date")
-@click.argument("day", callback=_day_cb, metavar="DATE")
-@case_action
-def case_publication_date(s: Session, core: Any, c: Any, actor: str, day: date) -> None:
-    """Set (or move) the publication date of the local review (P1)."""
-    from bot.publication import set_publication_date
-
-    set_publication_date(s, core, c, day, actor=actor)
-
-
-@case.command("published")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When it was published (default now).")
-@case_action
-def case_published(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
-    """The review is published (P2): the 6 month clock is met; press releases are now allowed."""
-    from bot.publication import publish
-
-    publish(s, core, c, actor=actor, at=at)
-
-
-@case.command("authorise-speaker")
-@click.argument("agency")
-@case_action
-def case_authorise_speaker(s: Session, core: Any, c: Any, actor: str, agency: str) -> str:
-    """Authorise an agency to speak for itself about this review (M-8, SW-COMMS l.93)."""
-    from bot.publication import authorise_agency
-
-    authorise_agency(s, core, c, agency, actor=actor)
-    return f"{c.ref}: {agency} may respond for itself; the Chair and the Council press office agree its words"
-
-
-# --- triage ----------------------------------------------------------------------------------
-
-
-@main.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def triage(click_ctx: click.Context, as_json: bool) -> None:
-    """List mail that needs a person: unmatched, unverified or undeliverable."""
-    if click_ctx.invoked_subcommand is not None:
-        return
-    from bot.views import triage_list
-
-    ctx: Ctx = click_ctx.obj
-    with ctx.core.db.session() as s:
-        items = triage_list(s)
-    if as_json:
-        emit(items)
-        return
-    if not items:
-        click.echo("the triage list is empty")
-    for i in items:
-        where = " ".join(x for x in (i["case"], i["agency"]) if x)
-        click.echo(f"#{i['id']:<5} {_local(i['received_at'])}  from {i['sender_domain'] or '?'}"
-                   f"  {where}  {i['reason']}")
-
-
-@triage.command("assign")
-@click.argument("item_id", type=int)
-@click.option("--case", "ref", required=True)
-@click.option("--agency", required=True)
-@click.option("--kind", type=click.Choice(["info-gathering", "chronology"]))
-@pass_ctx
-def triage_assign(ctx: Ctx, item_id: int, ref: str, agency: str, kind: str | None) -> None:
-    """Confirm a held message as an agency's return."""
-    from bot.inbound import assign_triage
-
-    with handled(), ctx.core.transaction() as s:
-        assign_triage(s, ctx.core, item_id, ref=ref, agency=agency, kind=kind, actor=ctx.actor)
-    click.echo(f"#{item_id}: recorded as {agency}'s return on {ref.upper()}")
-
-
-@triage.command("dismiss")
-@click.argument("item_id", type=int)
-@click.option("--reason", required=True)
-@pass_ctx
-def triage_dismiss(ctx: Ctx, item_id: int, reason: str) -> None:
-    """Take a message off the triage list."""
-    from bot.inbound import dismiss_triage
-
-    with handled(), ctx.core.transaction() as s:
-        dismiss_triage(s, ctx.core, item_id, reason=reason, actor=ctx.actor)
-    click.echo(f"#{item_id}: dismissed")
-
-
-# The media protocol's commands live in their own module; registered last (they import from here).
+# The case, triage and media commands live in their own modules.
+from bot.cli_case import case  # noqa: E402
 from bot.cli_media import chair_away, media  # noqa: E402
+from bot.cli_triage import triage  # noqa: E402
 
+main.add_command(case)
+main.add_command(triage)
 main.add_command(media)
 main.add_command(chair_away)
 

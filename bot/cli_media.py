@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from bot.cli import Ctx, _local, _when_cb, emit, handled, pass_ctx
+from bot.cli_common import Ctx, _deadline_cb, _local, _when_cb, emit, handled, human_detail, pass_ctx
 from bot.errors import Refused
 from bot.media_routing import SUBJECTS
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
@@ -62,7 +62,8 @@ def _duration(seconds: int | None) -> str:
 @click.option("--subject", required=True, type=click.Choice(list(SUBJECTS)))
 @click.option("--journalist", default="")
 @click.option("--contact", default="", help="The journalist's email or telephone.")
-@click.option("--deadline", callback=_when_cb, metavar="ISO", help="The journalist's deadline.")
+@click.option("--deadline", callback=_deadline_cb, metavar="WHEN",
+              help="The journalist's deadline (e.g. \"4pm today\", 23/11/2026 16:00; 17:00 if no time).")
 @click.option("--case", "case_ref", metavar="REF", help="The case it concerns, if known.")
 @click.option("--about-agency", metavar="SLUG", help="The agency it concerns (subject agency).")
 @click.option("--raised-by-agency", metavar="SLUG", help="The agency that received it.")
@@ -160,13 +161,13 @@ def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     st = view["statement"]
     if st:
         waiting = f"; waiting for {', '.join(st['waiting_for'])}" if st["waiting_for"] else ""
-        click.echo(f"statement v{st['version']} ({st['kind']}): {st['status']}{waiting}")
+        click.echo(f"statement v{st['version']} ({MEDIA_OUTPUTS.get(st['kind'], st['kind'])}): "
+                   f"{st['status']}{waiting}")
         click.echo("  " + (view["statement_text"] or "").replace("\n", "\n  "))
     click.echo("timeline:")
     for e in view["events"]:
-        detail = ", ".join(f"{k}={v}" for k, v in e["detail"].items()
-                           if v not in (None, [], "") and k not in ("media_id", "media_ref"))
-        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind']}  {detail}")
+        detail = human_detail(e["detail"], skip=("media_id", "media_ref"))
+        click.echo(f"  {_local(e['at'])}  {e['actor']:32} {e['kind'].replace('_', ' ')}  {detail}")
 
 
 @media.command("ack")
@@ -192,7 +193,7 @@ def media_draft(s: Session, core: Any, enquiry: Any, actor: str, kind: str | Non
 
     text = text_file.read_text("utf-8") if text_file else None
     st = draft_statement(s, core, enquiry, actor=actor, kind=kind, text=text)
-    return f"{enquiry.ref}: {st.kind} version {st.version} drafted\n\n{st.text}"
+    return f"{enquiry.ref}: {MEDIA_OUTPUTS.get(st.kind, st.kind)} version {st.version} drafted\n\n{st.text}"
 
 
 @media.command("approve")
@@ -221,7 +222,7 @@ def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
 @media.command("responded")
 @click.option("--spoke", required=True, type=click.Choice([*MEDIA_ROLES, "agency"]),
               help="Who answered the journalist.")
-@click.option("--at", callback=_when_cb, metavar="ISO", help="When (default now).")
+@click.option("--at", callback=_when_cb, metavar="WHEN", help="When (default now).")
 @enquiry_action
 def media_responded(s: Session, core: Any, enquiry: Any, actor: str, spoke: str,
                     at: datetime | None) -> str:
@@ -265,8 +266,8 @@ def chair_away(click_ctx: click.Context) -> None:
 
 
 @chair_away.command("set")
-@click.option("--from", "starts", required=True, callback=_when_cb, metavar="ISO")
-@click.option("--until", "ends", required=True, callback=_when_cb, metavar="ISO")
+@click.option("--from", "starts", required=True, callback=_when_cb, metavar="WHEN")
+@click.option("--until", "ends", required=True, callback=_when_cb, metavar="WHEN")
 @click.option("--delegate", type=click.Choice([r for r in MEDIA_ROLES if r != "chair"]),
               help="Who the Chair designates (default: the Deputy Chair).")
 @pass_ctx

@@ -9,13 +9,10 @@ raises :class:`ProtocolError` naming the file, the field and the problem.
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date, time
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.calendar import Calendar, Duration
 from bot.errors import ServiceError
@@ -318,82 +315,6 @@ class Protocol(_Strict):
 # --- loading -------------------------------------------------------------------------------
 
 
-def preset_names() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files("bot.presets").iterdir()
-        if p.name.endswith(".toml")
-    )
-
-
-def _read_preset(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    if name in seen:
-        raise ProtocolError(f"preset {name!r}: presets form a loop ({' -> '.join((*seen, name))})")
-    if name not in preset_names():
-        raise ProtocolError(
-            f"preset {name!r} does not exist; shipped presets: {', '.join(preset_names())}"
-        )
-    text = resources.files("bot.presets").joinpath(f"{name}.toml").read_text("utf-8")
-    data = tomllib.loads(text)
-    parent = data.pop("preset", None)
-    if parent:
-        return _merge(_read_preset(parent, (*seen, name)), data)
-    return data
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; anything else (lists included) replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        else:
-            parts.append(str(item))
-    return ".".join(parts) or "(top level)"
-
-
-def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
-    data = dict(data)
-    preset = data.get("preset", DEFAULT_PRESET)
-    if not isinstance(preset, str):
-        raise ProtocolError(f"{source}: field 'preset': must be the name of a preset")
-    try:
-        merged = _merge(_read_preset(preset), data)
-    except ProtocolError as exc:
-        raise ProtocolError(f"{source}: {exc}") from None
-    merged["preset"] = preset
-    try:
-        return Protocol.model_validate(merged)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}: field '{_field_path(err['loc'])}': {msg}")
-        raise ProtocolError("\n".join(problems)) from None
-
-
-def load_protocol(path: Path | None) -> Protocol:
-    """The protocol in ``path``, or the default preset when no file is configured."""
-    if path is None or str(path) == "":
-        return parse_protocol({"preset": DEFAULT_PRESET}, f"preset {DEFAULT_PRESET}")
-    try:
-        text = Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        raise ProtocolError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{path}: not valid TOML: {exc}") from None
-    return parse_protocol(data, str(path))
+# Reading the file (presets, merging, refusals that name the field) lives in its own module; these
+# names stay importable from here, where every caller has always found them.
+from bot.protocol_file import load_protocol, parse_protocol, preset_names  # noqa: E402, F401

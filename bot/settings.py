@@ -6,10 +6,19 @@ the protocol file (see :mod:`bot.protocol`). Every variable is documented in `.e
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -157,3 +166,30 @@ def _sqlite_in(data_dir: Path, url: str) -> str:
     if Path(database).is_absolute():
         return url
     return parsed.set(database=str(data_dir / database)).render_as_string(hide_password=False)
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named as it is set (``MAIL_BACKEND``), with the nearest valid
+    value for a misspelt choice; no pydantic wording or links (a newcomer reads these)."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else ""
+        name = field.upper() or "settings"
+        value = err.get("input")
+        choices = _choices(field)
+        if choices and isinstance(value, str):
+            message = f"{value!r} is not one of: {', '.join(choices)}"
+            close = difflib.get_close_matches(value.strip().lower(), choices, n=1, cutoff=0.5)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        else:
+            message = err["msg"].removeprefix("Value error, ").replace("Input should be", "should be")
+        problems.append(f"{name}: {message}")
+    return problems
+
+
+def _choices(field: str) -> list[str]:
+    info = Settings.model_fields.get(field)
+    if info is None or get_origin(info.annotation) is not Literal:
+        return []
+    return [str(a) for a in get_args(info.annotation)]

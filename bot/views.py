@@ -135,6 +135,7 @@ def case_list(session: Session, core: Core, *, include_closed: bool = False) -> 
             "stage_label": LABELS[Stage(case.stage)],
             "next_deadline": None if nxt is None else {
                 "kind": nxt.kind,
+                "label": deadline_label(nxt, {r.id: r.agency for r in requests}.get(nxt.request_id)),
                 "due_at": _iso(nxt.due_at),
                 "state": deadline_state(core.calendar, nxt, now),
             },

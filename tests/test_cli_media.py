@@ -38,7 +38,7 @@ def test_an_enquiry_from_the_cli_is_routed_told_and_answered_by_the_book(bot: Bo
                   code=2)
     assert "M-5" in refused.output and "SW-COMMS l.95" in refused.output
     draft = bot("--now", NOW, "--actor", PRESS, "media", "draft", ref).output
-    assert "holding_statement version 1 drafted" in draft and "Press Office" in draft
+    assert "Holding statement version 1 drafted" in draft and "Press Office" in draft
 
     not_signer = bot("--now", NOW, "--actor", PRESS, "media", "approve", ref, code=2)
     assert "only the sign-off the routing names" in not_signer.output
@@ -95,7 +95,8 @@ def test_chair_away_from_the_cli_the_deputy_speaks(bot: Bot) -> None:
 
 def test_publication_through_the_cli_allows_the_press_release(bot: Bot) -> None:
     a = ["--now", NOW, "--actor", BM]
-    bot(*a, "open", "--la-aware", "2026-11-16", "--incident-date", "2026-11-15")
+    bot(*a, "open", "--la-aware", "2026-11-16", "--incident-date", "2026-11-15",
+        "--referring-agency", "la-csc", "--outcome", "serious-harm")
     bot(*a, "case", "SI-2026-0001", "accept")
     bot(*a, "case", "SI-2026-0001", "sin-submitted")
     bot(*a, "case", "SI-2026-0001", "decide", "lcspr", "--rationale", "criteria met")
@@ -108,7 +109,7 @@ def test_publication_through_the_cli_allows_the_press_release(bot: Bot) -> None:
     ref = new_enquiry(bot, "--case", "SI-2026-0001", now="2026-12-10T09:30",
                       deadline="2026-12-10T16:00")
     out = bot("--now", "2026-12-10T09:31", "--actor", PRESS, "media", "draft", ref)
-    assert "press_release version 1" in out.output
+    assert "Press release version 1 drafted" in out.output
     out = bot("--now", "2026-12-10T09:31", "--actor", BM, "media", "new", "--outlet", "Radio",
               "--subject", "agency", "--about-agency", "police", "--case", "SI-2026-0001")
     assert "row 12" in out.output

@@ -121,7 +121,7 @@ def test_referral_to_escalation_through_the_mailbox(bot: Bot) -> None:
 
 def test_cli_refusals_exit_2_with_a_clear_message(bot: Bot) -> None:
     bot("--now", "2026-11-18T10:00", "open", "--referring-agency", "police", "--incident-date",
-        "2026-11-16", "--la-aware", "2026-11-17")
+        "2026-11-16", "--la-aware", "2026-11-17", "--outcome", "death")
     out = bot("--now", "2026-11-18T10:00", "case", "SI-2026-0001", "request", "info-gathering",
               "--agency", "fire", code=2)
     assert "unknown agency 'fire'; valid agencies: la-csc, police, icb" in out.output
@@ -130,10 +130,11 @@ def test_cli_refusals_exit_2_with_a_clear_message(bot: Bot) -> None:
     assert "sin-submitted" in out.output
     out = bot("case", "SI-2026-0042", code=2)
     assert "no case 'SI-2026-0042'" in out.output
-    out = bot("--now", "2026-11-18T10:00", "open", "--incident-date", "2027-01-01", code=2)
+    out = bot("--now", "2026-11-18T10:00", "open", "--referring-agency", "police", "--outcome", "death",
+              "--incident-date", "2027-01-01", code=2)
     assert "in the future" in out.output
     out = bot("--now", "not-a-time", "cases", code=2)
-    assert "not an ISO date-time" in out.output
+    assert "error: Invalid value for '--now': 'not-a-time' is not a date and time" in out.output
 
 
 def test_ingest_prints_one_json_line_per_message(bot: Bot, tmp_path: Path) -> None:
