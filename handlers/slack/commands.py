@@ -23,8 +23,8 @@ from handlers.slack.blocks import (
     case_card,
     dicts,
     my_referrals_blocks,
-    referral_modal,
 )
+from handlers.slack.modals import referral_modal
 
 COMMAND = "/serious-incident"
 

@@ -25,7 +25,7 @@ from bot.models import Case
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_list, triage_list
-from handlers.slack import blocks
+from handlers.slack import blocks, modals
 from handlers.slack.access import Access, actor, tell
 from handlers.slack.commands import own_referrals
 from handlers.slack.media import TEAM_ONLY, is_team, value
@@ -120,7 +120,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             tell(client, body, "There is no open case to assign it to.")
             return
         client.views_open(trigger_id=body["trigger_id"],
-                          view=blocks.assign_modal(int(item), refs[-100:], core.protocol))
+                          view=modals.assign_modal(int(item), refs[-100:], core.protocol))
 
     @app.action("triage_dismiss")
     def triage_dismiss(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -129,7 +129,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if not access.is_business_unit(body["user"]["id"]):
             access.refuse(client, body, action="triage_dismiss", ref=None)
             return
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.dismiss_modal(int(item)))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.dismiss_modal(int(item)))
 
     @app.action("media_chair_away")
     def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -31,7 +31,8 @@ from slack_sdk.models.blocks import (
 
 from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES, Protocol
-from handlers.slack.blocks import _agency_pairs, _modal, _select, dicts, escape, local_time, time_left
+from handlers.slack.blocks import dicts, escape, local_time, time_left
+from handlers.slack.modals import _agency_pairs, _modal, _select
 
 #: The buttons on an alert, in order, with their text.
 ALERT_BUTTONS = {
