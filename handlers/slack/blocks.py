@@ -27,7 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import cases
-from bot.privacy import mrkdwn_escape
+from bot.privacy import mrkdwn_escape, safe_label
 from bot.stages import Stage
 
 # --- fixed choices (process.md 7.1) ----------------------------------------------------------
@@ -153,7 +153,7 @@ def case_card(
             MarkdownTextObject(text=f"*Outcome*\n{escape(_label(OUTCOMES, view['outcome']))}"),
             MarkdownTextObject(text=f"*Date of incident*\n{view['incident_date'] or 'not given'}"),
             MarkdownTextObject(text=f"*LA became aware*\n{view['la_aware_date'] or 'not yet recorded'}"),
-            MarkdownTextObject(text=f"*Age band*\n{escape(_label(AGE_BANDS, view['age_band']))}"),
+            MarkdownTextObject(text=f"*Age band*\n{dict(AGE_BANDS).get(view['age_band'] or '', 'not given')}"),
             MarkdownTextObject(
                 text=f"*Legal status*\n{escape(_label(LEGAL_STATUSES, view['legal_status']))}"
             ),
@@ -276,9 +276,9 @@ def triage_blocks(items: list[dict[str, Any]], tz: ZoneInfo | None) -> list[Bloc
     for item in items:
         # Sender domain, case, agency and counts only; subjects and bodies stay in the database.
         about = ", ".join(x for x in [
-            f"from {escape(item['sender_domain'])}" if item["sender_domain"] else "",
+            f"from {safe_label(item['sender_domain'], field='domain')}" if item["sender_domain"] else "",
             f"case {item['case']}" if item["case"] else "",
-            f"agency {escape(item['agency'])}" if item["agency"] else "",
+            f"agency {safe_label(item['agency'], field='agency')}" if item["agency"] else "",
             f"{item['attachments']} attachment(s)",
         ] if x)
         blocks.append(SectionBlock(

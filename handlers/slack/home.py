@@ -22,6 +22,7 @@ from bot import media_report as report
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
+from bot.privacy import safe_label
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_list, triage_list
@@ -61,7 +62,8 @@ def mailbox_warning(core: Core) -> list[Any]:
     since = blocks.local_time(health.since.isoformat(), tz)
     text = (
         f":warning: *The mailbox has been unreachable since {since}* "
-        f"({health.failures} attempts): {blocks.escape(health.last_error or '')}\n"
+        f"({health.failures} attempts): "
+        f"{safe_label(health.last_error, field='mail error', limit=200, empty='')}\n"
         "Agencies' replies are not being read and emails are waiting in the outbox; nothing is lost, "
         "and both catch up when the mailbox is back. `review-bot check` says what is wrong."
     )

@@ -41,6 +41,7 @@ from handlers.slack.media_blocks import (
     deadline_text,
     enquiry_modal,
     enquiry_rows,
+    outlet_label,
     statement_modal,
 )
 from handlers.slack.notifier import (
@@ -184,7 +185,7 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
     now, tz = core.clock.now(), core.calendar.tz
     if not team:
         # The raiser sees that it is being handled, not the routing or the statement.
-        return {"text": f"{view['ref']} ({escape(view['outlet'])}): {view['status']}; journalist's "
+        return {"text": f"{view['ref']} ({outlet_label(view)}): {view['status']}; journalist's "
                         f"deadline {deadline_text(view, now, tz)}.\n{M2}"}
     blocks = alert_blocks(view, core.protocol, media.media_people(core), now=now, tz=tz, actions=False)
     return {"text": alert_text(view), "blocks": blocks}
