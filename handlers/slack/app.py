@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.core import Core
 from bot.privacy import log_message
 from bot.settings import Settings
-from handlers.slack import actions, commands, home, media, views
+from handlers.slack import actions, commands, home, media, replay, views
 from handlers.slack.access import Access
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def create_slack_app(
         process_before_response=process_before_response,
     )
     access = Access(core, settings, client)
+    replay.register(app, core)
     for module in (commands, views, actions, home, media):
         module.register(app, core, settings, access)
 

@@ -153,7 +153,10 @@ def case_card(
             MarkdownTextObject(text=f"*Outcome*\n{escape(_label(OUTCOMES, view['outcome']))}"),
             MarkdownTextObject(text=f"*Date of incident*\n{view['incident_date'] or 'not given'}"),
             MarkdownTextObject(text=f"*LA became aware*\n{view['la_aware_date'] or 'not yet recorded'}"),
-            MarkdownTextObject(text=f"*Age band*\n{dict(AGE_BANDS).get(view['age_band'] or '', 'not given')}"),
+            # Only a protocol band is ever shown (process.md 7.1), whatever an old row holds.
+            MarkdownTextObject(
+                text="*Age band*\n" + dict(AGE_BANDS).get(view["age_band"] or "", "not given")
+            ),
             MarkdownTextObject(
                 text=f"*Legal status*\n{escape(_label(LEGAL_STATUSES, view['legal_status']))}"
             ),

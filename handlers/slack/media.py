@@ -22,8 +22,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot import media
+from bot import doors, media
 from bot import media_report as report
 from bot import media_statements as statements
 from bot.core import Core
@@ -49,6 +50,7 @@ from handlers.slack.notifier import (
     media_fan_out,
     post_or_update_media_alert,
 )
+from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)
 
@@ -231,15 +233,20 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        def receive(session: Session) -> dict[str, Any]:
+            enquiry = media.receive_enquiry(session, core, data, actor=actor(user_id), source="slack")
+            return {"ref": enquiry.ref, "media_id": enquiry.id,
+                    "speaks": media.routing_of(enquiry).spokesperson.display}
+
         try:
-            with core.transaction() as session:
-                enquiry = media.receive_enquiry(session, core, data, actor=actor(user_id), source="slack")
-                ref, media_id = enquiry.ref, enquiry.id
-                speaks = media.routing_of(enquiry).spokesperson.display
+            got, first = doors.once(core, key=view_key(body), surface="slack-view", action=receive)
         except ServiceError as exc:  # UnknownAgency and NotFound included
             ack(response_action="errors", errors={_error_block(exc, data): str(exc)[:300]})
             return
         ack()
+        if not first:
+            return  # the same submission again: one enquiry, one alert, one thank-you
+        ref, media_id, speaks = got["ref"], got["media_id"], got["speaks"]
         thank_raiser(core, client, user_id, ref, speaks)
         refresh_alert(core, client, settings, media_id)
 
