@@ -29,7 +29,8 @@ _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-#: (kind, pattern). Order matters: an NHS number is tried before a telephone number.
+#: (kind, pattern). Order matters: a telephone number (0..., +44...) is removed whole before an
+#: NHS number could take its last ten digits.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("email", re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}", re.ASCII)),
     # 13/03/2019, 13-3-19, 13.03.2019, 2019-03-13, 2019/3/13
@@ -42,12 +43,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         rf"|\b{_MONTHS}\.?[\s-]+\d{{1,2}}(?:st|nd|rd|th)?,?[\s-]+\d{{2,4}}\b",
         re.IGNORECASE,
     )),
-    # NHS number: 10 digits, optionally 3-3-4 with spaces or hyphens (NHS Data Dictionary).
-    ("nhs-number", re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])")),
     # Telephone numbers: UK 0... or +44..., 10 to 11 digits with spaces, hyphens or brackets.
     ("phone", re.compile(
         r"(?<![\w+])(?:\+\d{1,3}[ -]?(?:\(0\)[ -]?)?|\(?0)\d{2,5}\)?(?:[ -]?\d{2,4}){2,3}(?!\w)"
     )),
+    # NHS number: 10 digits, optionally 3-3-4 with spaces or hyphens (NHS Data Dictionary).
+    ("nhs-number", re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])")),
+    # Any other long number (a police, hospital or school reference): process.md 8.4 item 1.
+    ("reference-number", re.compile(r"\d{8,}")),
     # UK postcode (ONS/Royal Mail shape): outward code, optional space, inward code.
     ("postcode", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.IGNORECASE)),
 ]
