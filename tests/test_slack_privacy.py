@@ -121,9 +121,8 @@ def test_a_typed_outlet_is_escaped_and_identifiers_in_the_media_form_reach_no_sl
     # The outlet in /media-enquiry status and list, for the team: escaped in text and blocks.
     slack_api.clear()
     slack.command(f"status {enquiry.ref}", user=PRESS, name="/media-enquiry")
-    [answer] = [c.body for c in slack_api.calls if c.method.startswith("response")] or [
-        c.body for c in slack_api.calls]
-    assert_escaped(answer)
+    [answer] = slack_api.of("response")
+    assert_escaped(answer.body)
 
 
 def test_an_emailed_outlet_is_escaped_in_the_comms_alert(
@@ -142,7 +141,9 @@ def test_an_emailed_outlet_is_escaped_in_the_comms_alert(
     assert MENTION not in everything and "<https://evil" not in everything
 
 
-def test_the_incident_dates_the_bot_renders_itself_are_shown(slack: SlackHarness, slack_api: SlackAPI) -> None:
+def test_the_incident_dates_the_bot_renders_itself_are_shown(
+    slack: SlackHarness, slack_api: SlackAPI,
+) -> None:
     # Dates of the incident and of awareness are needed for deadlines (process.md 8.4 item 1).
     slack.submit("si_referral", referral_values(incident_date=dated("2026-11-20")), user=PRACTITIONER)
     card = posts_to(slack_api, "CBU")[-1]
