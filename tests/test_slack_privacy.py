@@ -5,6 +5,7 @@ arrive escaped in the blocks and in the ``text`` fallback alike."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,18 @@ def test_the_incident_dates_the_bot_renders_itself_are_shown(
     slack.submit("si_referral", referral_values(incident_date=dated("2026-11-20")), user=PRACTITIONER)
     card = posts_to(slack_api, "CBU")[-1]
     assert "*Date of incident*\\n2026-11-20" in json.dumps(card["blocks"])
+
+
+def test_a_failing_listener_logs_no_typed_identifier(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A forged triage form whose item is a date of birth: int() fails quoting it, bolt calls the
+    # app's error handler, and the log line carries the redacted message and the frames only.
+    caplog.set_level(logging.DEBUG)
+    slack.submit("si_triage_dismiss", {"reason": typed("x")}, meta={"item": DOB, "home": True})
+    [record] = [r for r in caplog.records if r.name == "handlers.slack.app"]
+    assert "ValueError" in record.getMessage() and "[removed]" in record.getMessage()
+    assert DOB not in record.getMessage() and record.exc_info is None
+    # No other logger (bolt's own included) printed the exception with its text.
+    assert not [r.name for r in caplog.records
+                if DOB in r.getMessage() or (r.exc_info and DOB in str(r.exc_info[1]))]
