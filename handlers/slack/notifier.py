@@ -29,6 +29,7 @@ from bot.core import Core
 from bot.deadlines import STATUTORY
 from bot.media_routing import ROLE_LABELS
 from bot.models import Case, Event, MediaEnquiry
+from bot.privacy import safe_label
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES, LABELS, Stage
 from bot.views import case_view
@@ -91,9 +92,9 @@ def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_
 
 def _agency(core: Core, slug: object) -> str:
     try:
-        return core.protocol.agency(str(slug)).name
+        return escape(core.protocol.agency(str(slug)).name)
     except ValueError:
-        return str(slug)
+        return safe_label(str(slug), field="agency")
 
 
 def _deadline_label(kind: object) -> str:
