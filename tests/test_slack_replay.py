@@ -4,6 +4,7 @@ twice opens one case or one enquiry; the same event_id twice (Slack's retry) act
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -11,8 +12,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import select
 
-from bot.models import Case, DoorRequest, Event, MediaEnquiry
-from tests.support.slack_api import SlackAPI, SlackHarness, picked
+from bot.models import Case, ChairAbsence, DoorRequest, Event, MediaEnquiry, MediaStatement
+from tests.support.slack_api import NOW, SlackAPI, SlackHarness, picked, timed
 from tests.support.slack_api import slack_api as slack_api  # the fixture
 from tests.test_slack_privacy import enquiry_form
 from tests.test_slack_referral import referral_values
@@ -27,13 +28,13 @@ def slack(slack_api: SlackAPI, tmp_path: Path) -> SlackHarness:
 
 
 def submission(callback_id: str, values: dict[str, Any], user: str, *, view_hash: str = "h1",
-               meta: dict[str, Any] | None = None) -> str:
+               meta: dict[str, Any] | None = None, view_id: str = "VREPLAY") -> str:
     """One signed-ready view submission body, to be delivered as the same bytes twice."""
     state = {block: {"value": element} for block, element in values.items()}
     return urlencode({"payload": json.dumps({
         "type": "view_submission", "user": {"id": user}, "team": {"id": "T0001"},
         "api_app_id": "A0001", "trigger_id": "trigger-replayed",
-        "view": {"id": "VREPLAY", "hash": view_hash, "type": "modal", "callback_id": callback_id,
+        "view": {"id": view_id, "hash": view_hash, "type": "modal", "callback_id": callback_id,
                  "private_metadata": json.dumps(meta or {}), "state": {"values": state}},
     })})
 
@@ -52,7 +53,7 @@ def test_the_same_referral_submission_twice_opens_one_case(slack: SlackHarness, 
         assert [c.ref for c in session.exec(select(Case))] == ["SI-2026-0001"]
         assert [e.kind for e in session.exec(select(Event))].count("case_opened") == 1
         [door] = session.exec(select(DoorRequest))
-    assert door.key == "slack-view:VREPLAY:h1" and door.result["ref"] == "SI-2026-0001"
+    assert door.key == "slack-view:si_referral:VREPLAY:h1" and door.result["ref"] == "SI-2026-0001"
     assert len(slack_api.calls) == calls_after_first  # no second DM, no second card
     # A different view (or the same view after an update: a new hash) is a new request.
     deliver(slack, submission("si_referral", referral_values(), PRACTITIONER, view_hash="h2"))
@@ -83,6 +84,24 @@ def test_a_business_unit_form_replayed_acts_once(slack: SlackHarness) -> None:
         kinds = [e.kind for e in session.exec(select(Event))]
         stage = session.exec(select(Case)).one().stage
     assert stage == "closed" and kinds == ["case_opened", "stage_changed"]
+
+
+def test_chair_away_and_statement_forms_replayed_act_once(slack: SlackHarness) -> None:
+    body = submission("media_chair_away", {
+        "starts_at": timed(NOW), "ends_at": timed(NOW + timedelta(days=1)), "delegate": picked(None),
+    }, "UBM")
+    deliver(slack, body)
+    deliver(slack, body)
+    with slack.core.transaction() as session:
+        assert len(list(session.exec(select(ChairAbsence)))) == 1
+    slack.submit("media_enquiry", enquiry_form("Evening Post"), user=PRACTITIONER)
+    meta = {"ref": "ME-2026-0001", "version": None, "kind": "holding_statement"}
+    body = submission("media_statement", {"text": {"type": "plain_text_input", "value": "We care."}},
+                      PRESS, meta=meta, view_id="VSTATEMENT")
+    deliver(slack, body)
+    deliver(slack, body)  # without the key: "version 1 was saved meanwhile" in the form
+    with slack.core.transaction() as session:
+        assert [s.version for s in session.exec(select(MediaStatement))] == [1]
 
 
 def test_the_same_event_id_twice_acts_once(slack: SlackHarness, slack_api: SlackAPI) -> None:

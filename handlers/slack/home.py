@@ -15,9 +15,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from bot import media
+from bot import doors, media
 from bot import media_report as report
 from bot.core import Core
 from bot.errors import ServiceError
@@ -31,6 +31,7 @@ from handlers.slack.access import Access, actor, tell
 from handlers.slack.commands import own_referrals
 from handlers.slack.media import TEAM_ONLY, is_team, value
 from handlers.slack.media_blocks import chair_away_modal, media_home_blocks
+from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
@@ -161,15 +162,20 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        def record(session: Session) -> dict[str, Any]:
+            media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
+                                    delegate=delegate or None, team_member=team)
+            return {}
+
         try:
-            with core.transaction() as session:
-                media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
-                                        delegate=delegate or None, team_member=team)
+            _, first = doors.once(core, key=view_key(body), surface="slack-view", action=record)
         except ServiceError as exc:
             block = "delegate" if ("delegate" in str(exc) or "role" in str(exc)) else "ends_at"
             ack(response_action="errors", errors={block: str(exc)[:300]})
             return
         ack()
+        if not first:
+            return
         if json.loads(view.get("private_metadata") or "{}").get("home"):
             publish_home(core, client, access, user_id)
 

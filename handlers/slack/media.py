@@ -317,20 +317,22 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             ack(response_action="errors", errors={"text": TEAM_ONLY})
             return
         text = value(view["state"]["values"], "text") or ""
+        def save(session: Session) -> dict[str, Any]:
+            enquiry = media.get_enquiry(session, ref)
+            latest = statements.latest_statement(session, enquiry)
+            if latest is not None and latest.version != meta.get("version"):
+                raise ServiceError(
+                    f"version {latest.version} was saved meanwhile; close this form and press "
+                    "Draft statement again so that nobody's changes are lost"
+                )
+            if latest is None or latest.text.strip() != text.strip():
+                # An edit is a new version and needs the sign-off again.
+                statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
+                                           text=text, team_member=team)
+            return {"media_id": enquiry.id}
+
         try:
-            with core.transaction() as session:
-                enquiry = media.get_enquiry(session, ref)
-                media_id = enquiry.id
-                latest = statements.latest_statement(session, enquiry)
-                if latest is not None and latest.version != meta.get("version"):
-                    raise ServiceError(
-                        f"version {latest.version} was saved meanwhile; close this form and press "
-                        "Draft statement again so that nobody's changes are lost"
-                    )
-                if latest is None or latest.text.strip() != text.strip():
-                    # An edit is a new version and needs the sign-off again.
-                    statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
-                                               text=text, team_member=team)
+            saved, first = doors.once(core, key=view_key(body), surface="slack-view", action=save)
         except Refused as exc:
             media.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
             ack(response_action="errors", errors={"text": str(exc)[:300]})
@@ -339,4 +341,5 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             ack(response_action="errors", errors={"text": str(exc)[:300]})
             return
         ack()
-        refresh_alert(core, client, settings, media_id)
+        if first:  # a replayed submission saved nothing new
+            refresh_alert(core, client, settings, saved["media_id"])

@@ -26,7 +26,7 @@ def view_key(body: dict[str, Any]) -> str | None:
     view = body.get("view") or {}
     if not view.get("id"):
         return None
-    return f"slack-view:{view['id']}:{view.get('hash') or ''}"
+    return f"slack-view:{view.get('callback_id') or ''}:{view['id']}:{view.get('hash') or ''}"
 
 
 def register(app: App, core: Core) -> None:
