@@ -99,6 +99,12 @@ def safe_label(text: str | None, *, field: str, limit: int = 80, empty: str = "n
     return mrkdwn_escape(one_line)
 
 
+def safe_message(text: str, *, limit: int = 500) -> str:
+    """A message built from a service's refusal (which may quote what someone typed) for a Slack
+    post: lines kept, identifiers removed, escaped, at most ``limit`` characters."""
+    return mrkdwn_escape(redact(text)[:limit])
+
+
 def log_text(text: str | None) -> str:
     """What a log line may say about typed text: its length and the kinds of identifier in it."""
     if not text:

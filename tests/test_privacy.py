@@ -13,6 +13,7 @@ from bot.privacy import (
     mrkdwn_escape,
     redact,
     safe_label,
+    safe_message,
 )
 
 DATES = [
@@ -97,3 +98,9 @@ def test_bounded_work_on_hostile_input() -> None:
         out = redact(hostile)
         assert len(out) <= MAX_SCAN
         assert "1" * 10 not in out  # and a run of digits is not let through
+
+
+def test_safe_message_keeps_lines_and_removes_identifiers() -> None:
+    text = "no case 'SI-2026-0009 13/03/2019'\nsee <!here>"
+    assert safe_message(text) == f"no case 'SI-2026-0009 {REMOVED}'\nsee &lt;!here&gt;"
+    assert len(safe_message("x" * 5000)) == 500

@@ -164,3 +164,12 @@ def test_a_failing_listener_logs_no_typed_identifier(
     # No other logger (bolt's own included) printed the exception with its text.
     assert not [r.name for r in caplog.records
                 if DOB in r.getMessage() or (r.exc_info and DOB in str(r.exc_info[1]))]
+
+
+def test_a_typed_reference_is_echoed_escaped_and_redacted(slack: SlackHarness, slack_api: SlackAPI) -> None:
+    slack.command(f"status <!here> {DOB}", user=PRACTITIONER)
+    slack.command(f"status <!here> {DOB}", user=PRACTITIONER, name="/media-enquiry")
+    replies = [c.body["text"] for c in slack_api.of("response")]
+    assert len(replies) == 2
+    for text in replies:
+        assert "&lt;!here&gt;" in text and "<!here>" not in text and DOB not in text

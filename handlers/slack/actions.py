@@ -19,6 +19,7 @@ from bot.cases import get_case
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
+from bot.privacy import safe_message
 from bot.settings import Settings
 from handlers.slack import modals
 from handlers.slack.access import Access, actor, tell
@@ -77,7 +78,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 else:
                     raise ServiceError("that button is not known; the card may be out of date")
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         if modal is None:
             refresh_card(core, client, settings, case_id)

@@ -22,7 +22,7 @@ from bot import media_report as report
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
-from bot.privacy import safe_label
+from bot.privacy import safe_label, safe_message
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_list, triage_list
@@ -194,6 +194,6 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 media.cancel_chair_absence(session, core, int(body["actions"][0]["value"]),
                                            actor=actor(user_id), team_member=team)
         except (ServiceError, ValueError) as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         publish_home(core, client, access, user_id)

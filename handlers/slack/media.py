@@ -30,6 +30,7 @@ from bot import media_statements as statements
 from bot.core import Core
 from bot.errors import Refused, ServiceError
 from bot.media import EnquiryInput
+from bot.privacy import safe_label, safe_message
 from bot.protocol import UnknownAgency
 from bot.settings import Settings
 from handlers.slack.access import Access, actor, tell
@@ -94,7 +95,7 @@ def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, 
            reason: str) -> None:
     """Audit a refused media action and tell the person (ephemerally where the button was)."""
     media.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
-    tell(client, body, reason)
+    tell(client, body, safe_message(reason))
 
 
 def refresh_alert(core: Core, client: WebClient, settings: Settings, media_id: int | None) -> None:
@@ -183,7 +184,8 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
             media.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
                                  reason=TEAM_ONLY)
         # The same answer whether it exists or not: no probing for references.
-        return {"text": f"There is no media enquiry {ref[:20]!r} among those you can see."}
+        asked = safe_label(ref, field="reference", limit=20)
+        return {"text": f"There is no media enquiry '{asked}' among those you can see."}
     now, tz = core.clock.now(), core.calendar.tz
     if not team:
         # The raiser sees that it is being handled, not the routing or the statement.
@@ -298,7 +300,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             refuse(core, client, body, action=name, ref=ref, reason=str(exc))
             return
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         if modal is not None:
             client.views_open(trigger_id=body["trigger_id"], view=modal)
