@@ -7,6 +7,7 @@ event with its actor, and queues any email, all in the caller's transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -32,6 +33,39 @@ OUTCOMES = ("death", "serious-harm")
 ANSWERS = ("yes", "no", "unclear")
 #: process.md 5.5 item 6.
 LEGAL_STATUSES = ("lac", "cp-plan", "cin", "care-leaver", "previously-known", "not-known")
+#: The only ages Slack may show (process.md 7.1 "age band only in Slack"; 8.4 item 1 "Ages in
+#: bands"): (value, label). Children's services age groups, 0 to 17 (Children Act 1989 s.105).
+AGE_BANDS = (
+    ("unborn", "Unborn"), ("0-1", "Under 1"), ("1-4", "1 to 4"), ("5-10", "5 to 10"),
+    ("11-15", "11 to 15"), ("16-17", "16 to 17"),
+)
+AGE_BAND_NOTE = "age band: not one of the protocol's bands; please set it"
+_BAND_WORDS = {
+    **{v: v for v, _ in AGE_BANDS}, **{label.lower(): v for v, label in AGE_BANDS},
+    "under 1": "0-1", "under one": "0-1", "0 to 1": "0-1", "1 - 4": "1-4", "5 - 10": "5-10",
+    "11 - 15": "11-15", "16 - 17": "16-17", "edd": "unborn", "pre-birth": "unborn",
+}
+#: "13", "13 years", "13 yrs old", "8 months": an age, read as its band (never stored as given).
+_AGE = re.compile(r"(\d{1,2})\s*(y|yrs?|years?|m|months?)?(?:\s+old)?")
+
+
+def age_band(text: str | None) -> str | None:
+    """The protocol's band for ``text`` (a band, its label, or an age in years or months), else
+    None. A date of birth is never a band: it is refused, not converted (process.md 8.4)."""
+    if text is None:
+        return None
+    words = " ".join(text.strip().lower().split())[:40]
+    if words in _BAND_WORDS:
+        return _BAND_WORDS[words]
+    match = _AGE.fullmatch(words)
+    if match is None:
+        return None
+    number, unit = int(match.group(1)), match.group(2) or "y"
+    years = number // 12 if unit.startswith("m") else number
+    if years >= 18:
+        return None
+    bands = ((0, "0-1"), (4, "1-4"), (10, "5-10"), (15, "11-15"), (17, "16-17"))
+    return next(band for top, band in bands if years <= top)
 
 
 @dataclass
@@ -100,14 +134,19 @@ def open_case(
     """
     now = core.clock.now()
     _validate_referral(core, referral, core.calendar.local_date(now))
-    missing = list(dict.fromkeys([*referral.missing(), *(notes or [])]))
+    band = age_band(referral.age_band)
+    notes = list(notes or [])
+    if referral.age_band not in (None, "") and band is None:
+        # Not a band (a date of birth, a typo): not stored, not echoed; the business unit sets it.
+        notes.append(AGE_BAND_NOTE)
+    missing = list(dict.fromkeys([*referral.missing(), *notes]))
     case = Case(
         ref=next_ref(session, "SI", core.calendar.local_date(now).year),
         stage=Stage.REFERRAL_RECEIVED, created_at=now, updated_at=now, source=source,
         referrer=actor, referring_agency=referral.referring_agency,
         incident_date=referral.incident_date, la_aware_date=referral.la_aware_date,
         outcome=referral.outcome, abuse_neglect=referral.abuse_neglect,
-        legal_status=referral.legal_status, age_band=referral.age_band,
+        legal_status=referral.legal_status, age_band=band,
         agencies_involved=list(dict.fromkeys(referral.agencies_involved)),
         parallel_processes=referral.parallel_processes, media_interest=referral.media_interest,
         missing=missing, terms=core.protocol.terms(),
@@ -123,6 +162,9 @@ def open_case(
         session, at=now, actor=actor, kind="case_opened", case_id=case.id, source=source,
         stage=case.stage, missing=missing,
     )
+    if AGE_BAND_NOTE in notes:
+        # The value itself is never audited: it may be a date of birth.
+        audit.record(session, at=now, actor=actor, kind="age_band_refused", case_id=case.id, source=source)
     alert = render(
         "referral_alert", ref=case.ref, partnership=core.protocol.partnership.name,
         source=source, la_aware_date=referral.la_aware_date,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlmodel import Session
 
 from bot.cli_common import (
     Ctx,
@@ -248,14 +249,17 @@ def refuse_thin_referral(**given: object) -> None:
 @click.option("--age-band", metavar="BAND")
 @click.option("--agency", "agencies", multiple=True, metavar="SLUG", help="Agency involved (repeat).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--idempotency-key", metavar="KEY", help="Repeating the command with this key prints "
+              "the first result and opens nothing.")
 @pass_ctx
 def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
              la_aware: date | None, outcome: str | None, abuse_neglect: str | None,
              legal_status: str | None, age_band: str | None, agencies: tuple[str, ...],
-             as_json: bool) -> None:
+             as_json: bool, idempotency_key: str | None) -> None:
     """Open a case from a referral received by other means (phone, secure form).
 
     Needs at least --referring-agency, --incident-date and --outcome."""
+    from bot import doors
     from bot.cases import Referral, open_case
 
     refuse_thin_referral(referring_agency=referring_agency, incident_date=incident_date,
@@ -265,14 +269,19 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
         outcome=outcome, abuse_neglect=abuse_neglect, legal_status=legal_status,
         age_band=age_band, agencies_involved=list(agencies),
     )
-    with handled(), ctx.core.transaction() as s:
+
+    def run(s: Session) -> dict[str, Any]:
         case = open_case(s, ctx.core, referral, actor=ctx.actor, source="cli")
-        ref, missing = case.ref, case.missing
+        return {"ref": case.ref, "missing": case.missing}
+
+    with handled():
+        opened, _ = doors.once(ctx.core, key=idempotency_key and f"cli-open:{idempotency_key}",
+                               surface="cli", action=run)
+    ref, missing = opened["ref"], opened["missing"]
     if as_json:
         emit({"ref": ref, "missing": missing})
     else:
         click.echo(f"opened {ref}" + (f"; to complete: {', '.join(missing)}" if missing else ""))
-
 
 
 # The case, triage and media commands live in their own modules.

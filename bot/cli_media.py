@@ -69,11 +69,15 @@ def _duration(seconds: int | None) -> str:
 @click.option("--raised-by-agency", metavar="SLUG", help="The agency that received it.")
 @click.option("--summary", default="", help="One line; kept out of Slack.")
 @click.option("--ack-to", metavar="EMAIL", help="Acknowledge to this address (M-2 reminder).")
+@click.option("--idempotency-key", metavar="KEY", help="Repeating the command with this key prints "
+              "the first result and records nothing.")
 @pass_ctx
 def media_new(ctx: Ctx, outlet: str, subject: str, journalist: str, contact: str,
               deadline: datetime | None, case_ref: str | None, about_agency: str | None,
-              raised_by_agency: str | None, summary: str, ack_to: str | None) -> None:
+              raised_by_agency: str | None, summary: str, ack_to: str | None,
+              idempotency_key: str | None) -> None:
     """Record a media enquiry received by telephone or in person; everyone is told at once."""
+    from bot import doors
     from bot.media import EnquiryInput, receive_enquiry
 
     data = EnquiryInput(
@@ -81,12 +85,17 @@ def media_new(ctx: Ctx, outlet: str, subject: str, journalist: str, contact: str
         journalist_deadline=deadline, case_ref=case_ref, subject_agency=about_agency,
         raising_agency=raised_by_agency, summary=summary,
     )
-    with handled(), ctx.core.transaction() as s:
+    def run(s: Session) -> dict[str, Any]:
         enquiry = receive_enquiry(s, ctx.core, data, actor=ctx.actor, source="cli",
                                   acknowledge_to=ack_to)
-        ref, routing = enquiry.ref, enquiry.routing
-    click.echo(f"{ref}: row {routing['row']}; {routing['spokesperson']['label']} speaks; "
-               f"output {routing['output_label']}")
+        routing = enquiry.routing
+        return {"line": f"{enquiry.ref}: row {routing['row']}; {routing['spokesperson']['label']} "
+                        f"speaks; output {routing['output_label']}"}
+
+    with handled():
+        got, _ = doors.once(ctx.core, key=idempotency_key and f"cli-media-new:{idempotency_key}",
+                            surface="cli", action=run)
+    click.echo(got["line"])
 
 
 def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:

@@ -266,3 +266,15 @@ class MediaStatement(SQLModel, table=True):
     released_by: str | None = None
     released_at: datetime | None = _dt()
     released_to: str | None = None
+
+
+class DoorRequest(SQLModel, table=True):
+    """A request a door has acted on (a Slack view submission or event, a CLI command with an
+    idempotency key), written in the same transaction as the action so a replay acts once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    surface: str  # slack-view | slack-event | cli
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: What the first request answered (a reference, the lines printed), replayed to a repeat.
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

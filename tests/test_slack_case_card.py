@@ -11,7 +11,7 @@ from bot import agency_requests
 from bot.cases import Referral, get_case, open_case, record_sin_submitted
 from bot.models import Case, Event
 from bot.stages import Stage
-from handlers.slack.blocks import check_modal
+from handlers.slack.modals import check_modal
 from handlers.slack.notifier import SlackNotifier, repost_missing_cards
 from tests.support.slack_api import SlackAPI, SlackHarness, dated, picked, picked_many, typed
 from tests.support.slack_api import slack as slack  # the fixture

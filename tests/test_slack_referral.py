@@ -7,7 +7,7 @@ import json
 from sqlmodel import select
 
 from bot.models import Case, Event
-from handlers.slack.blocks import check_modal
+from handlers.slack.modals import check_modal
 from tests.support.slack_api import SlackHarness, dated, picked, picked_many
 from tests.support.slack_api import slack as slack  # the fixture
 from tests.support.slack_api import slack_api as slack_api  # the fixture

@@ -19,8 +19,9 @@ from bot.cases import get_case
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
+from bot.privacy import safe_message
 from bot.settings import Settings
-from handlers.slack import blocks
+from handlers.slack import modals
 from handlers.slack.access import Access, actor, tell
 from handlers.slack.views import refresh_card
 
@@ -31,7 +32,7 @@ def _requests_modal(kind: str) -> Callable[[Core, Any, Case], dict[str, Any]]:
             chosen = [a.slug for a in core.protocol.statutory_partners()] + list(case.agencies_involved)
         else:
             chosen = sorted({r.agency for r in requests_of(session, case) if r.kind == "info-gathering"})
-        return blocks.requests_modal(case.ref, kind, core.protocol, chosen)
+        return modals.requests_modal(case.ref, kind, core.protocol, chosen)
 
     return build
 
@@ -40,17 +41,17 @@ def _return_modal(core: Core, session: Any, case: Case) -> dict[str, Any]:
     waiting = [(r.agency, r.kind) for r in requests_of(session, case) if r.status == "sent"]
     if not waiting:
         raise ServiceError(f"{case.ref} is not waiting for any return")
-    return blocks.return_modal(case.ref, waiting)
+    return modals.return_modal(case.ref, waiting)
 
 
 MODALS: dict[str, Callable[[Core, Any, Case], dict[str, Any]]] = {
-    "accept": lambda core, s, case: blocks.accept_modal(case.ref, case.la_aware_date),
-    "not_met": lambda core, s, case: blocks.not_met_modal(case.ref),
+    "accept": lambda core, s, case: modals.accept_modal(case.ref, case.la_aware_date),
+    "not_met": lambda core, s, case: modals.not_met_modal(case.ref),
     "send_info": _requests_modal("info-gathering"),
     "send_chronology": _requests_modal("chronology"),
-    "decide": lambda core, s, case: blocks.decide_modal(case.ref),
+    "decide": lambda core, s, case: modals.decide_modal(case.ref),
     "return": _return_modal,
-    "close": lambda core, s, case: blocks.close_modal(case.ref),
+    "close": lambda core, s, case: modals.close_modal(case.ref),
 }
 
 
@@ -77,7 +78,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 else:
                     raise ServiceError("that button is not known; the card may be out of date")
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         if modal is None:
             refresh_card(core, client, settings, case_id)

@@ -6,6 +6,7 @@ Nothing happens at import (architecture rule 8). Building the App calls ``auth.t
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from slack_bolt import App
@@ -17,8 +18,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.core import Core
+from bot.privacy import log_message
 from bot.settings import Settings
-from handlers.slack import actions, commands, home, media, views
+from handlers.slack import actions, commands, home, media, replay, views
 from handlers.slack.access import Access
 
 log = logging.getLogger(__name__)
@@ -51,11 +53,15 @@ def create_slack_app(
         process_before_response=process_before_response,
     )
     access = Access(core, settings, client)
+    replay.register(app, core)
     for module in (commands, views, actions, home, media):
         module.register(app, core, settings, access)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("slack listener failed (%s): %s", body.get("type"), error, exc_info=error)
+        # The message may quote what someone typed: only its redacted form and the frames are
+        # logged, never the exception text itself (process.md 8.4; bot.privacy).
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("slack listener failed (%s): %s\n%s", body.get("type"), log_message(error), frames)
 
     return app

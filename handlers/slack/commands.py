@@ -12,6 +12,7 @@ from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound
 from bot.models import Case
+from bot.privacy import safe_label
 from bot.settings import Settings
 from bot.stages import LABELS, Stage
 from bot.views import case_list, case_view
@@ -23,8 +24,8 @@ from handlers.slack.blocks import (
     case_card,
     dicts,
     my_referrals_blocks,
-    referral_modal,
 )
+from handlers.slack.modals import referral_modal
 
 COMMAND = "/serious-incident"
 
@@ -76,7 +77,8 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
         if case is not None:
             access.record_refusal(user_id, "status", case.ref)
         # The same answer whether the case exists or not: no probing for references.
-        return {"text": f"There is no case {ref[:20]!r} among the referrals you can see."}
+        asked = safe_label(ref, field="reference", limit=20)
+        return {"text": f"There is no case '{asked}' among the referrals you can see."}
     blocks = case_card(view, now=core.clock.now(), tz=core.calendar.tz, actions=False)
     return {"text": card_text(view), "blocks": blocks}
 

@@ -15,21 +15,23 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from bot import media
+from bot import doors, media
 from bot import media_report as report
 from bot.core import Core
 from bot.errors import ServiceError
 from bot.models import Case
+from bot.privacy import safe_label, safe_message
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_list, triage_list
-from handlers.slack import blocks
+from handlers.slack import blocks, modals
 from handlers.slack.access import Access, actor, tell
 from handlers.slack.commands import own_referrals
 from handlers.slack.media import TEAM_ONLY, is_team, value
 from handlers.slack.media_blocks import chair_away_modal, media_home_blocks
+from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
@@ -61,7 +63,8 @@ def mailbox_warning(core: Core) -> list[Any]:
     since = blocks.local_time(health.since.isoformat(), tz)
     text = (
         f":warning: *The mailbox has been unreachable since {since}* "
-        f"({health.failures} attempts): {blocks.escape(health.last_error or '')}\n"
+        f"({health.failures} attempts): "
+        f"{safe_label(health.last_error, field='mail error', limit=200, empty='')}\n"
         "Agencies' replies are not being read and emails are waiting in the outbox; nothing is lost, "
         "and both catch up when the mailbox is back. `review-bot check` says what is wrong."
     )
@@ -120,7 +123,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             tell(client, body, "There is no open case to assign it to.")
             return
         client.views_open(trigger_id=body["trigger_id"],
-                          view=blocks.assign_modal(int(item), refs[-100:], core.protocol))
+                          view=modals.assign_modal(int(item), refs[-100:], core.protocol))
 
     @app.action("triage_dismiss")
     def triage_dismiss(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -129,7 +132,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if not access.is_business_unit(body["user"]["id"]):
             access.refuse(client, body, action="triage_dismiss", ref=None)
             return
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.dismiss_modal(int(item)))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.dismiss_modal(int(item)))
 
     @app.action("media_chair_away")
     def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -159,15 +162,20 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        def record(session: Session) -> dict[str, Any]:
+            media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
+                                    delegate=delegate or None, team_member=team)
+            return {}
+
         try:
-            with core.transaction() as session:
-                media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
-                                        delegate=delegate or None, team_member=team)
+            _, first = doors.once(core, key=view_key(body), surface="slack-view", action=record)
         except ServiceError as exc:
             block = "delegate" if ("delegate" in str(exc) or "role" in str(exc)) else "ends_at"
             ack(response_action="errors", errors={block: str(exc)[:300]})
             return
         ack()
+        if not first:
+            return
         if json.loads(view.get("private_metadata") or "{}").get("home"):
             publish_home(core, client, access, user_id)
 
@@ -186,6 +194,6 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 media.cancel_chair_absence(session, core, int(body["actions"][0]["value"]),
                                            actor=actor(user_id), team_member=team)
         except (ServiceError, ValueError) as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         publish_home(core, client, access, user_id)

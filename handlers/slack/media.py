@@ -22,13 +22,15 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
-from bot import media
+from bot import doors, media
 from bot import media_report as report
 from bot import media_statements as statements
 from bot.core import Core
 from bot.errors import Refused, ServiceError
 from bot.media import EnquiryInput
+from bot.privacy import safe_label, safe_message
 from bot.protocol import UnknownAgency
 from bot.settings import Settings
 from handlers.slack.access import Access, actor, tell
@@ -41,6 +43,7 @@ from handlers.slack.media_blocks import (
     deadline_text,
     enquiry_modal,
     enquiry_rows,
+    outlet_label,
     statement_modal,
 )
 from handlers.slack.notifier import (
@@ -48,6 +51,7 @@ from handlers.slack.notifier import (
     media_fan_out,
     post_or_update_media_alert,
 )
+from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, 
            reason: str) -> None:
     """Audit a refused media action and tell the person (ephemerally where the button was)."""
     media.record_refusal(core, ref=ref, actor=actor(body["user"]["id"]), action=action, reason=reason)
-    tell(client, body, reason)
+    tell(client, body, safe_message(reason))
 
 
 def refresh_alert(core: Core, client: WebClient, settings: Settings, media_id: int | None) -> None:
@@ -180,11 +184,12 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
             media.record_refusal(core, ref=enquiry.ref, actor=actor(user_id), action="status",
                                  reason=TEAM_ONLY)
         # The same answer whether it exists or not: no probing for references.
-        return {"text": f"There is no media enquiry {ref[:20]!r} among those you can see."}
+        asked = safe_label(ref, field="reference", limit=20)
+        return {"text": f"There is no media enquiry '{asked}' among those you can see."}
     now, tz = core.clock.now(), core.calendar.tz
     if not team:
         # The raiser sees that it is being handled, not the routing or the statement.
-        return {"text": f"{view['ref']} ({escape(view['outlet'])}): {view['status']}; journalist's "
+        return {"text": f"{view['ref']} ({outlet_label(view)}): {view['status']}; journalist's "
                         f"deadline {deadline_text(view, now, tz)}.\n{M2}"}
     blocks = alert_blocks(view, core.protocol, media.media_people(core), now=now, tz=tz, actions=False)
     return {"text": alert_text(view), "blocks": blocks}
@@ -230,15 +235,20 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        def receive(session: Session) -> dict[str, Any]:
+            enquiry = media.receive_enquiry(session, core, data, actor=actor(user_id), source="slack")
+            return {"ref": enquiry.ref, "media_id": enquiry.id,
+                    "speaks": media.routing_of(enquiry).spokesperson.display}
+
         try:
-            with core.transaction() as session:
-                enquiry = media.receive_enquiry(session, core, data, actor=actor(user_id), source="slack")
-                ref, media_id = enquiry.ref, enquiry.id
-                speaks = media.routing_of(enquiry).spokesperson.display
+            got, first = doors.once(core, key=view_key(body), surface="slack-view", action=receive)
         except ServiceError as exc:  # UnknownAgency and NotFound included
             ack(response_action="errors", errors={_error_block(exc, data): str(exc)[:300]})
             return
         ack()
+        if not first:
+            return  # the same submission again: one enquiry, one alert, one thank-you
+        ref, media_id, speaks = got["ref"], got["media_id"], got["speaks"]
         thank_raiser(core, client, user_id, ref, speaks)
         refresh_alert(core, client, settings, media_id)
 
@@ -290,7 +300,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             refuse(core, client, body, action=name, ref=ref, reason=str(exc))
             return
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            tell(client, body, safe_message(str(exc)))
             return
         if modal is not None:
             client.views_open(trigger_id=body["trigger_id"], view=modal)
@@ -309,20 +319,22 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             ack(response_action="errors", errors={"text": TEAM_ONLY})
             return
         text = value(view["state"]["values"], "text") or ""
+        def save(session: Session) -> dict[str, Any]:
+            enquiry = media.get_enquiry(session, ref)
+            latest = statements.latest_statement(session, enquiry)
+            if latest is not None and latest.version != meta.get("version"):
+                raise ServiceError(
+                    f"version {latest.version} was saved meanwhile; close this form and press "
+                    "Draft statement again so that nobody's changes are lost"
+                )
+            if latest is None or latest.text.strip() != text.strip():
+                # An edit is a new version and needs the sign-off again.
+                statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
+                                           text=text, team_member=team)
+            return {"media_id": enquiry.id}
+
         try:
-            with core.transaction() as session:
-                enquiry = media.get_enquiry(session, ref)
-                media_id = enquiry.id
-                latest = statements.latest_statement(session, enquiry)
-                if latest is not None and latest.version != meta.get("version"):
-                    raise ServiceError(
-                        f"version {latest.version} was saved meanwhile; close this form and press "
-                        "Draft statement again so that nobody's changes are lost"
-                    )
-                if latest is None or latest.text.strip() != text.strip():
-                    # An edit is a new version and needs the sign-off again.
-                    statements.draft_statement(session, core, enquiry, actor=who, kind=meta.get("kind"),
-                                               text=text, team_member=team)
+            saved, first = doors.once(core, key=view_key(body), surface="slack-view", action=save)
         except Refused as exc:
             media.record_refusal(core, ref=ref, actor=who, action="draft", reason=str(exc))
             ack(response_action="errors", errors={"text": str(exc)[:300]})
@@ -331,4 +343,5 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             ack(response_action="errors", errors={"text": str(exc)[:300]})
             return
         ack()
-        refresh_alert(core, client, settings, media_id)
+        if first:  # a replayed submission saved nothing new
+            refresh_alert(core, client, settings, saved["media_id"])

@@ -30,8 +30,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing
+from bot.privacy import safe_label
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES, Protocol
-from handlers.slack.blocks import _agency_pairs, _modal, _select, dicts, escape, local_time, time_left
+from handlers.slack.blocks import dicts, escape, local_time, time_left
+from handlers.slack.modals import _agency_pairs, _modal, _select
 
 #: The buttons on an alert, in order, with their text.
 ALERT_BUTTONS = {
@@ -78,6 +80,11 @@ MEDIA_HELP = (
 )
 #: Slack's longest plain-text input; statements are a few paragraphs.
 STATEMENT_MAX = 3000
+
+
+def outlet_label(view: dict[str, Any]) -> str:
+    """The outlet as typed by anyone (a form, an email to the press address): through the guard."""
+    return safe_label(view.get("outlet"), field="outlet")
 
 
 def _datetime(block_id: str, label: str, *, optional: bool = False,
@@ -194,7 +201,7 @@ def about_text(view: dict[str, Any], protocol: Protocol) -> str:
         try:
             about += f": {escape(protocol.agency(view['subject_agency']).name)}"
         except ValueError:
-            about += f": {escape(view['subject_agency'])}"
+            about += f": {safe_label(view['subject_agency'], field='agency')}"
     return about
 
 
@@ -208,7 +215,7 @@ STATUS_WORDS = {
 def alert_text(view: dict[str, Any]) -> str:
     """The notification text: reference, outlet and status only."""
     status = STATUS_WORDS.get(view["status"], view["status"])
-    return f"Media enquiry {view['ref']} from {view['outlet']}: {status}"
+    return f"Media enquiry {view['ref']} from {outlet_label(view)}: {status}"
 
 
 def alert_blocks(
@@ -221,7 +228,7 @@ def alert_blocks(
     blocks: list[Block] = [
         HeaderBlock(text=f":newspaper: Media enquiry {ref}"[:150]),
         SectionBlock(fields=[
-            MarkdownTextObject(text=f"*Outlet*\n{escape(view['outlet'])}"),
+            MarkdownTextObject(text=f"*Outlet*\n{outlet_label(view)}"),
             MarkdownTextObject(text=f"*Journalist's deadline*\n{deadline_text(view, now, tz)}"),
             MarkdownTextObject(text=f"*About*\n{about_text(view, protocol)}"),
             MarkdownTextObject(text=f"*Case*\n{view.get('case_ref') or 'none named'}"),
@@ -308,7 +315,7 @@ def enquiry_rows(views: Sequence[dict[str, Any]], *, now: datetime | None,
     for view in views:
         status = STATUS_LABELS.get(view["status"], view["status"])
         blocks.append(SectionBlock(text=MarkdownTextObject(text=(
-            f"*{view['ref']}*: {escape(view['outlet'])} ({escape(view['subject_label'])}"
+            f"*{view['ref']}*: {outlet_label(view)} ({escape(view['subject_label'])}"
             f"{', case ' + view['case_ref'] if view.get('case_ref') else ''})\n"
             f"{status}\nDeadline: {deadline_text(view, now, tz)}"
         )[:3000])))

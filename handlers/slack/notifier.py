@@ -29,11 +29,12 @@ from bot.core import Core
 from bot.deadlines import STATUTORY
 from bot.media_routing import ROLE_LABELS
 from bot.models import Case, Event, MediaEnquiry
+from bot.privacy import safe_label
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES, LABELS, Stage
 from bot.views import case_view
 from handlers.slack.blocks import KIND_LABELS, card_text, case_card, escape, local_time
-from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text
+from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text, outlet_label
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,9 @@ def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_
 
 def _agency(core: Core, slug: object) -> str:
     try:
-        return core.protocol.agency(str(slug)).name
+        return escape(core.protocol.agency(str(slug)).name)
     except ValueError:
-        return str(slug)
+        return safe_label(str(slug), field="agency")
 
 
 def _deadline_label(kind: object) -> str:
@@ -300,10 +301,10 @@ def media_fan_out(core: Core, client: WebClient, media_id: int) -> int:
                    f"{routing.spokesperson.label} speaks (process.md 6.3).")
     for uid, roles_of in why.items():
         dm(client, uid, (
-            f":newspaper: Media enquiry *{view['ref']}* from {escape(view['outlet'])}: "
+            f":newspaper: Media enquiry *{view['ref']}* from {outlet_label(view)}: "
             f"{about_text(view, core.protocol)}{case}.\n"
             f"Journalist's deadline: {deadline_text(view, core.clock.now(), tz)}. "
-            f"Speaks: {routing.spokesperson.display}. You are told as {' and '.join(roles_of)}."
+            f"Speaks: {escape(routing.spokesperson.display)}. You are told as {' and '.join(roles_of)}."
             f"{warning}\n{_where(channel)}"
         ))
     return len(why)
@@ -350,7 +351,7 @@ def deliver_media(
         if event.kind == "media_alert_repeated" and bm:
             # The unacknowledged alert goes to the business manager too (issue 4 item 3).
             dm(client, bm, (
-                f":rotating_light: Media enquiry *{view['ref']}* from {escape(view['outlet'])} has not been "
+                f":rotating_light: Media enquiry *{view['ref']}* from {outlet_label(view)} has not been "
                 f"acknowledged (repeat {event.detail.get('repeat', '')}). Journalist's deadline: "
                 f"{deadline_text(view, core.clock.now(), core.calendar.tz)}. {_where(channel)}"
             ))

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot import agency_requests, cases, inbound
+from bot import agency_requests, cases, doors, inbound
 from bot.cases import Referral, get_case, open_case
 from bot.core import Core
 from bot.errors import ServiceError
@@ -29,6 +29,7 @@ from handlers.slack.access import REFUSED, Access, actor
 from handlers.slack.blocks import next_step
 from handlers.slack.home import publish_home
 from handlers.slack.notifier import SlackNotifier, post_or_update_card
+from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +117,19 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        def refer(session: Session) -> dict[str, Any]:
+            case = open_case(session, core, referral, actor=actor(user_id), source="slack")
+            return {"ref": case.ref, "case_id": case.id, "stage": case.stage}
+
         try:
-            with core.transaction() as session:
-                case = open_case(session, core, referral, actor=actor(user_id), source="slack")
-                ref, case_id, stage = case.ref, case.id, case.stage
+            opened, first = doors.once(core, key=view_key(body), surface="slack-view", action=refer)
         except (ServiceError, UnknownAgency) as exc:
             ack(response_action="errors", errors={_error_block(str(exc), "referring_agency"): str(exc)})
             return
         ack()
+        if not first:
+            return  # the same submission again: the case, the DM and the card exist already
+        ref, case_id, stage = opened["ref"], opened["case_id"], opened["stage"]
         try:
             dm = client.conversations_open(users=user_id)["channel"]["id"]
             bu = core.protocol.roles.business_manager.email
@@ -151,15 +157,20 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                 access.record_refusal(user_id, action, ref)
                 ack(response_action="errors", errors={block: REFUSED})
                 return
+            def act(session: Session) -> dict[str, Any]:
+                case = get_case(session, ref) if ref else None
+                run(session, case, view["state"]["values"], actor(user_id), meta)  # type: ignore[arg-type]
+                return {"case_id": case.id if case else None}
+
             try:
-                with core.transaction() as session:
-                    case = get_case(session, ref) if ref else None
-                    run(session, case, view["state"]["values"], actor(user_id), meta)  # type: ignore[arg-type]
-                    case_id = case.id if case else None
+                done, first = doors.once(core, key=view_key(body), surface="slack-view", action=act)
             except (ServiceError, UnknownAgency) as exc:
                 ack(response_action="errors", errors={_error_block(str(exc), block): str(exc)[:300]})
                 return
             ack()
+            if not first:
+                return
+            case_id = done["case_id"]
             refresh_card(core, client, settings, case_id)
             if meta.get("home"):
                 publish_home(core, client, access, user_id)

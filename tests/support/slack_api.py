@@ -245,19 +245,23 @@ class SlackHarness:
         return self._payload(payload)
 
     def submit(self, callback_id: str, values: dict[str, Any], user: str = BUSINESS_MANAGER,
-               meta: dict[str, Any] | None = None) -> Any:
+               meta: dict[str, Any] | None = None, *, view_id: str | None = None,
+               view_hash: str = "1700000000.abc") -> Any:
+        """A view submission; each opens a fresh view unless ``view_id`` replays one."""
         state = {block: {"value": element} for block, element in values.items()}
         return self._payload({
             "type": "view_submission", "user": {"id": user}, "team": {"id": "T0001"},
             "api_app_id": "A0001", "trigger_id": self.trigger_id(),
-            "view": {"id": "V0001", "type": "modal", "callback_id": callback_id,
+            "view": {"id": view_id or f"V{next(self._trigger):04d}", "hash": view_hash,
+                     "type": "modal", "callback_id": callback_id,
                      "private_metadata": json.dumps(meta or {}), "state": {"values": state}},
         })
 
-    def event(self, event: dict[str, Any]) -> Any:
+    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> Any:
         return self.send(json.dumps({
             "token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-            "event_id": f"Ev{next(self._trigger)}", "event_time": int(time.time()), "event": event,
+            "event_id": event_id or f"Ev{next(self._trigger)}", "event_time": int(time.time()),
+            "event": event,
         }), "application/json")
 
 
