@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------------
     database_url: str = "sqlite:///var/review-bot.sqlite3"
+    #: Start-up migrates an older schema (under a lock) instead of refusing (decision 0014).
+    db_auto_upgrade: bool = False
     attachments_dir: Path = Path("var/attachments")
     #: Where mail gateways keep their sync state (Graph delta links, IMAP UIDs).
     state_dir: Path = Path("var/state")
