@@ -41,7 +41,8 @@ class Ctx:
             settings = Settings()
             # Commands print their own results; only `run` logs at the configured level.
             configure_logging(settings.log_level if self.verbose else "WARNING")
-            self._app = create_app(settings, clock=self.clock)
+            with handled():  # e.g. a schema refusal (decision 0014): a message, exit 2
+                self._app = create_app(settings, clock=self.clock)
         return self._app
 
     @property
@@ -608,6 +609,7 @@ from bot.cli_media import chair_away, media  # noqa: E402
 
 main.add_command(media)
 main.add_command(chair_away)
+import bot.cli_db  # noqa: E402, F401  (registers `review-bot db`; decision 0014)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -40,6 +40,8 @@ from bot.errors import ServiceError
 #: The revision equal to the schema ``create_all`` made before migrations (decision 0004).
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
+#: Where the revisions are: the packaged folder. Tests pass a copy with an extra revision.
+SCRIPTS = "bot:migrations"
 #: Any constant shared by every instance of the bot: the key of PostgreSQL's advisory lock.
 _PG_LOCK_KEY = 0x5EB_0714
 
@@ -66,30 +68,31 @@ class SchemaState:
         return f"{self.revision}, unknown to this code (head {self.head}): a newer version wrote it"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """A Config pointing at the packaged scripts; ``connection`` is what env.py migrates."""
+def alembic_config(connection: Connection | None = None, scripts: str = SCRIPTS) -> Config:
+    """A Config pointing at the scripts; ``connection`` is what env.py migrates."""
     cfg = Config(stdout=io.StringIO())
-    cfg.set_main_option("script_location", "bot:migrations")
+    cfg.set_main_option("script_location", scripts)
     cfg.attributes["connection"] = connection
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision(scripts: str = SCRIPTS) -> str:
+    head = ScriptDirectory.from_config(alembic_config(scripts=scripts)).get_current_head()
     if head is None:  # pragma: no cover - the baseline always exists
         raise SchemaError("no migration scripts found in bot/migrations/versions")
     return head
 
 
-def schema_state(connection: Connection) -> SchemaState:
-    head = head_revision()
+def schema_state(connection: Connection, scripts: str = SCRIPTS) -> SchemaState:
+    head = head_revision(scripts)
     tables = set(inspect(connection).get_table_names())
     if VERSION_TABLE not in tables:
         return SchemaState("empty" if not tables else "legacy", None, head)
     current = MigrationContext.configure(connection).get_current_revision()
     if current == head:
         return SchemaState("current", current, head)
-    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    script = ScriptDirectory.from_config(alembic_config(scripts=scripts))
+    known = {s.revision for s in script.walk_revisions()}
     return SchemaState("behind" if current in known else "ahead", current, head)
 
 
@@ -127,42 +130,43 @@ def _locked(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def upgrade(url: str, revision: str = "head") -> tuple[SchemaState, SchemaState]:
+def upgrade(url: str, revision: str = "head", *, scripts: str = SCRIPTS) -> tuple[SchemaState, SchemaState]:
     """Bring the database to ``revision`` under the lock; returns the states before and after."""
     engine = migration_engine(url)
     try:
         with _locked(engine) as conn:
-            before = schema_state(conn)
+            before = schema_state(conn, scripts)
             if before.kind == "ahead":
                 raise SchemaError(f"database schema is {before.describe()}; refusing to touch it")
-            cfg = alembic_config(conn)
+            cfg = alembic_config(conn, scripts)
             if before.kind == "legacy":
                 check_matches_baseline(conn)
+                _name_sqlite_constraints(conn)
                 command.stamp(cfg, BASELINE)
             command.upgrade(cfg, revision)
         with engine.connect() as conn:
-            return before, schema_state(conn)
+            return before, schema_state(conn, scripts)
     finally:
         engine.dispose()
 
 
-def current(url: str) -> SchemaState:
+def current(url: str, *, scripts: str = SCRIPTS) -> SchemaState:
     engine = migration_engine(url)
     try:
         with engine.connect() as conn:
-            return schema_state(conn)
+            return schema_state(conn, scripts)
     finally:
         engine.dispose()
 
 
-def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool) -> SchemaState:
+def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: str = SCRIPTS) -> SchemaState:
     """Start-up: fine at head; create a brand-new database; otherwise upgrade only when allowed.
 
     A legacy database whose schema is exactly the baseline and whose code head IS the baseline
     only needs its version stamped, which changes no table: that is done without being asked.
     """
     with engine.connect() as conn:
-        state = schema_state(conn)
+        state = schema_state(conn, scripts)
     if state.kind == "current":
         return state
     if state.kind == "ahead":
@@ -170,11 +174,10 @@ def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool) -> SchemaS
                           "review-bot, or restore the database from before it ran.")
     stamp_only = state.kind == "legacy" and state.head == BASELINE
     if state.kind == "empty" or stamp_only or upgrade_allowed:
-        return upgrade(url)[1]
+        return upgrade(url, scripts=scripts)[1]
     raise SchemaError(
         f"database schema is {state.describe()}. Back up the database, then run "
-        "`review-bot db upgrade` (or start with `review-bot run --upgrade`, or set "
-        "DB_AUTO_UPGRADE=true)."
+        "`review-bot db upgrade` (or set DB_AUTO_UPGRADE=true to upgrade at start-up)."
     )
 
 
@@ -198,6 +201,24 @@ def baseline_shape() -> dict[str, set[str]]:
             return _shape(conn)
     finally:
         engine.dispose()
+
+
+def _name_sqlite_constraints(connection: Connection) -> None:
+    """create_all left SQLite's UNIQUE constraints unnamed (0004 had no naming convention);
+    the baseline names them. Copy those tables once (Alembic batch, as every later SQLite
+    migration does) so the database is exactly the baseline and a revision can drop them."""
+    if connection.dialect.name != "sqlite":
+        return
+    from alembic.operations import Operations
+
+    from bot.db import NAMING_CONVENTION
+
+    insp = inspect(connection)
+    ops = Operations(MigrationContext.configure(connection))
+    for table in insp.get_table_names():
+        if any(u["name"] is None for u in insp.get_unique_constraints(table)):
+            with ops.batch_alter_table(table, recreate="always", naming_convention=NAMING_CONVENTION):
+                pass
 
 
 def check_matches_baseline(connection: Connection) -> None:
