@@ -43,12 +43,13 @@ from sqlmodel import select
 
 from bench._common import (
     BENCH_NOW,
+    BenchDatabase,
     Row,
+    databases,
     make_core,
     percentile,
     print_rows,
     print_table,
-    snapshot_db,
 )
 from bot.agency_requests import send_requests
 from bot.cases import Referral, accept, open_case, record_sin_submitted
@@ -59,6 +60,8 @@ from handlers.mail.intake import ingest
 from schedules.sweep import TickReport, poll_mailbox
 
 TARGET_PER_S = 300.0
+#: Issue 10: PostgreSQL's intake rate within 20 % of SQLite's over the same corpus.
+PG_WITHIN = 0.20
 N_MESSAGES = 2_000
 #: Enough cases that every agency return (threaded or by subject token) answers its own request.
 N_CASES = 440
@@ -460,12 +463,33 @@ def expected_classes(messages: list[tuple[str, bytes]]) -> Counter[str]:
 
 
 def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> list[Row]:
+    """The intake on each database (SQLite, PostgreSQL), then PostgreSQL's rate against SQLite's."""
+    rows: list[Row] = []
+    rates: dict[str, float] = {}
+    with databases() as dbs:
+        if verbose:
+            print("databases: " + "; ".join(d.detail for d in dbs))
+        for database in dbs:
+            got, rate = run_on(database, verbose, profile, phases)
+            rows += got
+            rates[database.label] = rate
+    if "SQLite" in rates and "PostgreSQL" in rates:
+        ratio = rates["PostgreSQL"] / rates["SQLite"]
+        rows.append(Row(
+            "intake (ingest): PostgreSQL vs SQLite", "same corpus",
+            f"{ratio:.0%} of SQLite's rate ({rates['PostgreSQL']:,.0f} vs {rates['SQLite']:,.0f} msg/s)",
+            f">= {1 - PG_WITHIN:.0%}", "PASS" if ratio >= 1 - PG_WITHIN else "FAIL",
+        ))
+    return rows
+
+
+def run_on(database: BenchDatabase, verbose: bool, profile: bool, phases: bool) -> tuple[list[Row], float]:
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         base = Path(tmp)
         t0 = time.perf_counter()
-        core = make_core(base / "direct")
+        core = make_core(base / "direct", url=database.new(base / "direct"))
         requests = populate(core)
-        snapshot_db(core, base / "maildir")
+        maildir_url = database.copy(core, base / "maildir")
         setup_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         messages = generate(requests)
@@ -474,7 +498,8 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
         n_att = sum(1 for _k, raw in messages if b"Content-Disposition: attachment" in raw)
         if verbose:
             print(
-                f"setup: {N_CASES} cases, {len(requests)} requests in {setup_s:.1f} s; generated "
+                f"setup ({database.label}): {N_CASES} cases, {len(requests)} requests in {setup_s:.1f} s; "
+                "generated "
                 f"{len(messages)} messages in {gen_s:.1f} s ({sum(sizes) / 1e6:.1f} MB, median "
                 f"{percentile(sizes, 50) / 1000:.1f} KB, {n_att} with an attachment)"
             )
@@ -482,7 +507,7 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
         direct = run_direct(core, messages, profile=profile, phases=phases)
         core.db.engine.dispose()
 
-        maildir_core = make_core(base / "maildir", create=False)
+        maildir_core = make_core(base / "maildir", create=False, url=maildir_url)
         root = base / "maildir" / "mail"
         write_maildir(root, messages)
         via_maildir = run_maildir(maildir_core, root, len(messages))
@@ -490,6 +515,8 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
 
     expected = expected_classes(messages)
     size = f"{len(messages):,} msgs ({sum(sizes) / 1e6:.0f} MB, {n_att} attachments)"
+    direct.label = f"ingest, {database.label}"
+    via_maildir.label = f"Maildir poll_mailbox, {database.label}"
     rows = [direct.row(size), via_maildir.row(size)]
     if verbose:
         names = sorted(set(expected) | set(direct.classes) | set(via_maildir.classes))
@@ -520,13 +547,13 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
                 )
                 for r in (direct, via_maildir)
             ],
-            title="Intake throughput",
+            title=f"Intake throughput ({database.label})",
         )
     for r in (direct, via_maildir):
         if r.classes != expected:
             rows.append(Row(f"intake ({r.label}) check", size, "classification counts differ "
                             "from the generated mix", "as generated", "FAIL"))
-    return rows
+    return rows, direct.rate
 
 
 def main() -> None:

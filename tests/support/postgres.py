@@ -72,13 +72,15 @@ class PostgresServer:
     port: int
     uid: int | None
     gid: int | None
+    #: False (tests): fsync off. True (benchmarks): PostgreSQL's durable defaults, a fair figure.
+    durable: bool = False
 
     @property
     def data_dir(self) -> Path:
         return self.root / "data"
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, *, durable: bool = False) -> PostgresServer:
         bin_dir = find_pg_bin()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL is not installed; run scripts/test-deps.sh")
@@ -87,7 +89,7 @@ class PostgresServer:
         if uid is not None:
             os.chown(root, uid, gid or -1)
             root.chmod(0o700)
-        server = cls(bin_dir=bin_dir, root=root, port=_free_port(), uid=uid, gid=gid)
+        server = cls(bin_dir=bin_dir, root=root, port=_free_port(), uid=uid, gid=gid, durable=durable)
         server._initdb()
         server._pg_ctl_start()
         return server
@@ -116,9 +118,10 @@ class PostgresServer:
                 "\n# review-bot test cluster: loopback only, thrown away after the run\n"
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                 f"unix_socket_directories = '{self.root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                 "max_connections = 200\nshared_buffers = 64MB\n"
             )
+            if not self.durable:
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
 
     def _pg_ctl_start(self) -> None:
         self._run(
