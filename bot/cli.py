@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from bot.clock import Clock, FixedClock, SystemClock, as_utc
+from bot.db import shown_url
 from bot.errors import ServiceError
 from bot.protocol import ProtocolError, UnknownAgency
 
@@ -132,7 +133,7 @@ def run(ctx: Ctx) -> None:
     if mode == "off":
         click.echo("Slack is off (set SLACK_BOT_TOKEN with SLACK_APP_TOKEN or "
                    "SLACK_SIGNING_SECRET); mail and clock loops are running.")
-    click.echo(f"review-bot: mailbox {app.gateway.name}, database {app.settings.database_url}, "
+    click.echo(f"review-bot: mailbox {app.gateway.name}, database {shown_url(app.settings.database_url)}, "
                f"tick every {app.settings.tick_seconds}s. Ctrl-C stops.")
     app.run()
 
@@ -159,7 +160,7 @@ def check(ctx: Ctx) -> None:
         app = ctx.app
         with app.core.db.session() as s:
             s.connection()
-        click.echo(f"database: ok ({settings.database_url})")
+        click.echo(f"database: ok ({shown_url(settings.database_url)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
     checker: Callable[[], list[str]] | None = getattr(app.gateway, "check", None)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.engine import make_url
 
 from bot.cli import fail, main
+from bot.db import shown_url
 from bot.schema import SchemaError
 
 
@@ -24,10 +24,6 @@ def _settings_url() -> str:
         return Settings().database_url
     except ValidationError as exc:
         fail(f"settings: {exc}")
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @main.group("db")
@@ -45,7 +41,7 @@ def db_current() -> None:
         state = current(url)
     except SchemaError as exc:
         fail(str(exc))
-    click.echo(f"database: {_shown(url)}")
+    click.echo(f"database: {shown_url(url)}")
     click.echo(f"schema: {state.describe()}")
     sys.exit(0 if state.kind == "current" else 1)
 
@@ -62,7 +58,7 @@ def db_upgrade() -> None:
         before, after = upgrade(url)
     except SchemaError as exc:
         fail(str(exc))
-    click.echo(f"database: {_shown(url)}")
+    click.echo(f"database: {shown_url(url)}")
     if before.kind == "legacy":
         click.echo("made before migrations: matches the baseline, stamped")
     if before.revision == after.revision and before.kind == "current":

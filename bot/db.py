@@ -40,6 +40,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def shown_url(url: str) -> str:
+    """The URL fit for a terminal or a log line: a PostgreSQL password shows as ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite, the folder is created and WAL mode switched on."""
     parsed = make_url(url)

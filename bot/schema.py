@@ -162,8 +162,9 @@ def current(url: str, *, scripts: str = SCRIPTS) -> SchemaState:
 def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: str = SCRIPTS) -> SchemaState:
     """Start-up: fine at head; create a brand-new database; otherwise upgrade only when allowed.
 
-    A legacy database whose schema is exactly the baseline and whose code head IS the baseline
-    only needs its version stamped, which changes no table: that is done without being asked.
+    A legacy database whose schema is exactly the baseline, while this code's head IS the
+    baseline, only needs stamping (on SQLite, with four tables copied to name their UNIQUE
+    constraints; same columns, same rows, one transaction): that is done without being asked.
     """
     with engine.connect() as conn:
         state = schema_state(conn, scripts)
