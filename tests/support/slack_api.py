@@ -179,8 +179,9 @@ class SlackHarness:
         from handlers.slack.notifier import SlackNotifier
 
         self.api = api
-        db = Database(database_url)  # the `database_url` fixture: SQLite or PostgreSQL
-        db.create_schema()
+        # The `schema_database_url` (or `database_url`) fixture: SQLite or PostgreSQL.
+        db = Database(database_url)
+        db.create_schema()  # nothing to do when the fixture made the tables already
         protocol = parse_protocol({"preset": "working-together-2023", "roles": {"business_manager": {
             "name": "BM", "email": "bm@partnership.example", "slack_user_id": BUSINESS_MANAGER,
         }, **(roles or {})}}, "test")
@@ -284,5 +285,5 @@ def timed(value: datetime | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def slack(slack_api: SlackAPI, tmp_path: Path, database_url: str) -> SlackHarness:
-    return SlackHarness(slack_api, tmp_path, database_url)
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url)
