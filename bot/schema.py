@@ -241,23 +241,23 @@ def check_matches_baseline(connection: Connection) -> None:
 # --- writing a new revision (developers) --------------------------------------------------------
 
 
-def new_revision(message: str) -> str:
+def new_revision(message: str, *, scripts: str = SCRIPTS) -> str:
     """Autogenerate the next revision (``0002_<slug>.py`` ...) from the models' difference to a
     scratch SQLite database migrated to head. Returns the file's path; review it before commit."""
     import tempfile
 
-    script = ScriptDirectory.from_config(alembic_config())
+    script = ScriptDirectory.from_config(alembic_config(scripts=scripts))
     numbers = [int(s.revision) for s in script.walk_revisions() if s.revision.isdigit()]
     rev_id = f"{max(numbers, default=0) + 1:04d}"
     with tempfile.TemporaryDirectory(prefix="review-bot-revision-") as tmp:
         url = f"sqlite:///{tmp}/scratch.sqlite3"
         if numbers:
-            upgrade(url)
+            upgrade(url, scripts=scripts)
         engine = create_engine(url)
         try:
             with engine.begin() as conn:
-                made = command.revision(alembic_config(conn), message=message, autogenerate=True,
-                                        rev_id=rev_id)
+                made = command.revision(alembic_config(conn, scripts), message=message,
+                                        autogenerate=True, rev_id=rev_id)
         finally:
             engine.dispose()
     if made is None or isinstance(made, list):  # pragma: no cover - one head, one script

@@ -21,7 +21,15 @@ from sqlmodel import SQLModel
 import bot.models  # noqa: F401  (registers the tables)
 from bot.cli import main
 from bot.db import Database
-from bot.schema import BASELINE, SchemaError, current, ensure_schema, head_revision, upgrade
+from bot.schema import (
+    BASELINE,
+    SchemaError,
+    current,
+    ensure_schema,
+    head_revision,
+    new_revision,
+    upgrade,
+)
 
 LEGACY = Path(__file__).parent / "support" / "legacy_schema"
 MIGRATIONS = Path(__file__).parent.parent / "bot" / "migrations"
@@ -270,3 +278,19 @@ def test_db_current_tells_what_to_do(database_url: str, tmp_path: Path) -> None:
     assert at_head.exit_code == 0
     assert f"schema: {head_revision()} (head)" in at_head.output
     assert head_revision() >= BASELINE
+
+
+def test_a_new_revision_is_numbered_and_empty_while_the_models_match(tmp_path: Path) -> None:
+    """The developer's step (`review-bot db revision -m ...`), on a copy of the scripts."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    path = Path(new_revision("nothing changed", scripts=str(folder)))
+    number = int(head_revision()) + 1
+    assert path.parent == folder / "versions"
+    assert path.name == f"{number:04d}_nothing_changed.py"
+    text_ = path.read_text()
+    assert f"revision: str = '{number:04d}'" in text_
+    assert f"down_revision: str | None = '{head_revision()}'" in text_
+    # Models and head agree, so autogenerate found nothing to do in either direction.
+    assert text_.count("    pass\n") == 2
+    assert "op." not in text_
