@@ -5,7 +5,10 @@ migrations agree (Alembic's compare_metadata finds no difference)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -263,6 +266,23 @@ def test_a_schema_newer_than_the_code_is_refused(database_url: str, tmp_path: Pa
         refused = cli(database_url, tmp_path, *args)
         assert refused.exit_code == 2, args
         assert "f00d" in refused.output
+
+
+def test_run_refuses_to_start_on_a_schema_it_does_not_know(database_url: str, tmp_path: Path) -> None:
+    """`review-bot run` itself, as a process: it must stop with the message, not start ticking."""
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    engine.dispose()
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url,
+           "MAILDIR": str(tmp_path / "mail"), "STATE_DIR": str(tmp_path / "state"),
+           "ATTACHMENTS_DIR": str(tmp_path / "att"), "MAIL_BACKEND": "maildir"}
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "f00d, unknown to this code" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_db_current_tells_what_to_do(database_url: str, tmp_path: Path) -> None:
