@@ -6,7 +6,8 @@ tests/support/postgres.py starts for the session (``--db=postgresql``, or REVIEW
 On PostgreSQL each test gets its own database: a copy of a template that already has the schema
 (``CREATE DATABASE ... TEMPLATE``, about 12 ms, measured against 12 ms for TRUNCATE of every table,
 but a copy also isolates tests that open their own connections). The PostgreSQL run only
-collects the tests that touch a database (they use ``core``, ``database_url`` or ``db_backend``);
+collects the tests that touch a database (they use ``core``, ``database_url``,
+``schema_database_url`` or ``db_backend``);
 the rest do not depend on the database and already ran on SQLite.
 """
 
