@@ -90,10 +90,9 @@ def pg_server(db_backend: str) -> Iterator[PostgresServer | None]:
 
 def _pg_database(server: PostgresServer, template: str | None) -> Iterator[str]:
     name = f"test_{next(_numbers)}"
-    server.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY'
-                                                   if template else ""))
+    url = server.create_database(name, template=template)
     try:
-        yield server.url(name)
+        yield url
     finally:
         server.drop_database(name)
 
