@@ -1,21 +1,35 @@
-"""Shared by the benchmarks: a throwaway core on a real SQLite file, a null mail gateway, tables.
+"""Shared by the benchmarks: throwaway cores on SQLite and PostgreSQL, a null mail gateway, tables.
 
 Benchmarks are not tests: pytest never collects them (they live outside ``tests/`` and have no
 ``test_`` names). Each one builds its own temporary directory and never touches ``var/``.
+
+Databases (:func:`databases`): SQLite files, and PostgreSQL databases on the server in ``PG_URL``
+(a role allowed to CREATE DATABASE; databases named ``bench_*`` are made and dropped) or, without
+it, on a throwaway server from tests/support/postgres.py with fsync on. Comparable guarantees:
+the bot's SQLite runs WAL with synchronous=NORMAL, which does not sync at each commit (a crash of
+the machine may lose the last commits, never corrupt); PostgreSQL's match is
+``synchronous_commit = off`` (fsync stays on), set on each bench database and printed with the
+figures. ``--db=sqlite`` or ``--db=postgresql`` runs one only; ``--pg-sync`` keeps PostgreSQL's
+synchronous commit (a WAL flush per commit) to show what that costs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import platform
 import shutil
 import sqlite3
 import statistics
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from bot.clock import FixedClock
 from bot.core import Core
@@ -31,10 +45,11 @@ def db_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'bench.sqlite3'}"
 
 
-def make_core(folder: Path, *, now: datetime = BENCH_NOW, create: bool = True) -> Core:
-    """A core over ``<folder>/bench.sqlite3`` with the default preset and a fixed clock."""
+def make_core(folder: Path, *, now: datetime = BENCH_NOW, create: bool = True,
+              url: str | None = None) -> Core:
+    """A core over ``url`` (default ``<folder>/bench.sqlite3``), the default preset, a fixed clock."""
     folder.mkdir(parents=True, exist_ok=True)
-    db = Database(db_url(folder))
+    db = Database(url or db_url(folder))
     if create:
         db.create_schema()
     return Core(
@@ -54,6 +69,122 @@ def snapshot_db(core: Core, target_folder: Path) -> None:
         con.close()
     target_folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target_folder / "bench.sqlite3")
+
+
+def sync_sequences(core: Core) -> None:
+    """After bulk inserts with explicit ids, PostgreSQL's id sequences still start at 1: move them
+    past the rows, as the services' own inserts would have (SQLite needs nothing)."""
+    from sqlmodel import SQLModel
+
+    engine = core.db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"
+                )
+
+
+@dataclass
+class BenchDatabase:
+    """One database system the benchmarks run on: fresh databases and copies of them."""
+
+    label: str  # SQLite | PostgreSQL
+    new: Callable[[Path], str]  # a fresh empty database for this folder -> its URL
+    #: A copy of ``core``'s database (its engine is disposed first) for ``folder`` -> its URL.
+    copy: Callable[[Core, Path], str]
+    detail: str = ""
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _sqlite() -> BenchDatabase:
+    def copy(core: Core, folder: Path) -> str:
+        snapshot_db(core, folder)
+        return db_url(folder)
+
+    return BenchDatabase("SQLite", db_url, copy, f"SQLite {sqlite3.sqlite_version}, WAL, synchronous=NORMAL")
+
+
+@contextmanager
+def _postgresql() -> Iterator[BenchDatabase]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = None
+    given = os.environ.get("PG_URL")
+    if given:
+        admin = make_url(given)
+    else:
+        from tests.support.postgres import PostgresServer
+
+        server = PostgresServer.start(durable=True)
+        admin = make_url(server.url())
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    made: list[str] = []
+    numbers = itertools.count(1)
+    sync = "--pg-sync" in sys.argv
+
+    def execute(sql: str) -> Any:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            cur = conn.execute(sql)  # type: ignore[arg-type]
+            return cur.fetchone() if cur.description else None
+
+    def create(template: str | None) -> str:
+        name = f"bench_{os.getpid()}_{next(numbers)}"
+        execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        made.append(name)
+        if not sync:
+            execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        return admin.set(database=name).render_as_string(hide_password=False)
+
+    def copy(core: Core, _folder: Path) -> str:
+        core.db.engine.dispose()
+        # Settle the bulk set-up first, as autovacuum would in service (SQLite needs nothing),
+        # so the timed run does not share the machine with it.
+        with psycopg.connect(core.db.engine.url.set(drivername="postgresql").render_as_string(
+                hide_password=False), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            with contextlib.suppress(psycopg.Error):  # needs pg_checkpoint with PG_URL
+                conn.execute("CHECKPOINT")
+        return create(core.db.engine.url.database)
+
+    try:
+        version = execute("SHOW server_version")[0]
+        where = ("PG_URL" if given else "throwaway server, fsync on") + (
+            ", synchronous_commit on" if sync else ", synchronous_commit off")
+        yield BenchDatabase("PostgreSQL", lambda _folder: create(None), copy,
+                            f"PostgreSQL {version} ({where})")
+    finally:
+        for name in made:
+            execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            server.stop()
+
+
+def chosen_databases() -> list[str]:
+    for arg in sys.argv[1:]:
+        if arg.startswith("--db="):
+            return [d.strip() for d in arg.removeprefix("--db=").split(",") if d.strip()]
+    return ["sqlite", "postgresql"]
+
+
+@contextmanager
+def databases(which: Sequence[str] | None = None) -> Iterator[list[BenchDatabase]]:
+    """The database systems to run on, SQLite first; PostgreSQL is started (or reached) once."""
+    which = list(which or chosen_databases())
+    out: list[BenchDatabase] = []
+    with contextlib.ExitStack() as stack:
+        for name in which:
+            if name == "sqlite":
+                out.append(_sqlite())
+            elif name == "postgresql":
+                out.append(stack.enter_context(_postgresql()))
+            else:
+                raise SystemExit(f"--db: unknown database {name!r} (sqlite, postgresql)")
+        yield out
 
 
 class NullGateway:

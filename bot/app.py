@@ -161,7 +161,7 @@ class BotApp:
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
     db = Database(settings.database_url)
-    db.create_schema()
+    db.ensure_schema(upgrade=settings.db_auto_upgrade)  # refuses an older schema: decision 0014
     return Core(
         db=db, protocol=protocol, clock=clock, mail_from=settings.mail_from,
         attachments_dir=settings.attachments_dir,

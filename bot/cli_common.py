@@ -47,6 +47,8 @@ class Ctx:
                 fail(str(exc))
             except MailboxError as exc:
                 fail(f"mailbox: {exc}")
+            except ServiceError as exc:  # e.g. a schema refusal (decision 0014)
+                fail(str(exc))
         return self._app
 
     @property

@@ -13,6 +13,15 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
+#: PostgreSQL's own default names (``<table>_pkey``, ``<table>_<col>_fkey``, ``<table>_<cols>_key``)
+#: and SQLAlchemy's default index name: see bot/models.py and docs/decisions/0014.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without a zone (portable) and always gives back aware UTC datetimes."""
@@ -58,7 +67,9 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables. See docs/decisions/0004-schema-management.md."""
+    """Create missing tables straight from the models: for tests and benchmarks only, which need
+    a fresh database fast. The bot itself uses migrations (:func:`bot.schema.ensure_schema`;
+    docs/decisions/0014-schema-migrations.md)."""
     import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
     SQLModel.metadata.create_all(engine)
@@ -73,6 +84,12 @@ class Database:
 
     def create_schema(self) -> None:
         create_schema(self.engine)
+
+    def ensure_schema(self, *, upgrade: bool = False) -> None:
+        """Start-up: the schema at the migrations' head, or a clear refusal (bot.schema)."""
+        from bot.schema import ensure_schema
+
+        ensure_schema(self.engine, self.url, upgrade_allowed=upgrade)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

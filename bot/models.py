@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.db import UTCDateTime
+from bot.db import NAMING_CONVENTION, UTCDateTime
+
+# Before any table is declared: constraints get the names PostgreSQL itself would give them, so
+# databases made by create_all before migrations (decision 0004) already carry these names and
+# a migration can drop a constraint by name on either database (decision 0014).
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
 def _dt(*, index: bool = False, nullable: bool = True) -> Any:

@@ -69,9 +69,10 @@ def enqueue(
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
         index_elements=["idempotency_key"]
-    )
-    result = session.execute(stmt)
-    if result.rowcount == 0:
+    ).returning(OutboxMessage.id)
+    # RETURNING, not rowcount: on PostgreSQL SQLAlchemy adds RETURNING id itself and psycopg then
+    # reports rowcount -1; no row back means the key already existed, on both databases.
+    if session.execute(stmt).first() is None:
         return None
     return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
 

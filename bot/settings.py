@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     #: ATTACHMENTS_DIR, STATE_DIR and MAILDIR are taken inside it (see :meth:`_resolve_paths`).
     data_dir: Path = Path("var")
     database_url: str = "sqlite:///review-bot.sqlite3"
+    #: Start-up migrates an older schema (under a lock) instead of refusing (decision 0014).
+    db_auto_upgrade: bool = False
     attachments_dir: Path = Path("attachments")
     #: Where mail gateways keep their sync state (Graph delta links, IMAP UIDs).
     state_dir: Path = Path("state")

@@ -21,6 +21,7 @@ import pytest
 import responses
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, inspect
 
 from bot.cli import main
 from bot.mail.ews import EXCHANGE_ONLINE_WARNING
@@ -34,14 +35,14 @@ TENANT = "tenant-1"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> dict[str, str]:
     """Settings for a bot living in ``tmp_path``; tests add the mailbox they check."""
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
     # The loopback Graph server must not be sent through a proxy from the environment.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     return {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "DATABASE_URL": database_url,
         "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         "STATE_DIR": str(tmp_path / "state"),
         "PROTOCOL_FILE": "",
@@ -115,7 +116,9 @@ def test_broken_protocol_names_the_file_and_the_field(env: dict[str, str], tmp_p
     assert "roles.business_manager.email" in result.stderr
     assert "protocol: ok" not in result.stdout
     # It stops there: neither the database nor the mailbox is touched.
-    assert not (tmp_path / "bot.sqlite3").exists()
+    engine = create_engine(env["DATABASE_URL"])
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
     assert "mailbox" not in result.output
 
 

@@ -17,8 +17,8 @@ NOW = "2026-11-18T10:00"
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Bot:
-    return Bot(tmp_path)
+def bot(tmp_path: Path, database_url: str) -> Bot:
+    return Bot(tmp_path, database_url)
 
 
 def new_enquiry(bot: Bot, *extra: str, now: str = NOW, deadline: str = "2026-11-18T16:00") -> str:

@@ -19,10 +19,11 @@ from tests.support.eml.build import load
 
 
 class Bot:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         self.env = {
-            "DATABASE_URL": f"sqlite:///{root / 'bot.sqlite3'}",
+            # Pass the `database_url` fixture so the test runs on PostgreSQL too.
+            "DATABASE_URL": database_url or f"sqlite:///{root / 'bot.sqlite3'}",
             "MAILDIR": str(root / "mail"),
             "ATTACHMENTS_DIR": str(root / "attachments"),
             "STATE_DIR": str(root / "state"),
@@ -49,8 +50,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Bot:
-    return Bot(tmp_path)
+def bot(tmp_path: Path, database_url: str) -> Bot:
+    return Bot(tmp_path, database_url)
 
 
 def test_referral_to_escalation_through_the_mailbox(bot: Bot) -> None:

@@ -35,9 +35,9 @@ def sent(root: Path) -> list[email.message.EmailMessage]:
 
 
 def test_press_email_to_slack_alert_emails_and_an_unacknowledged_repeat(
-    slack_api: SlackAPI, tmp_path: Path,
+    slack_api: SlackAPI, tmp_path: Path, schema_database_url: str,
 ) -> None:
-    slack = SlackHarness(slack_api, tmp_path, comms_channel=COMMS, roles={
+    slack = SlackHarness(slack_api, tmp_path, schema_database_url, comms_channel=COMMS, roles={
         "chair": {"slack_user_id": CHAIR}, "press_office": {"slack_user_id": PRESS},
     })
     slack.clock.set(WED_0945)

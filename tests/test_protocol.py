@@ -84,10 +84,10 @@ def test_a_broken_protocol_names_the_file_the_field_and_the_problem(
     assert expected in str(err.value)
 
 
-def test_check_and_start_up_refuse_a_broken_protocol(tmp_path: Path) -> None:
+def test_check_and_start_up_refuse_a_broken_protocol(tmp_path: Path, database_url: str) -> None:
     path = tmp_path / "broken.toml"
     path.write_text('[durations]\nrapid_review = "fifteen days"\n')
-    env = {"PROTOCOL_FILE": str(path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+    env = {"PROTOCOL_FILE": str(path), "DATABASE_URL": database_url,
            "MAILDIR": str(tmp_path / "mail")}
     for args in (["check"], ["run"]):
         result = CliRunner().invoke(main, args, env=env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
@@ -152,9 +153,11 @@ def test_a_forged_modal_submission_is_refused_on_the_server(slack: SlackHarness)
             "action": "close"}
 
 
-def test_usergroup_members_are_business_unit_and_the_lookup_is_cached(slack_api: SlackAPI, tmp_path) -> None:
+def test_usergroup_members_are_business_unit_and_the_lookup_is_cached(
+    slack_api: SlackAPI, tmp_path: Path, schema_database_url: str,
+) -> None:
     slack_api.usergroup_users["SBU"] = ["UGROUP"]
-    slack = SlackHarness(slack_api, tmp_path, usergroup="SBU")
+    slack = SlackHarness(slack_api, tmp_path, schema_database_url, usergroup="SBU")
     case = refer(slack)
     slack.press("case_accept", case.ref, user="UGROUP")
     slack.press("case_close", case.ref, user="UGROUP")

@@ -40,8 +40,8 @@ STATEMENT_WORDS = "Our thoughts are with everyone affected"
 
 
 @pytest.fixture
-def slack(slack_api: SlackAPI, tmp_path: Path) -> SlackHarness:
-    return SlackHarness(slack_api, tmp_path, comms_channel=COMMS, roles={
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url, comms_channel=COMMS, roles={
         "chair": {"slack_user_id": CHAIR},
         "deputy_chair": {"slack_user_id": DEPUTY},
         "press_office": {"slack_user_id": PRESS},

@@ -24,8 +24,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_no_tokens_no_slack(slack_api: SlackAPI, tmp_path: Path) -> None:
-    harness = SlackHarness(slack_api, tmp_path)
+def test_no_tokens_no_slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> None:
+    harness = SlackHarness(slack_api, tmp_path, schema_database_url)
     assert start_slack(harness.core, Settings(_env_file=None)) is None
     only_bot = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_api_url=slack_api.url)
     assert start_slack(harness.core, only_bot) is None
@@ -37,8 +37,10 @@ def test_the_client_retries_rate_limits_and_server_errors() -> None:
     assert {RateLimitErrorRetryHandler, ServerErrorRetryHandler} <= kinds
 
 
-def test_http_mode_serves_signed_requests_only(slack_api: SlackAPI, tmp_path: Path) -> None:
-    harness = SlackHarness(slack_api, tmp_path)
+def test_http_mode_serves_signed_requests_only(
+    slack_api: SlackAPI, tmp_path: Path, schema_database_url: str,
+) -> None:
+    harness = SlackHarness(slack_api, tmp_path, schema_database_url)
     port = free_port()
     settings = harness.settings.model_copy(update={"port": port})
     stop = start_slack(harness.core, settings)
@@ -64,14 +66,14 @@ def test_http_mode_serves_signed_requests_only(slack_api: SlackAPI, tmp_path: Pa
 
 
 def test_socket_mode_when_an_app_token_is_set(
-    slack_api: SlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slack_api: SlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schema_database_url: str,
 ) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     seen: list[str] = []
     monkeypatch.setattr(SocketModeHandler, "connect", lambda self: seen.append("connect"))
     monkeypatch.setattr(SocketModeHandler, "close", lambda self: seen.append("close"))
-    harness = SlackHarness(slack_api, tmp_path)
+    harness = SlackHarness(slack_api, tmp_path, schema_database_url)
     settings = Settings(_env_file=None, **{**harness.settings.model_dump(), "slack_app_token": "xapp-test",
                                            "slack_bot_token": "xoxb-test", "slack_signing_secret": None})
     stop = start_slack(harness.core, settings)

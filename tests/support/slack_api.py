@@ -168,7 +168,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 class SlackHarness:
     """The real bolt App (signed requests, ``process_before_response=True``) against the fake."""
 
-    def __init__(self, api: SlackAPI, tmp_path: Path, *, usergroup: str = "",
+    def __init__(self, api: SlackAPI, tmp_path: Path, database_url: str, *, usergroup: str = "",
                  roles: dict[str, Any] | None = None, comms_channel: str = "") -> None:
         from bot.clock import FixedClock
         from bot.core import Core
@@ -179,8 +179,9 @@ class SlackHarness:
         from handlers.slack.notifier import SlackNotifier
 
         self.api = api
-        db = Database(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
-        db.create_schema()
+        # The `schema_database_url` (or `database_url`) fixture: SQLite or PostgreSQL.
+        db = Database(database_url)
+        db.create_schema()  # nothing to do when the fixture made the tables already
         protocol = parse_protocol({"preset": "working-together-2023", "roles": {"business_manager": {
             "name": "BM", "email": "bm@partnership.example", "slack_user_id": BUSINESS_MANAGER,
         }, **(roles or {})}}, "test")
@@ -288,5 +289,5 @@ def timed(value: datetime | None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def slack(slack_api: SlackAPI, tmp_path: Path) -> SlackHarness:
-    return SlackHarness(slack_api, tmp_path)
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url)
