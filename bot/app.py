@@ -6,11 +6,13 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.db import Database
+from bot.leases import sqlite_single_instance
 from bot.mail.factory import build_gateway
 from bot.mail.gateway import MailGateway
 from bot.protocol import Protocol, load_protocol
@@ -25,11 +27,14 @@ class BotApp:
     core: Core
     gateway: MailGateway
     _stop: threading.Event = field(default_factory=threading.Event)
+    #: Set by run(): the mailbox lease lasts one tick interval (decision 0013).
+    _lease_for: timedelta | None = None
+    _instance_lock: Any = None
 
     def tick(self) -> Any:
         from schedules.sweep import tick
 
-        return tick(self.core, self.gateway)
+        return tick(self.core, self.gateway, lease_for=self._lease_for)
 
     def slack_mode(self) -> str:
         s = self.settings
@@ -43,6 +48,9 @@ class BotApp:
         """Tick every TICK_SECONDS until Ctrl-C or SIGTERM."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # SQLite: one instance only; a second run is refused (decision 0013). Kept open until exit.
+        self._instance_lock = sqlite_single_instance(self.settings.database_url)
+        self._lease_for = timedelta(seconds=self.settings.tick_seconds)
         scheduler = BackgroundScheduler(timezone="UTC")
         # One job, never overlapping; after downtime it simply runs (the rows know what is due).
         scheduler.add_job(

@@ -2,8 +2,10 @@
 
 Each due deadline is handled in its own short transaction: its step's email goes into the
 outbox under the key ``deadline:<id>:step:<n>`` and the deadline moves to its next step in the
-same commit. A crash, a restart or a second process running the same sweep therefore can
-neither lose a chaser nor send one twice.
+same commit. The step first claims its request and its deadline (bot.leases.claim: row locks,
+another instance skips them) and re-reads both under the claim, so a return recorded meanwhile
+is seen, and two instances never take the same step (decision 0013). A crash, a restart or a
+second instance running the same sweep therefore can neither lose a chaser nor send one twice.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot import audit, deadlines
+from bot import audit, deadlines, reasons
 from bot.core import Core
+from bot.leases import claim
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline
 from bot.outbox import enqueue
@@ -53,13 +56,26 @@ def chase_overdue(core: Core, *, limit: int = 5000) -> SweepReport:
 
 
 def take_step(session: Session, core: Core, deadline_id: int) -> bool:
+    """Take the deadline's due step, if it is still due once claimed. False if there was none."""
     now = core.clock.now()
-    deadline = session.get(Deadline, deadline_id)
-    if deadline is None or deadline.next_action_at is None or deadline.next_action_at > now:
-        return False  # another worker took it, or it was met meanwhile
+    # Claim the request before the deadline: the order in which recording a return writes them,
+    # so the two never wait for each other. A row another transaction holds (a return being
+    # recorded, another instance's step) is skipped; it is looked at again on the next tick.
+    request_id = session.exec(select(Deadline.request_id).where(Deadline.id == deadline_id)).first()
+    request = claim(session, AgencyRequest, request_id) if request_id is not None else None
+    if request_id is not None and request is None:
+        return False
+    deadline = claim(
+        session, Deadline, deadline_id, Deadline.next_action_at <= now,  # type: ignore[operator]
+        Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),  # type: ignore[union-attr]
+    )
+    if deadline is None:
+        return False  # another instance took the step, or the deadline was met meanwhile
+    if request is not None and request.status != "sent":
+        deadline.next_action_at = None  # returned or withdrawn: nothing more to chase
+        return False
     case = session.get(Case, deadline.case_id)
     assert case is not None
-    request = session.get(AgencyRequest, deadline.request_id) if deadline.request_id else None
     plan = deadlines.plan_for(case, deadline, request)
     # After downtime a warning or reminder may have fallen due only after the deadline itself
     # passed: it no longer helps anyone, so skip straight to the overdue step.
@@ -92,7 +108,7 @@ def _statutory_step(
     )
     enqueue(
         session, core, key=key, kind=template, to=core.protocol.roles.business_unit_emails(),
-        rendered=rendered, case_id=case.id,
+        rendered=rendered, case_id=case.id, reason=reasons.deadline(deadline),
     )
     audit.record(
         session, at=core.clock.now(), actor=audit.SYSTEM,
@@ -114,11 +130,13 @@ def _request_step(
         "due_at": request.due_at,
     }
     escalation_name = agency.escalation_contact.name if agency.escalation_contact else ""
+    # Sent only while the clock runs and the agency has not answered (issue 9 item 6).
+    reason = f"{reasons.deadline(deadline)} {reasons.request(request)}"
     if step == "reminder":
         rendered = render("reminder", **common)
         enqueue(
             session, core, key=key, kind="reminder", to=agency.request_addresses, rendered=rendered,
-            case_id=case.id, request_id=request.id, in_reply_to=request.message_id,
+            case_id=case.id, request_id=request.id, in_reply_to=request.message_id, reason=reason,
         )
         audit.record(
             session, at=now, actor=audit.SYSTEM, kind="reminder_sent", case_id=case.id,
@@ -136,7 +154,7 @@ def _request_step(
         enqueue(
             session, core, key=key, kind="overdue_chase", to=agency.request_addresses,
             rendered=rendered, case_id=case.id, request_id=request.id,
-            in_reply_to=request.message_id,
+            in_reply_to=request.message_id, reason=reason,
         )
         audit.record(
             session, at=now, actor=audit.SYSTEM, kind="chase_sent", case_id=case.id,
@@ -153,7 +171,7 @@ def _request_step(
         enqueue(
             session, core, key=key, kind="escalation", to=[agency.escalation_contact.email],
             cc=agency.request_addresses, rendered=rendered, case_id=case.id,
-            request_id=request.id, in_reply_to=request.message_id,
+            request_id=request.id, in_reply_to=request.message_id, reason=reason,
         )
         told.append("agency-escalation-contact")
     if policy.alert_business_manager or not told:
@@ -167,7 +185,7 @@ def _request_step(
         enqueue(
             session, core, key=f"{key}:business-manager", kind="escalation_alert",
             to=[core.protocol.roles.business_manager.email], rendered=rendered, case_id=case.id,
-            request_id=request.id,
+            request_id=request.id, reason=reason,
         )
         told.append("business-manager")
     audit.record(
