@@ -222,7 +222,7 @@ def _send(core: Core, gateway: MailGateway, row: OutboxMessage, owner: str, repo
         report.failed += 1
         return
     assert row.id is not None
-    _mark_sent(core, row.id, owner, at)
+    mark_sent(core, row.id, owner, at)
     log.info("outbox sent id=%s kind=%s", row.id, row.kind)
     report.sent += 1
 
@@ -231,7 +231,7 @@ def _owned(row_id: int | None, owner: str) -> tuple[object, ...]:
     return (OutboxMessage.id == row_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
 
 
-def _mark_sent(core: Core, row_id: int, owner: str, at: datetime) -> None:
+def mark_sent(core: Core, row_id: int, owner: str, at: datetime) -> None:
     """Record the send, only if this instance still owns the claim; retried if the database fails."""
     for attempt in range(MARK_TRIES):
         try:

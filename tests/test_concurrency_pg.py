@@ -1,0 +1,392 @@
+"""Several instances on one PostgreSQL (issue 10; decision 0013): every step and outbox row is taken
+by exactly one instance, a step re-checks its reason under its claim, outbox claims carry an owner
+and a lease, and the first case reference of a year can be taken by two instances at once.
+
+Real PostgreSQL (tests/support/postgres.py), real Maildir; "instances" are separate engines
+(separate connection pools) in threads, released together by barriers.
+"""
+
+from __future__ import annotations
+
+import email
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import agency_requests as ar
+from bot import leases
+from bot.cases import Referral, accept, open_case, record_sin_submitted
+from bot.chasers import chase_overdue, take_step
+from bot.clock import FixedClock
+from bot.core import Core
+from bot.db import Database
+from bot.mail.maildir import MaildirGateway
+from bot.mailer import Rendered
+from bot.models import AgencyRequest, Deadline, Event, OutboxMessage
+from bot.outbox import SEND_LEASE, deliver, enqueue, mark_sent
+from bot.protocol import load_protocol
+from bot.refs import next_ref
+from schedules.sweep import MAILBOX_LEASE, tick
+from tests.support.eml.build import load
+from tests.support.postgres import PostgresServer
+
+BM = "bm@partnership.example"
+#: Thu 19 Nov 2026 10:10 UTC: requests go out; due Sat 21 Nov 10:10, chased Mon 23 Nov 09:00.
+SENT_AT = datetime(2026, 11, 19, 10, 10, tzinfo=UTC)
+CHASE_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PostgresServer]:
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(SENT_AT)
+
+
+@pytest.fixture
+def url(pg: PostgresServer) -> str:
+    url = pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    Database(url).create_schema()
+    return url
+
+
+def instance(url: str, clock: FixedClock, tmp_path: Path) -> Core:
+    """One bot instance: its own engine (connection pool) on the shared database."""
+    return Core(db=Database(url), protocol=load_protocol(None), clock=clock,
+                attachments_dir=tmp_path / "attachments")
+
+
+@pytest.fixture
+def core(url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Core]:
+    core = instance(url, clock, tmp_path)
+    yield core
+    core.db.engine.dispose()
+
+
+@pytest.fixture
+def maildir(tmp_path: Path) -> MaildirGateway:
+    return MaildirGateway(tmp_path / "mail")
+
+
+def requests_to_police(core: Core, n: int) -> list[int]:
+    """``n`` notified cases, each with an information gathering request to the police."""
+    ids = []
+    for _ in range(n):
+        with core.transaction() as s:
+            case = open_case(s, core, Referral(
+                referring_agency="la-csc", incident_date=date(2026, 11, 12),
+                la_aware_date=date(2026, 11, 13), outcome="death", abuse_neglect="yes",
+                legal_status="cp-plan", agencies_involved=["police"]), actor=BM, source="cli")
+            accept(s, core, case, actor=BM)
+            record_sin_submitted(s, core, case, at=None, actor=BM)
+            (request,) = ar.send_requests(s, core, case, kind="info-gathering", agencies=["police"],
+                                          actor=BM)
+            assert request.id is not None
+            ids.append(request.id)
+    return ids
+
+
+def deadline_of(core: Core, request_id: int) -> Deadline:
+    with core.db.session() as s:
+        return s.exec(select(Deadline).where(Deadline.request_id == request_id)).one()
+
+
+def events(core: Core, kind: str) -> list[Event]:
+    with core.db.session() as s:
+        return list(s.exec(select(Event).where(Event.kind == kind)))
+
+
+def sent_subjects(maildir: MaildirGateway) -> list[str]:
+    root = Path(maildir.name.removeprefix("maildir:")) / "sent"
+    return [str(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"])
+            for sub in ("new", "cur") for p in (root / sub).glob("*")]
+
+
+def sent_message_ids(maildir: MaildirGateway) -> list[str]:
+    root = Path(maildir.name.removeprefix("maildir:")) / "sent"
+    return [str(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Message-ID"])
+            for sub in ("new", "cur") for p in (root / sub).glob("*")]
+
+
+def run_together(*targets: object) -> list[object]:
+    """Run the callables in threads released at the same moment; their results, in order."""
+    barrier = threading.Barrier(len(targets))
+    results: list[object] = [None] * len(targets)
+    errors: list[BaseException] = []
+
+    def go(i: int, fn: object) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn()  # type: ignore[operator]
+        except BaseException as exc:  # re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(i, t)) for i, t in enumerate(targets)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+# --- a step re-checks its reason under its claim ------------------------------------------------
+
+
+def test_a_return_recorded_while_a_chase_step_is_in_progress_sends_no_chase(
+    core: Core, clock: FixedClock, maildir: MaildirGateway
+) -> None:
+    (request_id,) = requests_to_police(core, 1)
+    deliver(core, maildir)
+    clock.set(CHASE_AT)
+    deadline_id = deadline_of(core, request_id).id
+    assert deadline_id is not None
+    step_taken, return_started = threading.Event(), threading.Event()
+
+    def step() -> bool:
+        with core.transaction() as s:
+            taken = take_step(s, core, deadline_id)
+            step_taken.set()
+            return_started.wait(10)
+            time.sleep(0.3)  # the return is now waiting for our claim
+            return taken
+
+    def record() -> None:
+        step_taken.wait(10)
+        with core.transaction() as s:
+            request = s.get(AgencyRequest, request_id)
+            assert request is not None
+            return_started.set()
+            ar.record_return(s, core, request, actor="reviews@police.example", via="email")
+
+    assert run_together(step, record)[0] is True  # the chase step was in progress...
+    report = deliver(core, maildir)
+    assert (report.sent, report.cancelled) == (0, 1)  # ...but no chase goes out
+    assert not [s for s in sent_subjects(maildir) if "Overdue" in s]
+    deadline = deadline_of(core, request_id)
+    assert deadline.met_at == CHASE_AT and deadline.next_action_at is None  # met stays met
+    clock.advance(timedelta(days=1))
+    assert chase_overdue(core).steps == 0  # and no escalation follows
+
+
+def test_a_chase_step_taken_while_a_return_is_being_recorded_is_skipped(
+    core: Core, clock: FixedClock, maildir: MaildirGateway
+) -> None:
+    (request_id,) = requests_to_police(core, 1)
+    deliver(core, maildir)
+    clock.set(CHASE_AT)
+    held, release = threading.Event(), threading.Event()
+
+    def record() -> None:
+        with core.transaction() as s:
+            request = s.get(AgencyRequest, request_id)
+            assert request is not None
+            ar.record_return(s, core, request, actor="reviews@police.example", via="email")
+            s.flush()  # written, not yet committed: the rows are locked
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=record)
+    thread.start()
+    assert held.wait(10)
+    assert chase_overdue(core).steps == 0  # the request is claimed by the return: skipped
+    release.set()
+    thread.join(10)
+    assert chase_overdue(core).steps == 0  # and once committed, nothing is due
+    assert deliver(core, maildir).sent == 0
+    assert events(core, "chase_sent") == []
+
+
+# --- two instances at once -----------------------------------------------------------------------
+
+
+def test_two_ticks_at_once_take_each_step_once(
+    url: str, clock: FixedClock, tmp_path: Path, core: Core, maildir: MaildirGateway
+) -> None:
+    requests_to_police(core, 30)
+    deliver(core, maildir)
+    before = set(sent_message_ids(maildir))
+    clock.set(CHASE_AT)
+    one, two = instance(url, clock, tmp_path), instance(url, clock, tmp_path)
+    try:
+        a, b = run_together(lambda: chase_overdue(one).steps, lambda: chase_overdue(two).steps)
+        assert a + b == 30  # type: ignore[operator]
+        assert len(events(core, "chase_sent")) == 30  # one audit event per step
+        ra, rb = run_together(lambda: deliver(one, maildir, owner="one"),
+                              lambda: deliver(two, maildir, owner="two"))
+        assert ra.sent + rb.sent == 30  # type: ignore[attr-defined]
+    finally:
+        one.db.engine.dispose()
+        two.db.engine.dispose()
+    new = [m for m in sent_message_ids(maildir) if m not in before]
+    assert len(new) == len(set(new)) == 30
+
+
+# --- outbox claims: an owner and a lease ---------------------------------------------------------
+
+
+def queued(core: Core, key: str = "test:1") -> int:
+    with core.transaction() as s:
+        row = enqueue(s, core, key=key, kind="test", to=["someone@agency.example"],
+                      rendered=Rendered("subject", "text", None))
+        assert row is not None and row.id is not None
+        return row.id
+
+
+def claimed_by(core: Core, row_id: int, owner: str, lease: timedelta) -> None:
+    """As if ``owner`` claimed the row and is (or was) sending it."""
+    with core.transaction() as s:
+        row = s.get(OutboxMessage, row_id)
+        assert row is not None
+        row.status, row.claimed_by = "sending", owner
+        row.claimed_at, row.lease_until = core.clock.now(), core.clock.now() + lease
+        row.attempts = 1
+
+
+def row(core: Core, row_id: int) -> OutboxMessage:
+    with core.db.session() as s:
+        found = s.get(OutboxMessage, row_id)
+        assert found is not None
+        return found
+
+
+def test_a_second_instance_does_not_take_a_live_claim_but_takes_an_expired_one(
+    core: Core, clock: FixedClock, maildir: MaildirGateway
+) -> None:
+    row_id = queued(core)
+    claimed_by(core, row_id, "host-a:1:live", SEND_LEASE)
+    clock.advance(timedelta(minutes=40))  # a throttled send can take this long: still live
+    assert deliver(core, maildir, owner="host-b:2:x").sent == 0
+    assert row(core, row_id).claimed_by == "host-a:1:live"
+    clock.advance(SEND_LEASE)  # host-a died: its lease has run out
+    assert deliver(core, maildir, owner="host-b:2:x").sent == 1
+    taken = row(core, row_id)
+    assert (taken.status, taken.claimed_by, taken.attempts) == ("sent", "host-b:2:x", 2)
+    assert len(sent_message_ids(maildir)) == 1
+
+
+def test_an_expired_claim_whose_message_was_already_written_is_recorded_not_resent(
+    core: Core, clock: FixedClock, maildir: MaildirGateway
+) -> None:
+    row_id = queued(core)
+    claimed_by(core, row_id, "host-a:1:dead", SEND_LEASE)
+    message = row(core, row_id)
+    from bot.mailer import compose
+
+    # host-a wrote the message and was killed before it could mark it sent.
+    maildir.send(compose(sender=core.mail_from, to=message.to, cc=[], subject=message.subject,
+                         text=message.body_text, html=None, message_id=message.message_id,
+                         in_reply_to=None, references=None, date=clock.now()))
+    clock.advance(SEND_LEASE + timedelta(seconds=1))
+    assert deliver(core, maildir, owner="host-b:2:x").sent == 1
+    assert row(core, row_id).status == "sent"
+    assert len(sent_message_ids(maildir)) == 1
+
+
+def test_marking_sent_is_conditional_on_the_owner_and_a_lost_claim_is_logged_loudly(
+    core: Core, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    row_id = queued(core)
+    claimed_by(core, row_id, "host-b:2:new-owner", SEND_LEASE)
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        mark_sent(core, row_id, "host-a:1:old-owner", clock.now())
+    assert row(core, row_id).status == "sending"  # not marked by the instance that lost it
+    assert any("CLAIM LOST" in r.getMessage() for r in caplog.records)
+    mark_sent(core, row_id, "host-b:2:new-owner", clock.now())
+    assert row(core, row_id).status == "sent"
+
+
+# --- the first reference of a year ---------------------------------------------------------------
+
+
+def test_two_instances_taking_the_first_reference_of_a_year_both_succeed(
+    url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    cores = [instance(url, clock, tmp_path) for _ in range(2)]
+    first_done = threading.Event()
+
+    def first() -> str:
+        with cores[0].db.transaction() as s:
+            ref = next_ref(s, "SI", 2027)
+            first_done.set()
+            time.sleep(0.3)  # the second is now waiting on our uncommitted row
+            return ref
+
+    def second() -> str:
+        first_done.wait(10)
+        with cores[1].db.transaction() as s:
+            return next_ref(s, "SI", 2027)
+
+    try:
+        assert run_together(first, second) == ["SI-2027-0001", "SI-2027-0002"]
+        many = run_together(*[lambda c=c: _ref(c) for c in cores * 4])
+        assert sorted(many) == [f"SI-2028-{n:04d}" for n in range(1, 9)]  # type: ignore[type-var]
+    finally:
+        for c in cores:
+            c.db.engine.dispose()
+
+
+def _ref(core: Core) -> str:
+    with core.db.transaction() as s:
+        return next_ref(s, "SI", 2028)
+
+
+# --- the mailbox lease ---------------------------------------------------------------------------
+
+
+def test_the_mailbox_is_read_by_the_lease_holder_and_taken_over_when_it_lapses(
+    core: Core, clock: FixedClock, maildir: MaildirGateway, tmp_path: Path
+) -> None:
+    with core.db.transaction() as s:
+        assert leases.acquire(s, MAILBOX_LEASE, "host-a:1:x", clock.now(), timedelta(seconds=60))
+    new = tmp_path / "mail" / "inbox" / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    (new / "1.referral").write_bytes(load("referral"))
+    report = tick(core, maildir, lease_for=timedelta(seconds=60))
+    assert report.mailbox_elsewhere == "host-a:1:x" and report.received == []
+    clock.advance(timedelta(seconds=61))  # host-a stopped renewing: within one tick it is ours
+    report = tick(core, maildir, lease_for=timedelta(seconds=60))
+    assert report.mailbox_elsewhere is None and len(report.received) == 1
+    with core.db.session() as s:
+        assert leases.holder_of(s, MAILBOX_LEASE, clock.now()) == leases.instance_id()
+        assert not leases.acquire(s, MAILBOX_LEASE, "host-a:1:x", clock.now(), timedelta(seconds=60))
+
+
+def test_a_one_shot_tick_releases_the_mailbox_lease(core: Core, maildir: MaildirGateway) -> None:
+    tick(core, maildir)
+    with core.db.session() as s:
+        assert leases.holder_of(s, MAILBOX_LEASE, core.clock.now()) is None
+
+
+# --- database errors -----------------------------------------------------------------------------
+
+
+def test_tick_reports_database_errors_in_one_line_per_phase(
+    pg: PostgresServer, clock: FixedClock, tmp_path: Path, maildir: MaildirGateway,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    down = pg.url("no_such_database")
+    core = Core(db=Database(down), protocol=load_protocol(None), clock=clock,
+                attachments_dir=tmp_path / "attachments")
+    with caplog.at_level(logging.ERROR):
+        report = tick(core, maildir)
+    assert [line.split(":")[0] for line in report.database_errors] == [
+        "mailbox", "deadline steps", "media steps", "delivery"]
+    assert all("\n" not in line for line in report.database_errors)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 4 and all(r.exc_info is None for r in errors)
+    core.db.engine.dispose()
