@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot import audit, deadlines, reasons
+from bot import audit, deadlines, outbox, reasons
 from bot.core import Core
-from bot.leases import claim
+from bot.leases import claim, write_lock
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline
 from bot.outbox import enqueue
@@ -43,24 +44,69 @@ def due_deadline_ids(session: Session, core: Core, limit: int) -> list[int]:
     )
 
 
-def chase_overdue(core: Core, *, limit: int = 5000) -> SweepReport:
-    """Take every step that has fallen due. The query reads only rows that are due."""
+#: Due deadlines claimed and stepped per transaction: one round trip per step and a few per batch,
+#: so two instances take 1,000 due steps in about a second on PostgreSQL (bench/two_instances).
+BATCH = 100
+
+
+def chase_overdue(core: Core, *, limit: int = 5000, batch: int = BATCH) -> SweepReport:
+    """Take every step that has fallen due, each deadline at most once per tick.
+
+    Batches of due deadlines are claimed with their requests (FOR UPDATE SKIP LOCKED: another
+    instance takes the next ones instead of waiting) and stepped in one transaction."""
     report = SweepReport()
-    with core.db.session() as session:
-        ids = due_deadline_ids(session, core, limit)
-    for deadline_id in ids:
+    seen: list[int] = []
+    while len(seen) < limit:
         with core.transaction() as session:
-            if take_step(session, core, deadline_id):
-                report.steps += 1
+            claimed, taken = take_due_steps(session, core, min(batch, limit - len(seen)), seen)
+        if not claimed:
+            break
+        seen += claimed
+        report.steps += taken
     return report
 
 
-def take_step(session: Session, core: Core, deadline_id: int) -> bool:
-    """Take the deadline's due step, if it is still due once claimed. False if there was none."""
+def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int]) -> tuple[list[int], int]:
+    """Claim up to ``batch`` due deadlines not in ``exclude`` and take their steps.
+
+    Returns the ids claimed and the number of steps taken. A deadline whose request another
+    transaction holds (a return being recorded, another instance) is left for the next tick."""
     now = core.clock.now()
-    # Claim the request before the deadline: the order in which recording a return writes them,
-    # so the two never wait for each other. A row another transaction holds (a return being
-    # recorded, another instance's step) is skipped; it is looked at again on the next tick.
+    write_lock(session)
+    found = list(session.exec(
+        select(Deadline)
+        .where(Deadline.next_action_at <= now, Deadline.met_at.is_(None),  # type: ignore[operator,union-attr]
+               Deadline.cancelled_at.is_(None), Deadline.id.not_in(exclude))  # type: ignore[union-attr]
+        .order_by(Deadline.next_action_at, Deadline.id)
+        .limit(batch).with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    ))
+    if not found:
+        return [], 0
+    request_ids = [d.request_id for d in found if d.request_id is not None]
+    requests = {r.id: r for r in session.exec(
+        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids))  # type: ignore[union-attr]
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )} if request_ids else {}
+    cases = {c.id: c for c in session.exec(
+        select(Case).where(Case.id.in_({d.case_id for d in found}))  # type: ignore[union-attr]
+    )}
+    taken = 0
+    # One flush at commit and one INSERT for the batch's messages: the round trips are per batch.
+    with session.no_autoflush, outbox.batched(session):
+        for deadline in found:
+            if deadline.request_id is not None and deadline.request_id not in requests:
+                continue
+            request = requests.get(deadline.request_id)
+            taken += _step(session, core, cases[deadline.case_id], deadline, request, now)
+    return [d.id for d in found if d.id is not None], taken
+
+
+def take_step(session: Session, core: Core, deadline_id: int) -> bool:
+    """Take one deadline's due step, if it is still due once claimed. False if there was none."""
+    now = core.clock.now()
+    # Claim the request, then the deadline, skipping (never waiting for) a row another
+    # transaction holds: a return being recorded or another instance's step. Skipped rows are
+    # looked at again on the next tick.
     request_id = session.exec(select(Deadline.request_id).where(Deadline.id == deadline_id)).first()
     request = claim(session, AgencyRequest, request_id) if request_id is not None else None
     if request_id is not None and request is None:
@@ -71,11 +117,19 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     )
     if deadline is None:
         return False  # another instance took the step, or the deadline was met meanwhile
+    case = session.get(Case, deadline.case_id)
+    assert case is not None
+    return _step(session, core, case, deadline, request, now)
+
+
+def _step(
+    session: Session, core: Core, case: Case, deadline: Deadline, request: AgencyRequest | None,
+    now: datetime,
+) -> bool:
+    """The step itself, on rows claimed by this transaction and read under the claim."""
     if request is not None and request.status != "sent":
         deadline.next_action_at = None  # returned or withdrawn: nothing more to chase
         return False
-    case = session.get(Case, deadline.case_id)
-    assert case is not None
     plan = deadlines.plan_for(case, deadline, request)
     # After downtime a warning or reminder may have fallen due only after the deadline itself
     # passed: it no longer helps anyone, so skip straight to the overdue step.

@@ -73,6 +73,14 @@ def claim(session: Session, model: type[T], row_id: int, *conditions: Any, wait:
     return session.exec(stmt).first()  # type: ignore[no-any-return]
 
 
+def write_lock(session: Session) -> None:
+    """On SQLite, start the write transaction now (a write statement takes the database's write
+    lock even when it matches no row), so what is read next cannot change before the commit.
+    PostgreSQL locks rows instead (``FOR UPDATE``): nothing to do."""
+    if is_sqlite(session):
+        session.execute(update(Lease).where(Lease.name.is_(None)).values(holder=Lease.holder))  # type: ignore[union-attr]
+
+
 # --- named leases ----------------------------------------------------------------------------
 
 

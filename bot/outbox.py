@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -79,15 +81,45 @@ def enqueue(
         "created_at": now,
         "next_attempt_at": not_before or now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]
-    )
-    result = session.execute(stmt)
-    if result.rowcount == 0:
+    batch: dict[str, dict[str, object]] | None = session.info.get(_BATCH)
+    if batch is not None:
+        batch.setdefault(key, values)
         return None
-    return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+    insert = _insert(session)
+    # One round trip: the new row comes back as an ORM object, nothing when the key existed.
+    stmt = (
+        insert(OutboxMessage).values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage)
+    )
+    return session.scalars(stmt, execution_options={"populate_existing": True}).first()
+
+
+_BATCH = "outbox_batch"
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Within this block :func:`enqueue` collects its rows (returning None) and they are written
+    in one INSERT at the end, still in the caller's transaction: a batch of deadline steps costs
+    one round trip for all its messages instead of one each."""
+    session.info[_BATCH] = {}
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_BATCH, None)
+        raise
+    rows = list(session.info.pop(_BATCH).values())
+    if rows:
+        # executemany on the table: one cached statement, sent in batches (insertmanyvalues).
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            _insert(session)(table).on_conflict_do_nothing(index_elements=["idempotency_key"]), rows
+        )
 
 
 @dataclass
