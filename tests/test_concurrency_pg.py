@@ -22,7 +22,7 @@ import pytest
 from sqlmodel import select
 
 from bot import agency_requests as ar
-from bot import leases
+from bot import leases, media
 from bot.cases import Referral, accept, open_case, record_sin_submitted
 from bot.chasers import chase_overdue, take_step
 from bot.clock import FixedClock
@@ -39,6 +39,7 @@ from tests.support.eml.build import load
 from tests.support.postgres import PostgresServer
 
 BM = "bm@partnership.example"
+PRESS = "press.office@borough.example"
 #: Thu 19 Nov 2026 10:10 UTC: requests go out; due Sat 21 Nov 10:10, chased Mon 23 Nov 09:00.
 SENT_AT = datetime(2026, 11, 19, 10, 10, tzinfo=UTC)
 CHASE_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -390,3 +391,53 @@ def test_tick_reports_database_errors_in_one_line_per_phase(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 4 and all(r.exc_info is None for r in errors)
     core.db.engine.dispose()
+
+
+# --- media steps ---------------------------------------------------------------------------------
+
+
+def test_two_instances_take_a_media_repeat_once_and_an_acknowledged_one_is_not_sent(
+    url: str, core: Core, clock: FixedClock, tmp_path: Path, maildir: MaildirGateway
+) -> None:
+    refs = []
+    for _ in range(10):
+        with core.transaction() as s:
+            refs.append(media.receive_enquiry(
+                s, core, media.EnquiryInput(outlet="Evening Post", subject="general"),
+                actor="slack:UREPORTER", source="slack").ref)
+    deliver(core, maildir)  # the first alerts
+    clock.advance(timedelta(minutes=15))  # nobody acknowledged: every alert repeats
+    one, two = instance(url, clock, tmp_path), instance(url, clock, tmp_path)
+    try:
+        a, b = run_together(lambda: media.chase_media(one), lambda: media.chase_media(two))
+    finally:
+        one.db.engine.dispose()
+        two.db.engine.dispose()
+    assert a + b == 10  # type: ignore[operator]
+    assert len(events(core, "media_alert_repeated")) == 10
+    with core.transaction() as s:  # the press office picks one up before the repeat goes out
+        assert media.acknowledge(s, core, media.get_enquiry(s, refs[0]), actor=PRESS)
+    report = deliver(core, maildir)
+    assert (report.sent, report.cancelled) == (9, 1)
+
+
+# --- a failed "mark sent" ------------------------------------------------------------------------
+
+
+def test_a_mark_sent_the_database_refused_is_recorded_on_the_next_tick_not_sent_again(
+    pg: PostgresServer, url: str, core: Core, clock: FixedClock, maildir: MaildirGateway
+) -> None:
+    row_id = queued(core)
+    owner = "host-a:1:x"
+    claimed_by(core, row_id, owner, SEND_LEASE)
+    name = url.rsplit("/", 1)[1]
+    core.db.engine.dispose()
+    pg.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # the database goes away
+    try:
+        mark_sent(core, row_id, owner, clock.now())  # three tries, then remembered
+    finally:
+        pg.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert row(core, row_id).status == "sending"  # not recorded yet; the lease keeps others off
+    assert deliver(core, maildir, owner="host-b:2:y").sent == 0  # the next tick records it
+    assert row(core, row_id).status == "sent"
+    assert sent_message_ids(maildir) == []  # and nobody sent it again
