@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -32,16 +33,17 @@ class SweepReport:
     steps: int = 0
 
 
-def due_deadline_ids(session: Session, core: Core, limit: int) -> list[int]:
-    now = core.clock.now()
-    return list(
-        session.exec(
-            select(Deadline.id)
-            .where(Deadline.next_action_at.is_not(None), Deadline.next_action_at <= now)
-            .order_by(Deadline.next_action_at)
-            .limit(limit)
-        )
+def _due(now: datetime, exclude: list[int], what: Any = Deadline) -> Any:
+    query = select(what).where(
+        Deadline.next_action_at.is_not(None), Deadline.next_action_at <= now  # type: ignore[union-attr,operator]
     )
+    if exclude:
+        query = query.where(Deadline.id.not_in(exclude))  # type: ignore[union-attr]
+    return query.order_by(Deadline.next_action_at)
+
+
+def due_deadline_ids(session: Session, core: Core, limit: int, exclude: list[int] | None = None) -> list[int]:
+    return list(session.exec(_due(core.clock.now(), exclude or [], Deadline.id).limit(limit)))
 
 
 #: Due deadlines claimed and stepped per transaction: one round trip per step and a few per batch,
@@ -72,13 +74,14 @@ def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int])
     Returns the ids claimed and the number of steps taken. A deadline whose request another
     transaction holds (a return being recorded, another instance) is left for the next tick."""
     now = core.clock.now()
+    if not due_deadline_ids(session, core, 1, exclude):
+        return [], 0  # an idle tick stays a read: no write lock, no row locks
     write_lock(session)
+    # Meeting or cancelling a deadline clears next_action_at (bot.deadlines), so the due
+    # condition alone keeps to the next_action_at index, as due_deadline_ids does.
     found = list(session.exec(
-        select(Deadline)
-        .where(Deadline.next_action_at <= now, Deadline.met_at.is_(None),  # type: ignore[operator,union-attr]
-               Deadline.cancelled_at.is_(None), Deadline.id.not_in(exclude))  # type: ignore[union-attr]
-        .order_by(Deadline.next_action_at, Deadline.id)
-        .limit(batch).with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        _due(now, exclude).limit(batch)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     ))
     if not found:
         return [], 0

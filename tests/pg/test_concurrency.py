@@ -8,142 +8,39 @@ Real PostgreSQL (tests/support/postgres.py), real Maildir; "instances" are separ
 
 from __future__ import annotations
 
-import email
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from email import policy
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
 from bot import agency_requests as ar
 from bot import leases, media
-from bot.cases import Referral, accept, open_case, record_sin_submitted
 from bot.chasers import chase_overdue, take_step
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.db import Database
 from bot.mail.maildir import MaildirGateway
-from bot.mailer import Rendered
-from bot.models import AgencyRequest, Deadline, Event, OutboxMessage
-from bot.outbox import SEND_LEASE, deliver, enqueue, mark_sent
+from bot.models import AgencyRequest
+from bot.outbox import deliver
 from bot.protocol import load_protocol
 from bot.refs import next_ref
 from schedules.sweep import MAILBOX_LEASE, tick
+from tests.pg.conftest import (
+    CHASE_AT,
+    PRESS,
+    deadline_of,
+    events,
+    instance,
+    requests_to_police,
+    run_together,
+    sent_message_ids,
+    sent_subjects,
+)
 from tests.support.eml.build import load
 from tests.support.postgres import PostgresServer
-
-BM = "bm@partnership.example"
-PRESS = "press.office@borough.example"
-#: Thu 19 Nov 2026 10:10 UTC: requests go out; due Sat 21 Nov 10:10, chased Mon 23 Nov 09:00.
-SENT_AT = datetime(2026, 11, 19, 10, 10, tzinfo=UTC)
-CHASE_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(SENT_AT)
-
-
-@pytest.fixture
-def url(pg: PostgresServer) -> str:
-    url = pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
-    Database(url).create_schema()
-    return url
-
-
-def instance(url: str, clock: FixedClock, tmp_path: Path) -> Core:
-    """One bot instance: its own engine (connection pool) on the shared database."""
-    return Core(db=Database(url), protocol=load_protocol(None), clock=clock,
-                attachments_dir=tmp_path / "attachments")
-
-
-@pytest.fixture
-def core(url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Core]:
-    core = instance(url, clock, tmp_path)
-    yield core
-    core.db.engine.dispose()
-
-
-@pytest.fixture
-def maildir(tmp_path: Path) -> MaildirGateway:
-    return MaildirGateway(tmp_path / "mail")
-
-
-def requests_to_police(core: Core, n: int) -> list[int]:
-    """``n`` notified cases, each with an information gathering request to the police."""
-    ids = []
-    for _ in range(n):
-        with core.transaction() as s:
-            case = open_case(s, core, Referral(
-                referring_agency="la-csc", incident_date=date(2026, 11, 12),
-                la_aware_date=date(2026, 11, 13), outcome="death", abuse_neglect="yes",
-                legal_status="cp-plan", agencies_involved=["police"]), actor=BM, source="cli")
-            accept(s, core, case, actor=BM)
-            record_sin_submitted(s, core, case, at=None, actor=BM)
-            (request,) = ar.send_requests(s, core, case, kind="info-gathering", agencies=["police"],
-                                          actor=BM)
-            assert request.id is not None
-            ids.append(request.id)
-    return ids
-
-
-def deadline_of(core: Core, request_id: int) -> Deadline:
-    with core.db.session() as s:
-        return s.exec(select(Deadline).where(Deadline.request_id == request_id)).one()
-
-
-def events(core: Core, kind: str) -> list[Event]:
-    with core.db.session() as s:
-        return list(s.exec(select(Event).where(Event.kind == kind)))
-
-
-def sent_subjects(maildir: MaildirGateway) -> list[str]:
-    root = Path(maildir.name.removeprefix("maildir:")) / "sent"
-    return [str(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"])
-            for sub in ("new", "cur") for p in (root / sub).glob("*")]
-
-
-def sent_message_ids(maildir: MaildirGateway) -> list[str]:
-    root = Path(maildir.name.removeprefix("maildir:")) / "sent"
-    return [str(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Message-ID"])
-            for sub in ("new", "cur") for p in (root / sub).glob("*")]
-
-
-def run_together(*targets: object) -> list[object]:
-    """Run the callables in threads released at the same moment; their results, in order."""
-    barrier = threading.Barrier(len(targets))
-    results: list[object] = [None] * len(targets)
-    errors: list[BaseException] = []
-
-    def go(i: int, fn: object) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn()  # type: ignore[operator]
-        except BaseException as exc:  # re-raised in the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=go, args=(i, t)) for i, t in enumerate(targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    if errors:
-        raise errors[0]
-    return results
-
 
 # --- a step re-checks its reason under its claim ------------------------------------------------
 
@@ -235,80 +132,6 @@ def test_two_ticks_at_once_take_each_step_once(
         two.db.engine.dispose()
     new = [m for m in sent_message_ids(maildir) if m not in before]
     assert len(new) == len(set(new)) == 30
-
-
-# --- outbox claims: an owner and a lease ---------------------------------------------------------
-
-
-def queued(core: Core, key: str = "test:1") -> int:
-    with core.transaction() as s:
-        row = enqueue(s, core, key=key, kind="test", to=["someone@agency.example"],
-                      rendered=Rendered("subject", "text", None))
-        assert row is not None and row.id is not None
-        return row.id
-
-
-def claimed_by(core: Core, row_id: int, owner: str, lease: timedelta) -> None:
-    """As if ``owner`` claimed the row and is (or was) sending it."""
-    with core.transaction() as s:
-        row = s.get(OutboxMessage, row_id)
-        assert row is not None
-        row.status, row.claimed_by = "sending", owner
-        row.claimed_at, row.lease_until = core.clock.now(), core.clock.now() + lease
-        row.attempts = 1
-
-
-def row(core: Core, row_id: int) -> OutboxMessage:
-    with core.db.session() as s:
-        found = s.get(OutboxMessage, row_id)
-        assert found is not None
-        return found
-
-
-def test_a_second_instance_does_not_take_a_live_claim_but_takes_an_expired_one(
-    core: Core, clock: FixedClock, maildir: MaildirGateway
-) -> None:
-    row_id = queued(core)
-    claimed_by(core, row_id, "host-a:1:live", SEND_LEASE)
-    clock.advance(timedelta(minutes=40))  # a throttled send can take this long: still live
-    assert deliver(core, maildir, owner="host-b:2:x").sent == 0
-    assert row(core, row_id).claimed_by == "host-a:1:live"
-    clock.advance(SEND_LEASE)  # host-a died: its lease has run out
-    assert deliver(core, maildir, owner="host-b:2:x").sent == 1
-    taken = row(core, row_id)
-    assert (taken.status, taken.claimed_by, taken.attempts) == ("sent", "host-b:2:x", 2)
-    assert len(sent_message_ids(maildir)) == 1
-
-
-def test_an_expired_claim_whose_message_was_already_written_is_recorded_not_resent(
-    core: Core, clock: FixedClock, maildir: MaildirGateway
-) -> None:
-    row_id = queued(core)
-    claimed_by(core, row_id, "host-a:1:dead", SEND_LEASE)
-    message = row(core, row_id)
-    from bot.mailer import compose
-
-    # host-a wrote the message and was killed before it could mark it sent.
-    maildir.send(compose(sender=core.mail_from, to=message.to, cc=[], subject=message.subject,
-                         text=message.body_text, html=None, message_id=message.message_id,
-                         in_reply_to=None, references=None, date=clock.now()))
-    clock.advance(SEND_LEASE + timedelta(seconds=1))
-    assert deliver(core, maildir, owner="host-b:2:x").sent == 1
-    assert row(core, row_id).status == "sent"
-    assert len(sent_message_ids(maildir)) == 1
-
-
-def test_marking_sent_is_conditional_on_the_owner_and_a_lost_claim_is_logged_loudly(
-    core: Core, clock: FixedClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    row_id = queued(core)
-    claimed_by(core, row_id, "host-b:2:new-owner", SEND_LEASE)
-    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
-        mark_sent(core, row_id, "host-a:1:old-owner", clock.now())
-    assert row(core, row_id).status == "sending"  # not marked by the instance that lost it
-    assert any("CLAIM LOST" in r.getMessage() for r in caplog.records)
-    mark_sent(core, row_id, "host-b:2:new-owner", clock.now())
-    assert row(core, row_id).status == "sent"
 
 
 # --- the first reference of a year ---------------------------------------------------------------
@@ -419,25 +242,3 @@ def test_two_instances_take_a_media_repeat_once_and_an_acknowledged_one_is_not_s
         assert media.acknowledge(s, core, media.get_enquiry(s, refs[0]), actor=PRESS)
     report = deliver(core, maildir)
     assert (report.sent, report.cancelled) == (9, 1)
-
-
-# --- a failed "mark sent" ------------------------------------------------------------------------
-
-
-def test_a_mark_sent_the_database_refused_is_recorded_on_the_next_tick_not_sent_again(
-    pg: PostgresServer, url: str, core: Core, clock: FixedClock, maildir: MaildirGateway
-) -> None:
-    row_id = queued(core)
-    owner = "host-a:1:x"
-    claimed_by(core, row_id, owner, SEND_LEASE)
-    name = url.rsplit("/", 1)[1]
-    core.db.engine.dispose()
-    pg.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # the database goes away
-    try:
-        mark_sent(core, row_id, owner, clock.now())  # three tries, then remembered
-    finally:
-        pg.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    assert row(core, row_id).status == "sending"  # not recorded yet; the lease keeps others off
-    assert deliver(core, maildir, owner="host-b:2:y").sent == 0  # the next tick records it
-    assert row(core, row_id).status == "sent"
-    assert sent_message_ids(maildir) == []  # and nobody sent it again

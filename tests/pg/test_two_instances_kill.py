@@ -4,19 +4,8 @@ moments; nothing is lost and nothing is sent or stepped twice (issue 10 item 3).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from bench.two_instances import run_trials
 from tests.support.postgres import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    server = PostgresServer.start()
-    yield server
-    server.stop()
 
 
 def test_two_instances_killed_at_random_lose_nothing_and_double_nothing(pg: PostgresServer) -> None:
