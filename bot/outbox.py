@@ -154,10 +154,12 @@ def deliver(
                 .limit(limit)
             )
         )
+        # Candidates by the (status, claimed_at) index: every lease is claimed_at + SEND_LEASE.
+        # The claim itself checks lease_until exactly.
         expired = list(
             session.exec(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "sending", _lease_over(now))
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - SEND_LEASE)  # type: ignore[operator]
                 .limit(limit)
             )
         )
