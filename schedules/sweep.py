@@ -9,16 +9,17 @@ of the ``mailbox`` lease only, and every step and outbox row is claimed by exact
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import EmailMessage
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import leases
 from bot.chasers import chase_overdue
 from bot.core import Core
-from bot.mail.gateway import MailboxError, MailGateway
+from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
 from handlers.mail.intake import IntakeResult, ingest
@@ -78,6 +79,42 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
 MAILBOX_LEASE = "mailbox"
 
 
+class LeasedMailbox:
+    """The gateway, read while holding the mailbox lease: a long read renews it as it goes (every
+    third of the lease, by the clock), and stops at the next message if the lease was lost, so
+    two instances never read the mailbox at once."""
+
+    def __init__(self, core: Core, gateway: MailGateway, holder: str, lease_for: timedelta) -> None:
+        self.core, self.gateway, self.holder, self.lease_for = core, gateway, holder, lease_for
+        self.name = gateway.name
+        self.renewed_at = core.clock.now()
+
+    def fetch_new(self) -> Iterator[InboundItem]:
+        for item in self.gateway.fetch_new():
+            if not self._still_held():
+                log.warning("mailbox lease lost during a read; another instance reads on")
+                return
+            yield item
+
+    def _still_held(self) -> bool:
+        now = self.core.clock.now()
+        if now < self.renewed_at + self.lease_for / 3:
+            return True
+        with self.core.db.transaction() as session:
+            held = leases.acquire(session, MAILBOX_LEASE, self.holder, now, self.lease_for)
+        self.renewed_at = now
+        return held
+
+    def mark_processed(self, item_id: str) -> None:
+        self.gateway.mark_processed(item_id)
+
+    def send(self, message: EmailMessage) -> str:
+        return self.gateway.send(message)
+
+    def check(self) -> list[str]:
+        return self.gateway.check()
+
+
 #: A one-shot tick (``review-bot tick``) holds the mailbox lease this long at most, then releases it.
 ONE_SHOT_LEASE = timedelta(minutes=5)
 
@@ -99,7 +136,7 @@ def poll_under_lease(
         report.mailbox_elsewhere = holder
         return
     try:
-        poll_mailbox(core, gateway, report)
+        poll_mailbox(core, LeasedMailbox(core, gateway, me, lease_for or ONE_SHOT_LEASE), report)
     finally:
         if lease_for is None:
             with core.db.transaction() as session:

@@ -27,7 +27,7 @@ from bot.models import AgencyRequest
 from bot.outbox import deliver
 from bot.protocol import load_protocol
 from bot.refs import next_ref
-from schedules.sweep import MAILBOX_LEASE, tick
+from schedules.sweep import MAILBOX_LEASE, LeasedMailbox, tick
 from tests.pg.conftest import (
     CHASE_AT,
     PRESS,
@@ -242,3 +242,25 @@ def test_two_instances_take_a_media_repeat_once_and_an_acknowledged_one_is_not_s
         assert media.acknowledge(s, core, media.get_enquiry(s, refs[0]), actor=PRESS)
     report = deliver(core, maildir)
     assert (report.sent, report.cancelled) == (9, 1)
+
+
+def test_a_long_read_renews_the_mailbox_lease_and_stops_once_another_instance_has_it(
+    core: Core, clock: FixedClock, maildir: MaildirGateway, tmp_path: Path
+) -> None:
+    new = tmp_path / "mail" / "inbox" / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    for n in range(3):
+        (new / f"{n}.referral").write_bytes(load("referral"))
+    me, minute = leases.instance_id(), timedelta(seconds=60)
+    with core.db.transaction() as s:
+        assert leases.acquire(s, MAILBOX_LEASE, me, clock.now(), minute)
+    reading = iter(LeasedMailbox(core, maildir, me, minute).fetch_new())
+    next(reading)
+    clock.advance(timedelta(seconds=30))  # a slow read: past a third of the lease, so renewed
+    next(reading)
+    with core.db.session() as s:
+        assert leases.holder_of(s, MAILBOX_LEASE, clock.now() + timedelta(seconds=45)) == me
+    clock.advance(timedelta(seconds=91))  # this reader stalled past its lease; another took it
+    with core.db.transaction() as s:
+        assert leases.acquire(s, MAILBOX_LEASE, "host-b:2:x", clock.now(), minute)
+    assert next(reading, None) is None  # the first reader stops rather than read alongside
