@@ -82,7 +82,7 @@ def send_requests(
         enqueue(
             session, core, key=f"request:{request.id}:sent", kind=f"{kind}_request",
             to=agency.request_addresses, rendered=rendered, case_id=case.id,
-            request_id=request.id, message_id=message_id,
+            request_id=request.id, message_id=message_id, reason=f"request:{request.id}",
         )
         audit.record(
             session, at=now, actor=actor, kind="request_sent", case_id=case.id,
@@ -253,7 +253,7 @@ def record_bounce(
     enqueue(
         session, core, key=f"inbound:{inbound_id}:bounce-alert", kind="bounce_alert",
         to=[core.protocol.roles.business_manager.email], rendered=rendered, case_id=case.id,
-        request_id=request.id,
+        request_id=request.id, reason=f"request:{request.id}",
     )
 
 

@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,17 @@ from sqlalchemy.engine import make_url
 from bot.clock import Clock, SystemClock
 from bot.core import Core
 from bot.db import Database
-from bot.health import Check, TickTimes, alive, database_reachable, mailbox_state, run_checks, tick_recent
+from bot.health import (
+    Check,
+    TickTimes,
+    alive,
+    database_reachable,
+    mailbox_state,
+    run_checks,
+    schema_current,
+    tick_recent,
+)
+from bot.leases import sqlite_single_instance
 from bot.logs import configure_logging as _configure_logging
 from bot.logs import mask_url, settings_secrets
 from bot.mail.factory import build_gateway
@@ -38,11 +49,14 @@ class BotApp:
     _scheduler: Any = None
     _stop_slack: Callable[[], None] | None = None
     health_server: Any = None
+    #: Set by run(): the mailbox lease lasts one tick interval (decision 0013).
+    _lease_for: timedelta | None = None
+    _instance_lock: Any = None
 
     def tick(self) -> Any:
         from schedules.sweep import tick
 
-        return tick(self.core, self.gateway)
+        return tick(self.core, self.gateway, lease_for=self._lease_for)
 
     def slack_mode(self) -> str:
         s = self.settings
@@ -78,6 +92,9 @@ class BotApp:
             # recorded there would be missing from the real database.
             log.warning("started on a new, empty database; if the bot has run before, check "
                         "DATA_DIR and DATABASE_URL")
+        # SQLite: one instance only; a second run is refused (decision 0013). Kept open until exit.
+        self._instance_lock = sqlite_single_instance(self.settings.database_url)
+        self._lease_for = timedelta(seconds=self.settings.tick_seconds)
         scheduler = BackgroundScheduler(timezone="UTC")
         # One job, never overlapping; after downtime it simply runs (the rows know what is due).
         scheduler.add_job(
@@ -111,6 +128,9 @@ class BotApp:
         close = getattr(self.core.notifier, "close", None)
         if close is not None:
             close()
+        if self._instance_lock is not None:  # the SQLite single-instance lock (decision 0013)
+            self._instance_lock.close()
+            self._instance_lock = None
         log.info("review-bot stopped")
 
     # --- health (bot/health.py holds the checks; handlers/health.py serves them) -----------
@@ -118,6 +138,7 @@ class BotApp:
         """Named readiness checks; a new one is one line here."""
         return [
             ("database", database_reachable(self.core)),
+            ("schema", schema_current(self.core)),
             ("tick", tick_recent(self.core, self.ticks, self.settings.tick_seconds)),
             ("mailbox", mailbox_state(self.core)),
         ]

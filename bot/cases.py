@@ -173,6 +173,7 @@ def open_case(
     enqueue(
         session, core, key=f"case:{case.id}:referral-alert", kind="referral_alert",
         to=core.protocol.roles.business_unit_emails(), rendered=alert, case_id=case.id,
+        reason=f"case:{case.id}",  # not for a case closed before it went (issue 9 item 6)
     )
     if acknowledge_to:
         ack = render(

@@ -68,6 +68,24 @@ def database_reachable(core: Core) -> Check:
     return check
 
 
+def schema_current(core: Core) -> Check:
+    """Ready only at the code's schema head: an instance started before `db upgrade` finished, or
+    one older than the database, must not take work (decision 0014)."""
+
+    def check() -> CheckResult:
+        from bot.schema import schema_state
+
+        try:
+            with core.db.engine.connect() as conn:
+                state = schema_state(conn)
+        except Exception as exc:
+            return CheckResult(False, {"error": type(exc).__name__})
+        return CheckResult(state.kind == "current", {"schema": state.revision or state.kind,
+                                                      "head": state.head})
+
+    return check
+
+
 def tick_recent(core: Core, ticks: TickTimes, tick_seconds: int) -> Check:
     """A tick finished without an error within three intervals (at least five minutes: a slow
     mailbox). A tick that raises chases nothing, so it does not count."""

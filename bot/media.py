@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import audit, reasons
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
+from bot.leases import claim
 from bot.mailer import render
 from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing, resolve, route_for
 from bot.models import (
@@ -295,7 +296,7 @@ def _notify(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routin
     enqueue(
         session, core, key=f"media:{enquiry.id}:alert", kind="media_alert",
         to=_recipients(core, routing), rendered=alert, case_id=enquiry.case_id,
-    )
+    )  # no reason: the press office and BM are told of every enquiry, even one already answered (M-1)
 
 
 def get_enquiry(session: Session, ref: str) -> MediaEnquiry:
@@ -363,9 +364,12 @@ def chase_media(core: Core, *, limit: int = 500) -> int:
 
 def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int:
     now = core.clock.now()
-    enquiry = session.get(MediaEnquiry, enquiry_id)
-    if enquiry is None or enquiry.next_action_at is None or enquiry.next_action_at > now:
-        return 0  # another worker took it, or it was acknowledged meanwhile
+    # Claimed (row lock; another instance skips it) and re-read under the claim, so an
+    # acknowledgement recorded meanwhile is seen and no step is taken twice (decision 0013).
+    due = MediaEnquiry.next_action_at <= now  # type: ignore[operator]
+    enquiry = claim(session, MediaEnquiry, enquiry_id, due) if enquiry_id else None
+    if enquiry is None:
+        return 0  # another instance has it, or it was acknowledged meanwhile
     routing = routing_of(enquiry)
     context = mail_context(session, core, enquiry, routing)
     taken = 0
@@ -383,7 +387,7 @@ def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int
         enqueue(
             session, core, key=f"media:{enquiry.id}:repeat:{n}", kind="media_alert_repeat",
             to=_recipients(core, routing), rendered=repeat,
-            case_id=enquiry.case_id,
+            case_id=enquiry.case_id, reason=reasons.media_unacknowledged(enquiry),
         )
         audit.record(
             session, at=now, actor=audit.SYSTEM, kind="media_alert_repeated", case_id=enquiry.case_id,
@@ -418,7 +422,7 @@ def _deadline_step(
         kind, key, detail = "media_deadline_passed", f"media:{enquiry.id}:deadline-passed", {}
         enquiry.reminders_sent = len(befores) + 1
     enqueue(session, core, key=key, kind=kind, to=_recipients(core, routing), rendered=rendered,
-            case_id=enquiry.case_id)
+            case_id=enquiry.case_id, reason=reasons.media_open(enquiry))
     audit.record(
         session, at=now, actor=audit.SYSTEM, kind=kind, case_id=enquiry.case_id,
         media_id=enquiry.id, media_ref=enquiry.ref, **detail,

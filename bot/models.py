@@ -117,11 +117,17 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(unique=True, index=True)
     in_reply_to: str | None = None
     references: str | None = None
-    status: str = "pending"  # pending | sending | sent | failed
+    status: str = "pending"  # pending | sending | sent | failed | cancelled
+    #: Why the message exists, e.g. ``deadline:7`` or ``case:3 media:5:unacknowledged``: checked
+    #: again when it is claimed for delivery; a reason that has gone cancels it (bot.reasons).
+    reason: str | None = None
     attempts: int = 0
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     claimed_at: datetime | None = _dt()
+    #: The instance (hostname:pid:random) sending it, and until when its claim holds.
+    claimed_by: str | None = None
+    lease_until: datetime | None = _dt()
     sent_at: datetime | None = _dt()
     last_error: str | None = None
 
@@ -164,6 +170,15 @@ class Event(SQLModel, table=True):
     actor: str
     kind: str
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Lease(SQLModel, table=True):
+    """A named job only one instance may do at a time (reading the mailbox), until ``expires_at``."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    acquired_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class RefCounter(SQLModel, table=True):

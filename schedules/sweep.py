@@ -1,17 +1,25 @@
 """What the clock runs on every tick: read the mailbox, take due deadline and media steps, send.
 
 APScheduler only calls :func:`tick` (libraries.md section 4: the database is the source of truth,
-one interval job, no job per deadline). A tick is safe to run at any time and any number of times.
+one interval job, no job per deadline). A tick is safe to run at any time and any number of times,
+by any number of instances on one PostgreSQL (decision 0013): the mailbox is read by the holder
+of the ``mailbox`` lease only, and every step and outbox row is claimed by exactly one instance.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import leases
 from bot.chasers import chase_overdue
 from bot.core import Core
-from bot.mail.gateway import MailboxError, MailGateway
+from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
 from handlers.mail.intake import IntakeResult, ingest
@@ -23,6 +31,10 @@ log = logging.getLogger(__name__)
 class TickReport:
     received: list[IntakeResult] = field(default_factory=list)
     mailbox_error: str | None = None
+    #: Another instance holds the mailbox lease; this tick did not read the mailbox.
+    mailbox_elsewhere: str | None = None
+    #: One line per phase the database failed in (the next tick tries again).
+    database_errors: list[str] = field(default_factory=list)
     steps: int = 0
     media_steps: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
@@ -36,6 +48,9 @@ class TickReport:
             "sent": self.delivery.sent,
             "send_failures": self.delivery.failed,
             "held_for_working_hours": self.delivery.deferred,
+            "cancelled_reason_gone": self.delivery.cancelled,
+            "mailbox_read_by": self.mailbox_elsewhere,
+            "database_errors": self.database_errors,
         }
 
 
@@ -61,11 +76,99 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
     health.succeeded(now)
 
 
-def tick(core: Core, gateway: MailGateway) -> TickReport:
+MAILBOX_LEASE = "mailbox"
+
+
+class LeasedMailbox:
+    """The gateway, read while holding the mailbox lease: a long read renews it as it goes (every
+    third of the lease, by the clock), and stops at the next message if the lease was lost, so
+    two instances never read the mailbox at once."""
+
+    def __init__(self, core: Core, gateway: MailGateway, holder: str, lease_for: timedelta) -> None:
+        self.core, self.gateway, self.holder, self.lease_for = core, gateway, holder, lease_for
+        self.name = gateway.name
+        self.renewed_at = core.clock.now()
+
+    def fetch_new(self) -> Iterator[InboundItem]:
+        for item in self.gateway.fetch_new():
+            if not self._still_held():
+                log.warning("mailbox lease lost during a read; another instance reads on")
+                return
+            yield item
+
+    def _still_held(self) -> bool:
+        now = self.core.clock.now()
+        if now < self.renewed_at + self.lease_for / 3:
+            return True
+        with self.core.db.transaction() as session:
+            held = leases.acquire(session, MAILBOX_LEASE, self.holder, now, self.lease_for)
+        self.renewed_at = now
+        return held
+
+    def mark_processed(self, item_id: str) -> None:
+        self.gateway.mark_processed(item_id)
+
+    def send(self, message: EmailMessage) -> str:
+        return self.gateway.send(message)
+
+    def check(self) -> list[str]:
+        return self.gateway.check()
+
+
+#: A one-shot tick (``review-bot tick``) holds the mailbox lease this long at most, then releases it.
+ONE_SHOT_LEASE = timedelta(minutes=5)
+
+
+def poll_under_lease(
+    core: Core, gateway: MailGateway, report: TickReport, lease_for: timedelta | None
+) -> None:
+    """Read the mailbox only while this instance holds the mailbox lease (one reader at a time).
+
+    ``review-bot run`` passes its tick interval: it renews the lease on every tick, and if it
+    dies the lease lapses one interval after its last renewal, so the next instance to tick
+    takes over. A one-shot tick (None) releases it after reading, so a ``tick --now`` in another
+    time never keeps a running instance off the mailbox."""
+    me = leases.instance_id()
+    with core.db.transaction() as session:
+        held = leases.acquire(session, MAILBOX_LEASE, me, core.clock.now(), lease_for or ONE_SHOT_LEASE)
+        holder = None if held else leases.holder_of(session, MAILBOX_LEASE, core.clock.now())
+    if not held:
+        report.mailbox_elsewhere = holder
+        return
+    try:
+        poll_mailbox(core, LeasedMailbox(core, gateway, me, lease_for or ONE_SHOT_LEASE), report)
+    finally:
+        if lease_for is None:
+            with core.db.transaction() as session:
+                leases.release(session, MAILBOX_LEASE, me, core.clock.now())
+
+
+def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None) -> TickReport:
+    """One tick. ``lease_for``: the tick interval of a running instance (None: a one-shot tick)."""
     report = TickReport()
-    poll_mailbox(core, gateway, report)
-    report.steps = chase_overdue(core).steps
-    # Media alerts are not held to working hours (issue 4): journalists' deadlines are not.
-    report.media_steps = chase_media(core)
-    report.delivery = deliver(core, gateway)
+    _phase(report, "mailbox", lambda: poll_under_lease(core, gateway, report, lease_for))
+
+    def steps() -> None:
+        report.steps = chase_overdue(core).steps
+
+    def media_steps() -> None:
+        # Media alerts are not held to working hours (issue 4): journalists' deadlines are not.
+        report.media_steps = chase_media(core)
+
+    def delivery() -> None:
+        report.delivery = deliver(core, gateway)
+
+    _phase(report, "deadline steps", steps)
+    _phase(report, "media steps", media_steps)
+    _phase(report, "delivery", delivery)
     return report
+
+
+def _phase(report: TickReport, name: str, run: Callable[[], None]) -> None:
+    """Run one phase; a database failure ends it with one log line, not a traceback per row."""
+    try:
+        run()
+    except SQLAlchemyError as exc:
+        line = f"{name}: {type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0][:200]}"
+        report.database_errors.append(line)
+        log.error("tick: database error in %s", line)

@@ -18,7 +18,7 @@ from bot.core import Core
 from bot.mail.gateway import MailboxError
 from bot.mail.maildir import MaildirGateway
 from bot.models import OutboxMessage
-from bot.outbox import STALE_CLAIM, deliver
+from bot.outbox import SEND_LEASE, deliver
 from schedules.sweep import tick
 from tests.conftest import new_case, notified_case
 
@@ -255,7 +255,7 @@ def test_a_crash_between_claim_and_mark_resends_once_after_the_claim_goes_stale(
         (row,) = s.exec(select(OutboxMessage))
         row.status, row.claimed_at = "sending", clock.now()
     assert deliver(core, maildir).sent == 0
-    clock.advance(STALE_CLAIM + timedelta(seconds=1))
+    clock.advance(SEND_LEASE + timedelta(seconds=1))
     assert deliver(core, maildir).sent == 1
     assert deliver(core, maildir).sent == 0
     assert len(sent(maildir)) == 1

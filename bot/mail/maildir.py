@@ -25,6 +25,7 @@ Logs carry Maildir keys and folder names only, never subjects, bodies or address
 
 from __future__ import annotations
 
+import email.parser
 import email.policy
 import email.utils
 import logging
@@ -147,6 +148,24 @@ class MaildirGateway:
         self._flag_sent_seen(sent_dir, key)
         log.info("send: wrote %s to sent", key)
         return message_id
+
+    def was_sent(self, message_id: str) -> bool:
+        """Whether a message with this Message-ID is already in ``sent``.
+
+        Asked by the outbox only when it takes over the claim of a sender that died mid-send
+        (decision 0013), so a crash between writing and recording does not send twice."""
+        wanted = message_id.strip()
+        folder = self._folder(SENT)
+        for sub in ("new", "cur"):
+            for path in (folder / sub).iterdir():
+                try:
+                    with path.open("rb") as handle:
+                        headers = email.parser.BytesHeaderParser().parse(handle)
+                except OSError:
+                    continue
+                if str(headers.get("Message-ID", "")).strip() == wanted:
+                    return True
+        return False
 
     # --- internals -------------------------------------------------------------------------
 
