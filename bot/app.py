@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from bot.logs import configure_logging as _configure_logging
 from bot.logs import mask_url, settings_secrets
 from bot.mail.factory import build_gateway
 from bot.mail.gateway import MailGateway
+from bot.privacy import log_message
 from bot.protocol import Protocol, load_protocol
 from bot.settings import Settings
 
@@ -157,9 +159,12 @@ class BotApp:
         try:
             report = self.tick()
             log.info("tick %s", report.summary(), extra={"event": "tick"})
-            ok = True
-        except Exception:  # the next tick tries again; the rows still say what is due
-            log.exception("tick failed", extra={"event": "tick"})
+            # A tick whose phases met database errors (logged one line each) did not do its work.
+            ok = not report.database_errors
+        except Exception as exc:  # the next tick tries again; the rows still say what is due
+            # The message may quote mail or typed text: its redacted form and the frames only.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("tick failed: %s\n%s", log_message(exc), frames, extra={"event": "tick"})
         finally:
             # Readiness counts only ticks that finished without an error (bot/health.py).
             self.ticks.finished(self.core.clock.now(), ok=ok)

@@ -96,6 +96,19 @@ def schema_state(connection: Connection, scripts: str = SCRIPTS) -> SchemaState:
     return SchemaState("behind" if current in known else "ahead", current, head)
 
 
+def stamp_head(engine: Engine) -> None:
+    """Record the head revision in a database whose tables were made from the models (tests,
+    benchmarks), unless it already records one."""
+    head = head_revision()
+    with engine.begin() as conn:
+        if VERSION_TABLE in inspect(conn).get_table_names():
+            return
+        # Alembic's own version table, as `alembic stamp` makes it.
+        conn.execute(text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                          f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"))
+        conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:head)"), {"head": head})
+
+
 def migration_engine(url: str) -> Engine:
     """An engine for migrations only. SQLite: the driver's own transaction handling is switched
     off so DDL runs inside our ``BEGIN IMMEDIATE`` (pysqlite commits before DDL otherwise), and

@@ -50,10 +50,10 @@ On Tue, 17 Nov 2026, Press Office wrote:
 
 
 def test_the_question_goes_by_email_never_to_slack(
-    slack_api: SlackAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    slack_api: SlackAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture, schema_database_url: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    slack = SlackHarness(slack_api, tmp_path, comms_channel=COMMS, roles={
+    slack = SlackHarness(slack_api, tmp_path, schema_database_url, comms_channel=COMMS, roles={
         "press_office": {"name": "Press", "email": "press.office@borough.example", "slack_user_id": PRESS},
     })
     slack.clock.set(WED_10)
@@ -83,9 +83,9 @@ def test_the_question_goes_by_email_never_to_slack(
     assert SENTINEL not in slack_api.everything_sent()
     assert SENTINEL not in caplog.text
 
-    shown = Bot(tmp_path)("media", "show", "ME-2026-0001").output
+    shown = Bot(tmp_path, schema_database_url)("media", "show", "ME-2026-0001").output
     assert f"  question:\n    Hello,\n\n    Can the partnership confirm whether {SENTINEL}" in shown
     assert "    Thanks,\n    Alex\n" in shown
-    view = json.loads(Bot(tmp_path)("media", "show", "ME-2026-0001", "--json").output)
+    view = json.loads(Bot(tmp_path, schema_database_url)("media", "show", "ME-2026-0001", "--json").output)
     assert SENTINEL in view["question"] and "OLD-HISTORY" not in view["question"]
     assert view["journalist_deadline"] is None

@@ -83,7 +83,7 @@ def test_live_and_ready_then_not_ready_when_the_tick_is_stale(running: Any) -> N
     assert app.slack_mode() == "off"
     body = wait_ready(app)
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "tick", "mailbox"}
+    assert set(body["checks"]) == {"database", "schema", "tick", "mailbox"}
     assert body["checks"]["tick"]["last_tick"] == MONDAY_10.isoformat()
     assert get(app, "/healthz") == (200, {"status": "ok"})
     # An hour with no tick (the scheduler's next run is a wall-clock minute away).
@@ -170,5 +170,5 @@ def test_review_bot_run_from_another_folder(tmp_path: Path, postgres: PostgresSe
 def test_a_busy_health_port_is_named(running: Any) -> None:
     app, _ = running()
     with pytest.raises(OSError, match="set HEALTH_PORT to a free port"):
-        create_app(Settings(_env_file=None, data_dir=app.settings.data_dir,
+        create_app(Settings(_env_file=None, data_dir=app.settings.data_dir / "second",
                             health_port=app.health_server.port)).start()

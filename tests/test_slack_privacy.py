@@ -29,8 +29,8 @@ MENTION, LINK = "<!channel>", "<https://evil.example|click>"
 
 
 @pytest.fixture
-def slack(slack_api: SlackAPI, tmp_path: Path) -> SlackHarness:
-    return SlackHarness(slack_api, tmp_path, comms_channel=COMMS,
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url, comms_channel=COMMS,
                         roles={"press_office": {"slack_user_id": PRESS}})
 
 

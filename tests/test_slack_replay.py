@@ -22,8 +22,8 @@ COMMS, PRESS, PRACTITIONER = "CCOMMS", "UPRESS", "UPRACT"
 
 
 @pytest.fixture
-def slack(slack_api: SlackAPI, tmp_path: Path) -> SlackHarness:
-    return SlackHarness(slack_api, tmp_path, comms_channel=COMMS,
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url, comms_channel=COMMS,
                         roles={"press_office": {"slack_user_id": PRESS}})
 
 

@@ -14,8 +14,8 @@ BM = ["--actor", "business.manager@partnership.example"]
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Bot:
-    return Bot(tmp_path)
+def bot(tmp_path: Path, database_url: str) -> Bot:
+    return Bot(tmp_path, database_url)
 
 
 def tick(bot: Bot, at: str) -> dict[str, object]:
@@ -33,7 +33,7 @@ def subjects(bot: Bot) -> list[str]:
 
 def open_case(bot: Bot) -> None:
     bot("--now", "2026-11-16T10:00", *BM, "open", "--referring-agency", "police",
-        "--incident-date", "2026-11-12", "--la-aware", "2026-11-13")
+        "--incident-date", "2026-11-12", "--la-aware", "2026-11-13", "--outcome", "death")
 
 
 def test_the_overdue_notification_alert_held_overnight_is_cancelled_once_the_notification_is_recorded(
