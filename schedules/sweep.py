@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from bot.chasers import chase_overdue
 from bot.core import Core
+from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import MailboxError, MailGateway
 from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
-from handlers.mail.intake import IntakeResult, ingest
+from handlers.mail.intake import IntakeDeferred, IntakeResult, ingest
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 class TickReport:
     received: list[IntakeResult] = field(default_factory=list)
     mailbox_error: str | None = None
+    #: why this poll stopped early with the message left in the mailbox (a busy database)
+    intake_deferred: str | None = None
     steps: int = 0
     media_steps: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
@@ -31,6 +34,7 @@ class TickReport:
         return {
             "received": len(self.received),
             "mailbox_error": self.mailbox_error,
+            "intake_deferred": self.intake_deferred,
             "deadline_steps": self.steps,
             "media_steps": self.media_steps,
             "sent": self.delivery.sent,
@@ -50,7 +54,14 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
         return
     try:
         for item in gateway.fetch_new():
-            report.received.append(ingest(core, item.raw, mailbox=gateway.name))
+            try:
+                result = ingest(core, item.raw, mailbox=gateway.name)
+            except IntakeDeferred as exc:
+                # Not recorded, not marked: read again on the next poll (issue 10).
+                report.intake_deferred = str(exc)
+                log.warning("intake deferred: %s", exc)
+                break
+            report.received.append(result)
             gateway.mark_processed(item.item_id)
     except MailboxError as exc:
         # Nothing is lost: unmarked messages are fetched again on the next poll.
@@ -68,4 +79,6 @@ def tick(core: Core, gateway: MailGateway) -> TickReport:
     # Media alerts are not held to working hours (issue 4): journalists' deadlines are not.
     report.media_steps = chase_media(core)
     report.delivery = deliver(core, gateway)
+    # Files an intake wrote before a transaction that never committed (issue 10).
+    sweep_orphan_attachments(core)
     return report
