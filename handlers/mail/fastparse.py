@@ -78,6 +78,8 @@ class _Run(NamedTuple):
     start: int
     end: int
     breaks: int
+    #: a run of whitespace-only lines (see _blank_runs), never decoded as base64
+    blank: bool = False
 
 
 def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
@@ -141,12 +143,46 @@ def _base64_runs(raw: bytes) -> list[_Run]:
     return runs
 
 
+#: A long run of blank (whitespace-only) lines costs the feed parser one step per line: 300,000
+#: newlines are 60 ms or more (issue 9 item 1). Such a run is swapped for a token like a base64
+#: run, but only after a line that is exactly empty: that line ends any header block, so what
+#: follows is body text, where whitespace lines are neither boundaries nor headers. An attached
+#: message (message/rfc822) starts with its own headers after that line, so a message that has
+#: one is left to the ordinary parse.
+_BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]+)")  # one pass: each match takes its whole run
+_ATTACHED_MESSAGE = re.compile(rb"message/", re.IGNORECASE)
+
+
+def _blank_runs(raw: bytes) -> list[_Run]:
+    if len(raw) < _MIN_RUN or _ATTACHED_MESSAGE.search(raw):
+        return []
+    runs: list[_Run] = []
+    for match in _BLANK_RUN.finditer(raw):
+        start, end = match.span(1)
+        end = raw.rfind(b"\n", start, end) + 1  # whole lines: a last line may go on with text
+        if end - start >= _MIN_RUN:
+            runs.append(_Run(start, end, 0, blank=True))
+    return runs
+
+
+def _runs(raw: bytes) -> list[_Run]:
+    """The base64 runs and the blank runs, in order; a blank run overlapping a base64 run is
+    dropped (the base64 run was found by its own rules)."""
+    runs = sorted([*_base64_runs(raw), *_blank_runs(raw)])
+    kept: list[_Run] = []
+    for run in runs:
+        if kept and run.start < kept[-1].end:
+            continue
+        kept.append(run)
+    return kept
+
+
 def message_from_raw(raw: bytes) -> tuple[EmailMessage, dict[int, bytes]]:
     """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long base64 runs through
     the line-by-line parser (see above); and, by ``id(part)``, the base64 bytes of each part
     whose whole payload is one canonical run, to decode in one call."""
     try:
-        runs = _base64_runs(raw)
+        runs = _runs(raw)
         parsed = _parse_skeleton(raw, runs) if runs else None
     except Exception:  # whatever goes wrong here, the ordinary parse decides
         parsed = None
@@ -172,7 +208,7 @@ def _parse_skeleton(
         if token.encode() in raw:
             return None
         encoded = raw[run.start:stop]
-        canonical = _canonical_base64(encoded, run.end - run.start - run.breaks)
+        canonical = not run.blank and _canonical_base64(encoded, run.end - run.start - run.breaks)
         pieces += (raw[last:run.start], token.encode())
         tokens[token] = (encoded.decode("ascii"), encoded if canonical else None)
         last = stop
