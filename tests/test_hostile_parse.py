@@ -10,9 +10,8 @@ import re
 import pytest
 
 from bot.inbound import safe_display_name, strip_format_controls
-from handlers.mail import classify
 from handlers.mail.classify import parse
-from handlers.mail.fastparse import _runs
+from handlers.mail.fastparse import MAX_HEADER_CHARS, _runs
 from handlers.mail.referral_form import labelled_fields, read_referral
 from tests.support.hostile import REFERRAL_FORM, deep_nesting, encoded_words, huge_headers, referral
 from tests.test_parse_equivalence import same
@@ -70,7 +69,7 @@ def test_an_attached_message_is_left_to_the_ordinary_parse() -> None:
 def test_long_headers_are_cut_before_they_are_parsed() -> None:
     parsed = parse(encoded_words("", "", 4_000))
     assert parsed.unreadable is None
-    assert 0 < len(parsed.subject) <= classify.MAX_HEADER_CHARS
+    assert 0 < len(parsed.subject) <= MAX_HEADER_CHARS
     assert parsed.subject.startswith("w0éw1éw2é")  # RFC 2047 section 6.2: adjacent words join
 
 

@@ -36,9 +36,6 @@ AUTO_SUBJECT = re.compile(
 #: Wall time a message may take to read before it goes to triage unread. A safety net: with the
 #: caps below every message the benchmark could build reads in a few milliseconds.
 BUDGET_SECONDS = 0.25
-#: A header value longer than this is cut here before it is parsed (RFC 5322 section 2.1.1:
-#: lines are at most 998 characters; a legitimate References of a long thread stays within).
-MAX_HEADER_CHARS = 4096
 #: The header block (up to the first blank line) a message may have.
 MAX_HEADER_BLOCK = 128 * 1024
 #: MIME containers (multiparts, attached messages) a message may declare.
@@ -68,6 +65,8 @@ class ParsedMessage:
     #: why the message was not read (over a limit or the time budget); it goes to triage
     unreadable: str | None = None
     digest: str = ""
+    #: a media enquiry's reading (handlers/mail/media_mail.MediaMail), done before the lock
+    enquiry: Any = None
     _text: str | None = None
     _fields: dict[str, str] | None = None
     _attachments: list[InboundAttachment] | None = None
@@ -126,26 +125,6 @@ class ParsedMessage:
 def looks_like_referral(parsed: ParsedMessage) -> bool:
     """A new referral: not a reply, not about a case, not automatic mail (process.md 7.1)."""
     return not parsed.auto_marker and parsed.referral_like
-
-
-def _bound_headers(msg: EmailMessage) -> None:
-    """Cut every header value longer than :data:`MAX_HEADER_CHARS`, in every part, so that
-    nothing downstream (ours or the standard library's header parser, which is far from linear
-    on thousands of encoded words) ever parses more. The raw message is kept as it came."""
-    for part in msg.walk():
-        headers = part._headers  # the (name, raw value) pairs the policy parses on each read
-        if any(len(value) > MAX_HEADER_CHARS for _name, value in headers if isinstance(value, str)):
-            part._headers = [
-                (name, _cut(value) if isinstance(value, str) else value) for name, value in headers
-            ]
-
-
-def _cut(value: str) -> str:
-    if len(value) <= MAX_HEADER_CHARS:
-        return value
-    cut = value[:MAX_HEADER_CHARS]
-    space = cut.rfind(" ")  # not inside an encoded word, when there is a space to cut at
-    return cut[:space] if space > MAX_HEADER_CHARS // 2 else cut
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -300,15 +279,14 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
     digest = digest_of(raw)
     too_much = _over_limits(raw)
     if too_much:
-        return ParsedMessage(message_id=synthetic_message_id(raw), msg=None, unreadable=too_much,
+        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
+                             unreadable=too_much,
                              digest=digest)
     try:
-        msg, whole_runs = message_from_raw(raw)
-        _bound_headers(msg)
+        msg, whole_runs = message_from_raw(raw)  # every header value cut at MAX_HEADER_CHARS
     except Exception:
-        return ParsedMessage(message_id=synthetic_message_id(raw), msg=None, digest=digest)
-    parsed = _read_headers(raw, msg, whole_runs)
-    parsed.digest = digest
+        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None, digest=digest)
+    parsed = _read_headers(raw, msg, whole_runs, digest)
     if time.perf_counter() > deadline:
         parsed.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
     return parsed
@@ -326,9 +304,11 @@ def _over_limits(raw: bytes) -> str | None:
     return None
 
 
-def _read_headers(raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes]) -> ParsedMessage:
+def _read_headers(
+    raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes], digest: str
+) -> ParsedMessage:
     ids = MSG_ID.findall(_header(msg, "Message-ID"))
-    message_id = ids[0] if ids else synthetic_message_id(raw)
+    message_id = ids[0] if ids else synthetic_message_id(raw, digest)
     try:
         from_addr, from_domain = from_address(msg)
     except Exception:
@@ -350,7 +330,7 @@ def _read_headers(raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes]) -
         is_reply=bool(thread_ids) or bool(REPLY_PREFIX.match(subject)),
         auto_reply=marker is not None, auto_marker=marker,
         bounce=bounce, bounced_ids=_bounced_ids(msg) if bounce else [],
-        has_attachments=has_attachments, _whole_runs=whole_runs,
+        has_attachments=has_attachments, _whole_runs=whole_runs, digest=digest,
     )
 
 

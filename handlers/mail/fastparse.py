@@ -15,6 +15,25 @@ from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+#: A header value longer than this is cut here before anything parses it (RFC 5322 section
+#: 2.1.1: lines are at most 998 characters; the References of a long thread, or a To of fifty
+#: people, stays within).
+MAX_HEADER_CHARS = 4096
+#: The standard library's parser of MIME parameters and of addresses rescans the rest of the
+#: value for each token (quadratic): those headers get a tighter cut. One sender, and a
+#: Content-Type or Content-Disposition with a long file name, fit in it.
+MAX_STRUCTURED_CHARS = 1024
+_STRUCTURED = frozenset({"from", "sender", "reply-to", "content-type", "content-disposition"})
+
+
+def cut_header(name: str, value: str) -> str:
+    limit = MAX_STRUCTURED_CHARS if name.lower() in _STRUCTURED else MAX_HEADER_CHARS
+    if len(value) <= limit:
+        return value
+    cut = value[:limit]
+    space = cut.rfind(" ")  # not inside an encoded word, when there is a space to cut at
+    return cut[:space] if space > limit // 2 else cut
+
 
 class _ReadPolicy(EmailPolicy):
     """``email.policy.default`` that parses each distinct header value once.
@@ -23,6 +42,13 @@ class _ReadPolicy(EmailPolicy):
     re-parses Content-Type a dozen times per message while walking the MIME tree. Header objects
     are immutable, so one cache serves every message (docs/benchmarks.md).
     """
+
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        """Each header as the parser reads it, cut at :data:`MAX_HEADER_CHARS`: the parser
+        itself reads Content-Type while it builds the tree, and the standard library's header
+        parser is far from linear on long values (issue 9 item 1; decision 0010)."""
+        name, value = super().header_source_parse(sourcelines)
+        return name, cut_header(name, value)
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
         if hasattr(value, "name") or not isinstance(value, str):
@@ -153,11 +179,22 @@ _BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]+)")  # one pass: each match takes i
 _ATTACHED_MESSAGE = re.compile(rb"message/", re.IGNORECASE)
 
 
+#: In a message with no MIME parts at all, every line after the header block is body text, so a
+#: run may start after any line.
+_ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]+)")
+_BOUNDARY = re.compile(rb"boundary", re.IGNORECASE)
+
+
 def _blank_runs(raw: bytes) -> list[_Run]:
     if len(raw) < _MIN_RUN or _ATTACHED_MESSAGE.search(raw):
         return []
+    pattern, start_at = _BLANK_RUN, 0
+    if not _BOUNDARY.search(raw):
+        ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
+        if ends:
+            pattern, start_at = _ANY_BLANK_RUN, min(ends) + 1  # the header block's last line
     runs: list[_Run] = []
-    for match in _BLANK_RUN.finditer(raw):
+    for match in pattern.finditer(raw, start_at):
         start, end = match.span(1)
         end = raw.rfind(b"\n", start, end) + 1  # whole lines: a last line may go on with text
         if end - start >= _MIN_RUN:

@@ -12,7 +12,6 @@ Log lines carry ids and classifications only, never subjects, bodies or addresse
 from __future__ import annotations
 
 import logging
-import time
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
@@ -26,11 +25,9 @@ from bot.mail.authresults import domain_matches, verify_sender
 from bot.media import receive_enquiry
 from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
 from handlers.mail.classify import (
-    BUDGET_SECONDS,
     ParsedMessage,
     is_out_of_office,
     looks_like_referral,
-    parse,
 )
 from handlers.mail.db_retry import (
     ATTEMPTS,
@@ -42,6 +39,7 @@ from handlers.mail.db_retry import (
 )
 from handlers.mail.media_mail import is_to_press_address, read_enquiry
 from handlers.mail.notices import IntakeResult, auto_reply, bounce, pick_request
+from handlers.mail.prepare import read_before_the_lock
 from handlers.mail.referral_form import read_referral
 
 log = logging.getLogger(__name__)
@@ -54,8 +52,7 @@ def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
     Everything that reads the sender's bytes happens first, within the time budget of
     decision 0010, outside any transaction: the write lock is only held for database work.
     """
-    parsed = parse(raw, deadline=time.perf_counter() + BUDGET_SECONDS)
-    parsed.read_all(time.perf_counter() + BUDGET_SECONDS)
+    parsed = read_before_the_lock(core, raw)
     last: Exception | None = None
     for attempt in range(ATTEMPTS):
         pause(attempt)
@@ -344,7 +341,7 @@ def _media_enquiry(
     """Mail to the press address is a media enquiry (issue 4): everyone who must know is told at
     once. What cannot be read is said in the summary for the press office, never guessed; an
     enquiry is opened even then, because a late alert is worse than an imperfect one."""
-    mail = read_enquiry(parsed, core.protocol, core.clock.now())
+    mail = parsed.enquiry or read_enquiry(parsed, core.protocol, core.clock.now())
     agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
     if mail.forwarded_by and len(agencies) == 1 and not _sender_problem(core, parsed, agencies[0].slug):
         mail.data.raising_agency = agencies[0].slug
