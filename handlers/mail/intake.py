@@ -149,7 +149,7 @@ def _route(
     if parsed.bounce:
         return bounce(session, core, inbound, parsed)
     if parsed.auto_marker is not None:
-        looks_like = None if is_out_of_office(parsed) else _work_it_looks_like(session, core, parsed)
+        looks_like = _work_it_looks_like(session, core, parsed)
         if looks_like is None:
             return auto_reply(session, core, inbound, parsed)
         _keep_attachments(session, core, inbound, parsed)
@@ -181,6 +181,8 @@ def _work_it_looks_like(session: Session, core: Core, parsed: ParsedMessage) -> 
         return "a media enquiry"
     if parsed.referral_like:
         return "a referral"
+    if is_out_of_office(parsed):
+        return None  # an out-of-office answering a request: recorded on it, never a return
     if parsed.case_refs or agency_requests.request_for_message_ids(session, parsed.thread_ids):
         return "an agency return"
     return None

@@ -166,6 +166,8 @@ def bidi_return(request_id: str, _ref: str) -> bytes:
 def auto_generated(kind: str) -> Callable[[str, str], bytes]:
     def build(request_id: str, _ref: str) -> bytes:
         marker = "Auto-Submitted: auto-generated\n"
+        if kind == "referral-x-autoreply":
+            return referral(REFERRAL_FORM, "auto.ref2@borough.example", extra="X-Autoreply: yes\n")
         if kind == "referral":
             return referral(REFERRAL_FORM, "auto.ref@borough.example", extra=marker)
         if kind == "media":
@@ -258,6 +260,8 @@ CORPUS: list[Hostile] = [
             [("application/pdf", None), ("application/pdf", None)]),
     Hostile("auto-generated-referral", "automatic mail", auto_generated("referral"), "unknown",
             "looks like a referral"),
+    Hostile("x-autoreply-referral", "automatic mail", auto_generated("referral-x-autoreply"), "unknown",
+            "marked as automatic mail (x-autoreply) but looks like a referral"),
     Hostile("auto-generated-return", "automatic mail", auto_generated("return"), "unknown",
             "looks like an agency return", [("application/pdf", None)]),
     Hostile("bulk-return", "automatic mail", auto_generated("return-precedence"), "unknown",
