@@ -147,8 +147,8 @@ def test_the_same_message_through_a_second_relay_is_still_a_duplicate(
 ) -> None:
     (entry,) = [h for h in CORPUS if h.name == "forwarded-return"]
     raw = entry.build(police_request_id(core), case_ref)
-    relayed = b"Received: from mx2.partnership.example by mx.partnership.example\r\n" + raw.replace(
-        b"\n", b"\r\n")
+    relayed = (b"Received: from mx2.partnership.example\n\tby mx.partnership.example\n"
+               b"Authentication-Results: mx.partnership.example; dmarc=pass\n" + raw)
     drop(maildir, raw, "one")
     drop(maildir, relayed, "two")
     report = tick(core, maildir)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
-from handlers.mail.fastparse import READ_POLICY, message_from_raw
+from handlers.mail.fastparse import READ_POLICY, Gaps, TooMuch, message_from_raw
 from handlers.mail.mime_parts import leaf_attachments
 from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
@@ -112,7 +112,12 @@ class ParsedMessage:
     def read_all(self, deadline: float) -> None:
         """Do every reading a route may need now, before the intake takes the database's write
         lock; past ``deadline`` (``time.perf_counter``) the message is left unread."""
-        steps = (lambda: self.text, lambda: self.fields, lambda: list(self.attachments()))
+        # The text is only needed where a referral may be (or a media enquiry, read by the
+        # intake itself): a reply's body is never read.
+        wanted = not (self.is_reply or self.case_refs or self.bounce)
+        steps = (
+            (lambda: self.text, lambda: self.fields) if wanted else ()
+        ) + (lambda: list(self.attachments()),)
         for step in steps:
             if self.unreadable is None and time.perf_counter() > deadline:
                 self.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
@@ -277,13 +282,11 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
     if deadline is None:
         deadline = time.perf_counter() + BUDGET_SECONDS
     digest = digest_of(raw)
-    too_much = _over_limits(raw)
-    if too_much:
-        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
-                             unreadable=too_much,
-                             digest=digest)
     try:
-        msg, whole_runs = message_from_raw(raw)  # every header value cut at MAX_HEADER_CHARS
+        msg, whole_runs = message_from_raw(raw, _over_limits)  # header values cut as they are read
+    except TooMuch as exc:
+        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
+                             unreadable=str(exc), digest=digest)
     except Exception:
         return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None, digest=digest)
     parsed = _read_headers(raw, msg, whole_runs, digest)
@@ -292,15 +295,19 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
     return parsed
 
 
-def _over_limits(raw: bytes) -> str | None:
-    """Why the message is too much to read at all (decision 0010), or None."""
+def _over_limits(raw: bytes, gaps: Gaps) -> str | None:
+    """Why the message is too much to read at all (decision 0010), or None. Containers are
+    counted outside base64 runs (``gaps``), where the structure is."""
     end = raw.find(b"\n\n", 0, MAX_HEADER_BLOCK + 2)
     crlf_end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BLOCK + 4)
     if end < 0 and crlf_end < 0 and len(raw) > MAX_HEADER_BLOCK:
         return f"its header is longer than {MAX_HEADER_BLOCK // 1024} KB"
-    for containers, _match in enumerate(_CONTAINER.finditer(raw), start=1):
-        if containers > MAX_CONTAINERS:
-            return f"it has more than {MAX_CONTAINERS} nested MIME parts"
+    containers = 0
+    for start, end in gaps:
+        for _match in _CONTAINER.finditer(raw, start, end):
+            containers += 1
+            if containers > MAX_CONTAINERS:
+                return f"it has more than {MAX_CONTAINERS} nested MIME parts"
     return None
 
 

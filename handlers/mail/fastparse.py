@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -185,43 +186,62 @@ _ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]+)")
 _BOUNDARY = re.compile(rb"boundary", re.IGNORECASE)
 
 
-def _blank_runs(raw: bytes) -> list[_Run]:
-    if len(raw) < _MIN_RUN or _ATTACHED_MESSAGE.search(raw):
+Gaps = list[tuple[int, int]]
+
+
+def gaps_between(raw: bytes, runs: list[_Run]) -> Gaps:
+    """[start, end) of what is not in a base64 run: where the structure of the message is, and
+    all a structural search needs to scan (a 20 MB attachment is skipped, not searched)."""
+    gaps, last = [], 0
+    for run in runs:
+        gaps.append((last, run.start))
+        last = run.end
+    gaps.append((last, len(raw)))
+    return gaps
+
+
+def _blank_runs(raw: bytes, gaps: Gaps) -> list[_Run]:
+    if len(raw) < _MIN_RUN or any(_ATTACHED_MESSAGE.search(raw, s, e) for s, e in gaps):
         return []
     pattern, start_at = _BLANK_RUN, 0
-    if not _BOUNDARY.search(raw):
+    if not any(_BOUNDARY.search(raw, s, e) for s, e in gaps):
         ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
         if ends:
             pattern, start_at = _ANY_BLANK_RUN, min(ends) + 1  # the header block's last line
     runs: list[_Run] = []
-    for match in pattern.finditer(raw, start_at):
-        start, end = match.span(1)
-        end = raw.rfind(b"\n", start, end) + 1  # whole lines: a last line may go on with text
-        if end - start >= _MIN_RUN:
-            runs.append(_Run(start, end, 0, blank=True))
+    for gap_start, gap_end in gaps:
+        for match in pattern.finditer(raw, max(gap_start, start_at), gap_end):
+            start, end = match.span(1)
+            end = raw.rfind(b"\n", start, end) + 1  # whole lines: a last line may go on with text
+            if end - start >= _MIN_RUN:
+                runs.append(_Run(start, end, 0, blank=True))
     return runs
 
 
-def _runs(raw: bytes) -> list[_Run]:
-    """The base64 runs and the blank runs, in order; a blank run overlapping a base64 run is
-    dropped (the base64 run was found by its own rules)."""
-    runs = sorted([*_base64_runs(raw), *_blank_runs(raw)])
-    kept: list[_Run] = []
-    for run in runs:
-        if kept and run.start < kept[-1].end:
-            continue
-        kept.append(run)
-    return kept
+class TooMuch(Exception):
+    """The message is over a limit of the caller's (see ``message_from_raw``)."""
 
 
-def message_from_raw(raw: bytes) -> tuple[EmailMessage, dict[int, bytes]]:
-    """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long base64 runs through
-    the line-by-line parser (see above); and, by ``id(part)``, the base64 bytes of each part
-    whose whole payload is one canonical run, to decode in one call."""
+def message_from_raw(
+    raw: bytes, limit: Callable[[bytes, Gaps], str | None] | None = None
+) -> tuple[EmailMessage, dict[int, bytes]]:
+    """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long base64 or blank
+    runs through the line-by-line parser (see above); and, by ``id(part)``, the base64 bytes of
+    each part whose whole payload is one canonical run, to decode in one call.
+
+    ``limit(raw, gaps)``, when given, is asked first (with the stretches outside base64 runs)
+    and its answer raised as :class:`TooMuch`."""
     try:
-        runs = _runs(raw)
-        parsed = _parse_skeleton(raw, runs) if runs else None
+        base64_runs = _base64_runs(raw)
     except Exception:  # whatever goes wrong here, the ordinary parse decides
+        base64_runs = []
+    gaps = gaps_between(raw, base64_runs)
+    if limit is not None and (why := limit(raw, gaps)):
+        raise TooMuch(why)
+    try:
+        runs = sorted([*base64_runs, *_blank_runs(raw, gaps)])
+        parsed = _parse_skeleton(raw, runs) if runs else None
+    except Exception:
         parsed = None
     if parsed is not None:
         return parsed

@@ -177,12 +177,14 @@ def _route(
 def _work_it_looks_like(session: Session, core: Core, parsed: ParsedMessage) -> str | None:
     """What an automatic message looks like, when it looks like work: a form system's referral,
     a case system's return, a media enquiry (issue 9 item 3)."""
-    if is_to_press_address(parsed, core.protocol):
-        return "a media enquiry"
     if parsed.referral_like:
         return "a referral"
     if is_out_of_office(parsed):
-        return None  # an out-of-office answering a request: recorded on it, never a return
+        # An out-of-office (answering a request, or a journalist's to the press address) is
+        # recorded as one, never taken for a return or an enquiry.
+        return None
+    if is_to_press_address(parsed, core.protocol):
+        return "a media enquiry"
     if parsed.case_refs or agency_requests.request_for_message_ids(session, parsed.thread_ids):
         return "an agency return"
     return None
