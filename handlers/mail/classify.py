@@ -254,13 +254,18 @@ _REPLY_MARKERS = ("auto-submitted: auto-replied", "x-autoreply", "x-autorespond"
                   "precedence: auto_reply", "subject")
 
 
+_RFC3834 = frozenset({"auto-generated", "auto-replied", "auto-notified"})
+
+
 def _auto_marker(msg: EmailMessage, subject: str, has_attachments: bool) -> str | None:
     """What marks the message as sent by a machine, or None. X-Auto-Response-Suppress is a
     request, not a sign: normal Outlook mail carries it."""
     auto_submitted = _header(msg, "Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
-        kind = auto_submitted.split(";", 1)[0].strip()[:40]
-        return f"auto-submitted: {kind}"
+        kind = auto_submitted.split(";", 1)[0].strip()
+        # RFC 3834 section 5 keywords only: the value is the sender's text and the marker is
+        # shown in triage reasons.
+        return f"auto-submitted: {kind if kind in _RFC3834 else 'other'}"
     for name in ("X-Autoreply", "X-Autorespond"):
         if _header(msg, name):
             return name.lower()

@@ -64,8 +64,6 @@ def transient(exc: DBAPIError) -> bool:
     return any(str(sqlstate).startswith(code) for code in _TRANSIENT_SQLSTATES)
 
 
-
-
 def pause(attempt: int) -> None:
     """Wait before attempt number ``attempt`` (0 is the first: no wait)."""
     if attempt:
