@@ -1,7 +1,7 @@
 """``python -m bench`` (or ``make bench``): every benchmark, then one combined table.
 
 ``--verbose`` also prints each benchmark's own detail tables. Individually:
-``python -m bench.intake [--profile]`` and ``python -m bench.sweep``.
+``python -m bench.intake [--profile]``, ``python -m bench.intake_worst`` and ``python -m bench.sweep``.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import sys
 import time
 from datetime import datetime
 
-from bench import intake, slack_command, sweep
+from bench import intake, intake_worst, slack_command, sweep
 from bench._common import Row, machine, print_rows
 
 
 def main() -> None:
     verbose = "--verbose" in sys.argv or "-v" in sys.argv
     rows = []
-    for name, module in (("intake", intake), ("sweep", sweep)):
+    for name, module in (("intake", intake), ("intake_worst", intake_worst), ("sweep", sweep)):
         print(f"running bench.{name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         rows += module.run(verbose=verbose)

@@ -194,10 +194,14 @@ def tick(ctx: Ctx, tick_now: datetime | None, as_json: bool) -> None:
 @pass_ctx
 def ingest(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Feed .eml files through the intake; prints one JSON line per message."""
+    from handlers.mail.intake import IntakeDeferred
     from handlers.mail.intake import ingest as ingest_message
 
     for path in files:
-        result = ingest_message(ctx.core, path.read_bytes(), mailbox=f"file:{path.parent}")
+        try:
+            result = ingest_message(ctx.core, path.read_bytes(), mailbox=f"file:{path.parent}")
+        except IntakeDeferred as exc:  # nothing recorded: the same file can simply be fed again
+            fail(f"{path.name} not ingested: {exc}; try again")
         click.echo(json.dumps(result.as_json()))
 
 

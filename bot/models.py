@@ -149,6 +149,8 @@ class InboundMessage(SQLModel, table=True):
     triage_status: str | None = Field(default=None, index=True)  # open | assigned | dismissed
     triage_reason: str | None = None
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: bot.inbound.digest_of(raw): a reused Message-ID with other content is another message.
+    digest: str | None = None
 
 
 class Attachment(SQLModel, table=True):
@@ -159,6 +161,8 @@ class Attachment(SQLModel, table=True):
     content_type: str
     size: int
     rejected_reason: str | None = None
+    #: None for a document; "signature" (S/MIME, PGP) or "message" (an attached .eml) otherwise.
+    role: str | None = None
 
 
 class Event(SQLModel, table=True):

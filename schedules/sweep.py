@@ -19,10 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import leases
 from bot.chasers import chase_overdue
 from bot.core import Core
+from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
-from handlers.mail.intake import IntakeResult, ingest
+from handlers.mail.intake import IntakeDeferred, IntakeResult, ingest
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class TickReport:
     mailbox_elsewhere: str | None = None
     #: One line per phase the database failed in (the next tick tries again).
     database_errors: list[str] = field(default_factory=list)
+    #: why this poll stopped early with the message left in the mailbox (a busy database)
+    intake_deferred: str | None = None
     steps: int = 0
     media_steps: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
@@ -43,6 +46,7 @@ class TickReport:
         return {
             "received": len(self.received),
             "mailbox_error": self.mailbox_error,
+            "intake_deferred": self.intake_deferred,
             "deadline_steps": self.steps,
             "media_steps": self.media_steps,
             "sent": self.delivery.sent,
@@ -65,7 +69,14 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
         return
     try:
         for item in gateway.fetch_new():
-            report.received.append(ingest(core, item.raw, mailbox=gateway.name))
+            try:
+                result = ingest(core, item.raw, mailbox=gateway.name)
+            except IntakeDeferred as exc:
+                # Not recorded, not marked: read again on the next poll (issue 10).
+                report.intake_deferred = str(exc)
+                log.warning("intake deferred: %s", exc)
+                break
+            report.received.append(result)
             gateway.mark_processed(item.item_id)
     except MailboxError as exc:
         # Nothing is lost: unmarked messages are fetched again on the next poll.
@@ -161,6 +172,8 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     _phase(report, "deadline steps", steps)
     _phase(report, "media steps", media_steps)
     _phase(report, "delivery", delivery)
+    # Files an intake wrote before a transaction that never committed (issue 10).
+    _phase(report, "attachment sweep", lambda: sweep_orphan_attachments(core))
     return report
 
 

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 import pytest
 
 from handlers.mail.classify import MSG_ID, body_text, parse
+from handlers.mail.mime_parts import leaf_attachments
 from tests.support.eml.build import fixture_names, load, oversized_attachment
 
 
@@ -25,9 +26,9 @@ def expected(raw: bytes) -> dict[str, object]:
     assert isinstance(msg, EmailMessage)
     try:
         attachments = [
-            # What the intake stored before the fast path: an undecodable payload is empty.
-            (p.get_filename(), p.get_content_type(), p.get_payload(decode=True) or b"")
-            for p in msg.iter_attachments()
+            # Every leaf attachment of the standard library's tree (handlers/mail/mime_parts.py):
+            # an undecodable payload is empty.
+            (a.filename, a.content_type, a.payload) for a in leaf_attachments(msg, {})
         ]
     except Exception:
         attachments = []

@@ -6,25 +6,21 @@ Pure functions over bytes: no database, no mailbox. Any message, however broken,
 
 from __future__ import annotations
 
-import binascii
-import itertools
-import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from email import message_from_bytes
 from email.headerregistry import UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import EmailPolicy
 from functools import lru_cache
 from html.parser import HTMLParser
-from typing import Any, NamedTuple
+from typing import Any
 
-from bot.cases import Referral
-from bot.inbound import InboundAttachment, synthetic_message_id
+from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
-from bot.protocol import Protocol, UnknownAgency
+from handlers.mail.fastparse import READ_POLICY, Gaps, TooMuch, message_from_raw
+from handlers.mail.mime_parts import leaf_attachments
+from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
 CASE_REF = re.compile(r"\[\s*(SI-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
 MSG_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
@@ -34,26 +30,20 @@ AUTO_SUBJECT = re.compile(
 )
 
 
-class _ReadPolicy(EmailPolicy):
-    """``email.policy.default`` that parses each distinct header value once.
-
-    The default policy builds a new header object on every read: ``get_content_type()`` alone
-    re-parses Content-Type a dozen times per message while walking the MIME tree. Header objects
-    are immutable, so one cache serves every message (docs/benchmarks.md).
-    """
-
-    def header_fetch_parse(self, name: str, value: Any) -> Any:
-        if hasattr(value, "name") or not isinstance(value, str):
-            return super().header_fetch_parse(name, value)
-        return _parse_header(self, name, value)
 
 
-@lru_cache(maxsize=8192)
-def _parse_header(read_policy: EmailPolicy, name: str, value: str) -> Any:
-    return EmailPolicy.header_fetch_parse(read_policy, name, value)
-
-
-READ_POLICY = _ReadPolicy()
+# --- limits: what the intake reads of a message it does not trust (decision 0010) -----------
+#: Wall time a message may take to read before it goes to triage unread. A safety net: with the
+#: caps below every message the benchmark could build reads in a few milliseconds.
+BUDGET_SECONDS = 0.25
+#: The header block (up to the first blank line) a message may have.
+MAX_HEADER_BLOCK = 128 * 1024
+#: MIME containers (multiparts, attached messages) a message may declare.
+MAX_CONTAINERS = 64
+#: Body text kept for classification and labels; HTML is cut before it is turned into text.
+MAX_TEXT_CHARS = 256 * 1024
+MAX_HTML_CHARS = 64 * 1024
+_CONTAINER = re.compile(rb"boundary[ \t]*=|message/(?:rfc822|global)", re.IGNORECASE)
 
 
 @dataclass
@@ -70,7 +60,16 @@ class ParsedMessage:
     bounce: bool = False
     bounced_ids: list[str] = field(default_factory=list)
     has_attachments: bool = False
+    #: what marked the message as automatic ("auto-submitted: auto-generated"...), or None
+    auto_marker: str | None = None
+    #: why the message was not read (over a limit or the time budget); it goes to triage
+    unreadable: str | None = None
+    digest: str = ""
+    #: a media enquiry's reading (handlers/mail/media_mail.MediaMail), done before the lock
+    enquiry: Any = None
     _text: str | None = None
+    _fields: dict[str, str] | None = None
+    _attachments: list[InboundAttachment] | None = None
     #: base64 bytes of the parts that are one canonical run, by ``id(part)`` (see parse)
     _whole_runs: dict[int, bytes] = field(default_factory=dict, repr=False)
 
@@ -81,20 +80,56 @@ class ParsedMessage:
             self._text = body_text(self.msg) if self.msg is not None else ""
         return self._text
 
+    @property
+    def fields(self) -> dict[str, str]:
+        """The body's "Label: value" lines (handlers/mail/referral_form.py)."""
+        if self._fields is None:
+            self._fields = labelled_fields(self.text)
+        return self._fields
+
+    @property
+    def referral_like(self) -> bool:
+        """Reads as a new referral, whatever marks it carry (see :func:`looks_like_referral`)."""
+        return not (self.is_reply or self.case_refs or self.bounce) and looks_like_a_referral_form(
+            self.subject, self.fields
+        )
+
     def attachments(self) -> Iterator[InboundAttachment]:
-        """The attachments, each decoded as it is reached; none when the MIME tree cannot be
+        """The attachments of every leaf part, decoded; none when the MIME tree cannot be
         walked (a broken tree still leaves the raw message in the database)."""
+        if self._attachments is None:
+            self._attachments = self._read_attachments()
+        yield from self._attachments
+
+    def _read_attachments(self) -> list[InboundAttachment]:
         if self.msg is None or not self.has_attachments:
-            return
+            return []
         try:
-            parts = list(self.msg.iter_attachments())
+            return list(leaf_attachments(self.msg, self._whole_runs))
         except Exception:
-            return
-        for part in parts:
-            yield InboundAttachment(
-                filename=part.get_filename(), content_type=part.get_content_type(),
-                payload=_decoded_payload(part, self._whole_runs),
-            )
+            return []
+
+    def read_all(self, deadline: float) -> None:
+        """Do every reading a route may need now, before the intake takes the database's write
+        lock; past ``deadline`` (``time.perf_counter``) the message is left unread."""
+        # The text is only needed where a referral may be (or a media enquiry, read by the
+        # intake itself): a reply's body is never read.
+        wanted = not (self.is_reply or self.case_refs or self.bounce)
+        steps = (
+            (lambda: self.text, lambda: self.fields) if wanted else ()
+        ) + (lambda: list(self.attachments()),)
+        for step in steps:
+            if self.unreadable is None and time.perf_counter() > deadline:
+                self.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
+            if self.unreadable is not None:
+                self._text, self._fields, self._attachments = "", {}, []
+                return
+            step()
+
+
+def looks_like_referral(parsed: ParsedMessage) -> bool:
+    """A new referral: not a reply, not about a case, not automatic mail (process.md 7.1)."""
+    return not parsed.auto_marker and parsed.referral_like
 
 
 def _header(msg: EmailMessage, name: str) -> str:
@@ -174,9 +209,14 @@ def body_text(msg: EmailMessage) -> str:
         content = part.get_content()
         if not isinstance(content, str):
             return ""
-        return html_to_text(content) if part.get_content_type() == "text/html" else content
+        if part.get_content_type() == "text/html":
+            return html_to_text(content[:MAX_HTML_CHARS])
+        return content[:MAX_TEXT_CHARS]
     except Exception:
         return ""
+
+
+_QUOTED_ID = re.compile(r"(?im)^message-id:[ \t]*(<[^>\s]+>)")
 
 
 def _bounced_ids(msg: EmailMessage) -> list[str]:
@@ -188,7 +228,7 @@ def _bounced_ids(msg: EmailMessage) -> list[str]:
             if ctype == "text/rfc822-headers":
                 payload = part.get_payload(decode=True) or b""
                 text = payload.decode("utf-8", "replace")
-                found += re.findall(r"(?im)^message-id:\s*(<[^>\s]+>)", text)
+                found += _QUOTED_ID.findall(text[:MAX_TEXT_CHARS])
             elif ctype == "message/rfc822":
                 inner = part.get_payload()
                 if isinstance(inner, list) and inner:
@@ -208,218 +248,79 @@ def _is_bounce(msg: EmailMessage, from_addr: str) -> bool:
     return ctype == "multipart/report" and "delivery-status" in msg.get_param("report-type", "")
 
 
-def _is_auto_reply(msg: EmailMessage, subject: str, has_attachments: bool) -> bool:
-    # RFC 3834 and the common vendor headers (libraries.md section 7). X-Auto-Response-Suppress
-    # is a request, not a sign: normal Outlook mail carries it.
+#: RFC 3834 section 5's value for a reply (an out-of-office), and the vendor headers that
+#: only vacation responders set (libraries.md section 7).
+_REPLY_MARKERS = ("auto-submitted: auto-replied", "x-autoreply", "x-autorespond",
+                  "precedence: auto_reply", "subject")
+
+
+_RFC3834 = frozenset({"auto-generated", "auto-replied", "auto-notified"})
+
+
+def _auto_marker(msg: EmailMessage, subject: str, has_attachments: bool) -> str | None:
+    """What marks the message as sent by a machine, or None. X-Auto-Response-Suppress is a
+    request, not a sign: normal Outlook mail carries it."""
     auto_submitted = _header(msg, "Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
-        return True
-    if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"):
-        return True
-    if _header(msg, "Precedence").strip().lower() in ("auto_reply", "bulk", "junk"):
-        return True
+        kind = auto_submitted.split(";", 1)[0].strip()
+        # RFC 3834 section 5 keywords only: the value is the sender's text and the marker is
+        # shown in triage reasons.
+        return f"auto-submitted: {kind if kind in _RFC3834 else 'other'}"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if _header(msg, name):
+            return name.lower()
+    precedence = _header(msg, "Precedence").strip().lower()
+    if precedence in ("auto_reply", "bulk", "junk"):
+        return f"precedence: {precedence}"
     # The subject alone is a weak signal: only trusted when nothing is attached.
-    return bool(AUTO_SUBJECT.match(subject)) and not has_attachments
+    return "subject" if AUTO_SUBJECT.match(subject) and not has_attachments else None
 
 
-# --- parsing without reading base64 line by line ------------------------------------------------
-#
-# The stdlib feed parser walks a message one line at a time: a 400 KB attachment is about 5,400
-# base64 lines and 5 ms, most of the cost of a return (docs/benchmarks.md). A run of lines made
-# only of the base64 alphabet plays no part in how the parser reads the structure: it cannot be a
-# boundary (those start with "--"), a header or a continuation line (no ":", no leading blank),
-# or a blank line. So each long run is swapped for one line holding a unique token of the same
-# alphabet, the much shorter skeleton is parsed, and the token is swapped back in the payload that
-# holds it. The tree is the one ``message_from_bytes(raw)`` builds; when a token does not come
-# back exactly once, the whole message is parsed again the ordinary way.
-
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-#: Runs shorter than this (about 50 lines) are left to the feed parser: not worth a token.
-_MIN_RUN = 4096
+def is_out_of_office(parsed: ParsedMessage) -> bool:
+    """An automatic reply (out-of-office) and nothing more: nothing attached, marked as a reply."""
+    return parsed.auto_marker in _REPLY_MARKERS and not parsed.has_attachments
 
 
-def _dash_lines(raw: bytes) -> list[int]:
-    """Where each line that starts with "-" starts (every boundary line is one of them)."""
-    found: list[int] = []
-    i = raw.find(b"-")  # a byte search skips a base64 run at memory speed: it has no "-"
-    for _ in range(256):
-        if i < 0:
-            return found
-        if i > 0 and raw[i - 1] == 0x0A:
-            found.append(i)
-        i = raw.find(b"-", i + 1)
-    if i >= 0:  # text full of hyphens: let the regex engine find the rest, not stop at each one
-        found += [m.start() + 1 for m in _NEWLINE_DASH.finditer(raw, max(i - 1, 0))]
-    return found
-
-
-_NEWLINE_DASH = re.compile(rb"\n-")
-
-
-class _Run(NamedTuple):
-    """A run of base64 lines: ``raw[start:end]``, of which ``breaks`` bytes are line breaks."""
-
-    start: int
-    end: int
-    breaks: int
-
-
-def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
-    """The part of ``raw[start:end]`` that is a run of non-empty base64 lines of one length
-    (the last may be shorter), each ending in the same LF or CRLF; ``None`` if it is not one.
-
-    Blank lines around the run are left out. Encoders write fixed-length lines; a run that is
-    not written that way is simply left to the feed parser.
-    """
-    segment = raw[start:end]
-    end = start + len(segment.rstrip(b"\r\n"))
-    start += len(segment) - len(segment.lstrip(b"\r\n"))
-    if end - start < _MIN_RUN or raw[start - 1] != 0x0A:
-        return None
-    eol = b"\r\n" if raw[end:end + 2] == b"\r\n" else b"\n" if raw[end:end + 1] == b"\n" else None
-    if eol is None:
-        return None
-    end += len(eol)
-    run = raw[start:end]
-    width = run.find(b"\n") + 1  # one line, its line break included
-    if width <= len(eol) or run[width - len(eol):width] != eol:
-        return None
-    full, tail = divmod(len(run), width)
-    lines = full + (1 if tail else 0)
-    if (
-        run.translate(None, _B64_ALPHABET) != eol * lines  # nothing but the alphabet and breaks
-        or run[width - 1::width] != b"\n" * full  # every line break where a line ends
-        or (eol == b"\r\n" and run[width - 2::width] != b"\r" * full)  # no bare CR
-        or (tail and tail <= len(eol))  # a last, shorter line that is not empty
-    ):
-        return None
-    return _Run(start, end, lines * len(eol))
-
-
-def _base64_runs(raw: bytes) -> list[_Run]:
-    """[start, end) of each long run of whole lines that only hold base64 characters.
-
-    Looked for where an encoded body sits: after the first blank line of a stretch of the
-    message between two lines that start with "-" (boundaries). Where a run starts is only a
-    guess; :func:`_whole_base64_lines` checks that what is swapped out is such a run.
-    """
-    if len(raw) < 2 * _MIN_RUN:
-        return []
-    crlf = raw[max(raw.find(b"\n"), 1) - 1] == 0x0D
-    seps = (b"\r\n\r\n", b"\n\n") if crlf else (b"\n\n", b"\r\n\r\n")
-    cuts = [0, *_dash_lines(raw), len(raw)]
-    runs: list[_Run] = []
-    for seg_start, seg_end in itertools.pairwise(cuts):
-        if seg_end - seg_start < _MIN_RUN:
-            continue
-        blank = raw.find(seps[0], seg_start, seg_end)
-        sep = seps[0]
-        other = raw.find(seps[1], seg_start, blank if blank >= 0 else seg_end)
-        if other >= 0:
-            blank, sep = other, seps[1]
-        if blank < 0:
-            continue
-        found = _whole_base64_lines(raw, blank + len(sep), seg_end)
-        if found is not None:
-            runs.append(found)
-    return runs
-
-
-def _message_from_bytes(raw: bytes) -> tuple[EmailMessage, dict[int, bytes]]:
-    """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long base64 runs through
-    the line-by-line parser (see above); and, by ``id(part)``, the base64 bytes of each part
-    whose whole payload is one canonical run, to decode in one call."""
+def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
+    """Read ``raw`` within the limits above; past ``deadline`` (``time.perf_counter``; default
+    :data:`BUDGET_SECONDS` from now) or over a limit it is returned ``unreadable``."""
+    if deadline is None:
+        deadline = time.perf_counter() + BUDGET_SECONDS
+    digest = digest_of(raw)
     try:
-        runs = _base64_runs(raw)
-        parsed = _parse_skeleton(raw, runs) if runs else None
-    except Exception:  # whatever goes wrong here, the ordinary parse decides
-        parsed = None
-    if parsed is not None:
-        return parsed
-    msg = message_from_bytes(raw, policy=READ_POLICY)
-    assert isinstance(msg, EmailMessage)
-    return msg, {}
-
-
-def _parse_skeleton(
-    raw: bytes, runs: list[_Run]
-) -> tuple[EmailMessage, dict[int, bytes]] | None:
-    pieces: list[bytes] = []
-    tokens: dict[str, tuple[str, bytes | None]] = {}
-    last = 0
-    salt = os.urandom(8).hex()
-    for n, run in enumerate(runs):
-        # The run's last line break stays: the parser gives it to the boundary that follows.
-        eol = 2 if raw[run.end - 2:run.end] == b"\r\n" else 1
-        stop = run.end - eol
-        token = f"ReviewBotRun{n}x{salt}"
-        if token.encode() in raw:
-            return None
-        encoded = raw[run.start:stop]
-        canonical = _canonical_base64(encoded, run.end - run.start - run.breaks)
-        pieces += (raw[last:run.start], token.encode())
-        tokens[token] = (encoded.decode("ascii"), encoded if canonical else None)
-        last = stop
-    pieces.append(raw[last:])
-    msg = message_from_bytes(b"".join(pieces), policy=READ_POLICY)
-    assert isinstance(msg, EmailMessage)
-    restored = 0
-    whole: dict[int, bytes] = {}
-
-    def put_back(value: str, part: EmailMessage | None = None) -> str:
-        nonlocal restored
-        for token, (text, encoded) in tokens.items():
-            if token in value:
-                if part is not None and encoded is not None and value.rstrip("\r\n") == token:
-                    whole[id(part)] = encoded
-                restored += value.count(token)
-                value = value.replace(token, text)
-        return value
-
-    for part in msg.walk():
-        payload = part._payload  # the undecoded text, as the parser stored it
-        if isinstance(payload, str) and "ReviewBotRun" in payload:
-            part.set_payload(put_back(payload, part))  # a str without a charset is kept as is
-        if part.preamble and "ReviewBotRun" in part.preamble:
-            part.preamble = put_back(part.preamble)
-        if part.epilogue and "ReviewBotRun" in part.epilogue:
-            part.epilogue = put_back(part.epilogue)
-    # Each token exactly once, or the skeleton was not read as expected: parse the real thing.
-    return (msg, whole) if restored == len(tokens) else None
-
-
-def _canonical_base64(encoded: bytes, digits: int) -> bool:
-    """Whether the run (``digits`` alphabet characters, the rest line breaks) is base64 that
-    the stdlib decodes without a defect: whole quantums, "=" padding only at the very end.
-    ``binascii.a2b_base64`` then gives the same bytes as ``get_payload(decode=True)``."""
-    if digits % 4:
-        return False
-    pad = encoded.find(b"=")
-    return pad < 0 or encoded[pad:].translate(None, b"\r\n") in (b"=", b"==")
-
-
-def _decoded_payload(part: EmailMessage, whole_runs: dict[int, bytes]) -> bytes:
-    """``part.get_payload(decode=True)`` (b"" when it fails), in one call for a canonical run."""
-    encoded = whole_runs.get(id(part))
-    try:
-        if encoded is not None and _cte(part) == "base64":
-            return binascii.a2b_base64(encoded)
-        return part.get_payload(decode=True) or b""
+        msg, whole_runs = message_from_raw(raw, _over_limits)  # header values cut as they are read
+    except TooMuch as exc:
+        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
+                             unreadable=str(exc), digest=digest)
     except Exception:
-        return b""
+        return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None, digest=digest)
+    parsed = _read_headers(raw, msg, whole_runs, digest)
+    if time.perf_counter() > deadline:
+        parsed.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
+    return parsed
 
 
-def _cte(part: EmailMessage) -> str:
-    return str(part.get("content-transfer-encoding", "")).lower()  # as get_payload reads it
+def _over_limits(raw: bytes, gaps: Gaps) -> str | None:
+    """Why the message is too much to read at all (decision 0010), or None. Containers are
+    counted outside base64 runs (``gaps``), where the structure is."""
+    end = raw.find(b"\n\n", 0, MAX_HEADER_BLOCK + 2)
+    crlf_end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BLOCK + 4)
+    if end < 0 and crlf_end < 0 and len(raw) > MAX_HEADER_BLOCK:
+        return f"its header is longer than {MAX_HEADER_BLOCK // 1024} KB"
+    containers = 0
+    for start, end in gaps:
+        for _match in _CONTAINER.finditer(raw, start, end):
+            containers += 1
+            if containers > MAX_CONTAINERS:
+                return f"it has more than {MAX_CONTAINERS} nested MIME parts"
+    return None
 
 
-def parse(raw: bytes) -> ParsedMessage:
-    try:
-        msg, whole_runs = _message_from_bytes(raw)
-    except Exception:
-        return ParsedMessage(message_id=synthetic_message_id(raw), msg=None)
+def _read_headers(
+    raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes], digest: str
+) -> ParsedMessage:
     ids = MSG_ID.findall(_header(msg, "Message-ID"))
-    message_id = ids[0] if ids else synthetic_message_id(raw)
+    message_id = ids[0] if ids else synthetic_message_id(raw, digest)
     try:
         from_addr, from_domain = from_address(msg)
     except Exception:
@@ -433,140 +334,15 @@ def parse(raw: bytes) -> ParsedMessage:
     except Exception:
         has_attachments = False
     bounce = _is_bounce(msg, from_addr)
+    marker = None if bounce else _auto_marker(msg, subject, has_attachments)
     return ParsedMessage(
         message_id=message_id, msg=msg, from_addr=from_addr, from_domain=from_domain,
         subject=subject, thread_ids=list(dict.fromkeys(thread_ids)),
         case_refs=list(dict.fromkeys(r.upper() for r in CASE_REF.findall(subject))),
         is_reply=bool(thread_ids) or bool(REPLY_PREFIX.match(subject)),
-        auto_reply=not bounce and _is_auto_reply(msg, subject, has_attachments),
+        auto_reply=marker is not None, auto_marker=marker,
         bounce=bounce, bounced_ids=_bounced_ids(msg) if bounce else [],
-        has_attachments=has_attachments, _whole_runs=whole_runs,
+        has_attachments=has_attachments, _whole_runs=whole_runs, digest=digest,
     )
 
 
-# --- referrals -----------------------------------------------------------------------------
-
-_LABEL = re.compile(r"^\s*([A-Za-z][A-Za-z '()/-]{2,60}?)\s*:\s*(.+?)\s*$")
-
-
-def looks_like_referral(parsed: ParsedMessage) -> bool:
-    if parsed.is_reply or parsed.case_refs or parsed.auto_reply or parsed.bounce:
-        return False
-    return "referral" in parsed.subject.lower() or bool(
-        re.search(r"(?im)^\s*date of incident\s*:", parsed.text)
-    )
-
-
-def _date(value: str) -> date | None:
-    value = value.strip().rstrip(".")
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y", "%a %d %b %Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _agency(protocol: Protocol, value: str) -> str | None:
-    value = value.strip()
-    try:
-        return protocol.agency(value.lower()).slug
-    except UnknownAgency:
-        pass
-    for a in protocol.agencies:
-        if a.name.lower() == value.lower():
-            return a.slug
-    return None
-
-
-_OUTCOME = {"death": "death", "died": "death", "serious harm": "serious-harm",
-            "serious-harm": "serious-harm", "seriously harmed": "serious-harm"}
-_LEGAL = {"lac": "lac", "looked after": "lac", "looked-after": "lac", "looked after child": "lac",
-          "cp plan": "cp-plan", "cp-plan": "cp-plan", "child protection plan": "cp-plan",
-          "cin": "cin", "child in need": "cin", "care leaver": "care-leaver",
-          "care-leaver": "care-leaver", "previously known": "previously-known",
-          "previously known to csc": "previously-known", "not known": "not-known",
-          "not-known": "not-known"}
-_PARALLEL = ("police investigation", "coroner", "dhr", "sar", "mappa", "nhs serious incident",
-             "court proceedings", "other reviews")
-
-
-def _answer(value: str) -> str | None:
-    v = value.strip().lower()
-    if v in ("yes", "known", "suspected", "known or suspected", "y"):
-        return "yes"
-    if v in ("no", "n", "not suspected"):
-        return "no"
-    if v in ("unclear", "unknown", "not known", "don't know"):
-        return "unclear"
-    return None
-
-
-def read_referral(text: str, protocol: Protocol, today: date) -> tuple[Referral, list[str]]:
-    """The labelled fields of a referral email (process.md 7.1), and notes on what was unusable.
-
-    Notes never quote the sender's text: they name the field only.
-    """
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _LABEL.match(line)
-        if m:
-            fields.setdefault(m.group(1).strip().lower(), m.group(2))
-    referral = Referral()
-    notes: list[str] = []
-
-    def pick(*labels: str) -> str | None:
-        for label in labels:
-            if label in fields:
-                return fields[label]
-        return None
-
-    if (v := pick("referring agency", "agency")) is not None:
-        referral.referring_agency = _agency(protocol, v)
-        if referral.referring_agency is None:
-            notes.append("referring agency (not one of the protocol's agencies)")
-    for attr, labels in (
-        ("incident_date", ("date of incident", "incident date")),
-        ("la_aware_date", ("date local authority became aware", "date the local authority became "
-                           "aware", "date la became aware", "la aware date")),
-    ):
-        if (v := pick(*labels)) is not None:
-            d = _date(v)
-            if d is None or d > today:
-                notes.append(f"{labels[0]} (could not be read as a past date)")
-            else:
-                setattr(referral, attr, d)
-    if (
-        referral.incident_date and referral.la_aware_date
-        and referral.la_aware_date < referral.incident_date
-    ):
-        notes.append("date local authority became aware (earlier than the incident)")
-        referral.la_aware_date = None
-    if (v := pick("outcome")) is not None:
-        referral.outcome = _OUTCOME.get(v.strip().lower())
-    if (v := pick("abuse or neglect", "abuse or neglect known or suspected")) is not None:
-        referral.abuse_neglect = _answer(v)
-    if (v := pick("legal status", "child's legal status")) is not None:
-        referral.legal_status = _LEGAL.get(v.strip().lower())
-    if (v := pick("age band", "age")) is not None and len(v) <= 20:
-        referral.age_band = v.strip()
-    if (v := pick("agencies involved", "agencies")) is not None:
-        slugs, unknown = [], 0
-        for item in re.split(r"[,;]", v):
-            if item.strip():
-                slug = _agency(protocol, item)
-                if slug:
-                    slugs.append(slug)
-                else:
-                    unknown += 1
-        referral.agencies_involved = slugs
-        if unknown:
-            notes.append(f"agencies involved ({unknown} not recognised)")
-    if (v := pick("parallel processes")) is not None:
-        found = [p for p in _PARALLEL if p in v.lower()]
-        referral.parallel_processes = found or (["other"] if v.strip().lower() not in
-                                                ("none", "no", "n/a") else [])
-    if (v := pick("media interest")) is not None:
-        mi = v.strip().lower()
-        referral.media_interest = mi if mi in ("known", "likely", "no", "none", "yes") else None
-    return referral, notes

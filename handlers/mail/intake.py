@@ -12,91 +12,150 @@ Log lines carry ids and classifications only, never subjects, bodies or addresse
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
 from bot.cases import get_case, open_case
 from bot.core import Core
 from bot.errors import NotFound, ServiceError
-from bot.inbound import hold_for_triage, record_inbound, store_attachments
+from bot.inbound import Recorded, hold_for_triage, record_message, store_attachments
 from bot.mail.authresults import domain_matches, verify_sender
 from bot.media import receive_enquiry
 from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
-from handlers.mail.classify import ParsedMessage, looks_like_referral, parse, read_referral
+from handlers.mail.classify import (
+    ParsedMessage,
+    is_out_of_office,
+    looks_like_referral,
+)
+from handlers.mail.db_retry import (
+    ATTEMPTS,
+    IntakeDeferred,
+    message_id_conflict,
+    pause,
+    transient,
+    with_retries,
+)
 from handlers.mail.media_mail import is_to_press_address, read_enquiry
+from handlers.mail.notices import IntakeResult, auto_reply, bounce, pick_request
+from handlers.mail.prepare import read_before_the_lock
+from handlers.mail.referral_form import read_referral
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class IntakeResult:
-    message_id: str
-    classification: str
-    case: str | None = None
-    agency: str | None = None
-    triage: str | None = None
-
-    def as_json(self) -> dict[str, str | None]:
-        return asdict(self)
-
-
 def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
-    parsed = parse(raw)
-    try:
-        with core.transaction() as session:
-            inbound, fresh = record_inbound(
-                session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
-                from_addr=parsed.from_addr,
+    """Record and act on one message; raises :class:`IntakeDeferred` when the database could
+    not take it (the caller leaves the message in the mailbox).
+
+    Everything that reads the sender's bytes happens first, within the time budget of
+    decision 0010, outside any transaction: the write lock is only held for database work.
+    """
+    parsed = read_before_the_lock(core, raw)
+    last: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        pause(attempt)
+        try:
+            return _record_and_route(core, raw, parsed, mailbox)
+        except IntegrityError as exc:
+            if message_id_conflict(exc):
+                # Another process recorded the same Message-ID between our check and our insert.
+                log.info("inbound duplicate (concurrent) message")
+                return IntakeResult(parsed.message_id, "duplicate")
+            last = exc  # e.g. two instances numbering the same case reference: try again
+        except DBAPIError as exc:
+            if not transient(exc):
+                return _routing_failed(core, raw, parsed, mailbox, exc)
+            last = exc
+        except Exception as exc:  # a bug must not lose the message: it waits in triage
+            return _routing_failed(core, raw, parsed, mailbox, exc)
+        log.warning("inbound database busy attempt=%s error=%s", attempt + 1, type(last).__name__)
+    raise IntakeDeferred(f"the database did not take the message ({type(last).__name__})")
+
+
+def _record_and_route(core: Core, raw: bytes, parsed: ParsedMessage, mailbox: str) -> IntakeResult:
+    with core.transaction() as session:
+        recorded = _record(session, core, raw, parsed, mailbox)
+        inbound = recorded.row
+        if not recorded.fresh:
+            case = session.get(Case, inbound.case_id) if inbound.case_id else None
+            log.info("inbound duplicate id=%s", inbound.id)
+            return IntakeResult(
+                parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
             )
-            assert inbound is not None
-            if not fresh:
-                case = session.get(Case, inbound.case_id) if inbound.case_id else None
-                log.info("inbound duplicate id=%s", inbound.id)
-                return IntakeResult(
-                    parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
-                )
-            # Reads below see the identity map; the commit writes everything at once.
-            with session.no_autoflush:
+        # Reads below see the identity map; the commit writes everything at once.
+        with session.no_autoflush:
+            if recorded.reuses is not None:
+                result = _reused_id(session, core, inbound, parsed, recorded.reuses)
+            else:
                 result = _route(session, core, inbound, parsed)
-            inbound.classification = result.classification
-            inbound_id = inbound.id
-    except IntegrityError:
-        # Another process recorded the same Message-ID between our check and our insert.
-        log.info("inbound duplicate (concurrent) message")
-        return IntakeResult(parsed.message_id, "duplicate")
-    except Exception as exc:  # a bug must not lose the message: it waits in triage
-        log.exception("inbound routing failed error=%s", type(exc).__name__)
-        reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
+        inbound.classification = result.classification
+        inbound_id = inbound.id
+    _log(inbound_id, result)
+    return result
+
+
+def _record(session: Session, core: Core, raw: bytes, parsed: ParsedMessage, mailbox: str) -> Recorded:
+    return record_message(
+        session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
+        from_addr=parsed.from_addr, digest=parsed.digest or None,
+    )
+
+
+def _routing_failed(
+    core: Core, raw: bytes, parsed: ParsedMessage, mailbox: str, exc: Exception
+) -> IntakeResult:
+    log.exception("inbound routing failed error=%s", type(exc).__name__)
+    reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
+
+    def hold() -> int | None:
         with core.transaction() as session:
-            inbound, _fresh = record_inbound(
-                session, core, message_id=parsed.message_id, raw=raw, mailbox=mailbox,
-                from_addr=parsed.from_addr,
-            )
-            assert inbound is not None
+            inbound = _record(session, core, raw, parsed, mailbox).row
             inbound.classification = "unknown"
             hold_for_triage(inbound, reason)
-            inbound_id = inbound.id
-        result = IntakeResult(parsed.message_id, "unknown", triage=reason)
+            return inbound.id
+
+    inbound_id = with_retries(hold)
+    result = IntakeResult(parsed.message_id, "unknown", triage=reason)
+    _log(inbound_id, result)
+    return result
+
+
+def _log(inbound_id: int | None, result: IntakeResult) -> None:
     log.info(
         "inbound id=%s classification=%s case=%s agency=%s triage=%s", inbound_id,
         result.classification, result.case, result.agency, bool(result.triage),
         extra={"event": "inbound", "case": result.case, "actor": "mail"},
     )
-    return result
+
+
+def _reused_id(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage, earlier: int
+) -> IntakeResult:
+    """A Message-ID already recorded with other bytes: never acted on (it could be a forged
+    return), never dropped either (issue 9 item 3)."""
+    _keep_attachments(session, core, inbound, parsed)
+    return _triage(inbound, parsed, f"reuses the Message-ID of inbound message {earlier} with "
+                   "different content; compare the two")
 
 
 def _route(
     session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
 ) -> IntakeResult:
+    if parsed.unreadable is not None:
+        return _triage(inbound, parsed, f"not read automatically: {parsed.unreadable}")
     if parsed.msg is None:
         return _triage(inbound, parsed, "the message could not be parsed as email")
     if parsed.bounce:
-        return _bounce(session, core, inbound, parsed)
-    if parsed.auto_reply:
-        return _auto_reply(session, core, inbound, parsed)
+        return bounce(session, core, inbound, parsed)
+    if parsed.auto_marker is not None:
+        looks_like = _work_it_looks_like(session, core, parsed)
+        if looks_like is None:
+            return auto_reply(session, core, inbound, parsed)
+        _keep_attachments(session, core, inbound, parsed)
+        return _triage(inbound, parsed, f"marked as automatic mail ({parsed.auto_marker}) but "
+                       f"looks like {looks_like}; check it")
     if is_to_press_address(parsed, core.protocol):
         return _media_enquiry(session, core, inbound, parsed)
     threaded = agency_requests.request_for_message_ids(session, parsed.thread_ids)
@@ -114,6 +173,22 @@ def _route(
         return _referral(session, core, inbound, parsed)
     _keep_attachments(session, core, inbound, parsed)
     return _triage(inbound, parsed, "matches no case, request or referral")
+
+
+def _work_it_looks_like(session: Session, core: Core, parsed: ParsedMessage) -> str | None:
+    """What an automatic message looks like, when it looks like work: a form system's referral,
+    a case system's return, a media enquiry (issue 9 item 3)."""
+    if parsed.referral_like:
+        return "a referral"
+    if is_out_of_office(parsed):
+        # An out-of-office (answering a request, or a journalist's to the press address) is
+        # recorded as one, never taken for a return or an enquiry.
+        return None
+    if is_to_press_address(parsed, core.protocol):
+        return "a media enquiry"
+    if parsed.case_refs or agency_requests.request_for_message_ids(session, parsed.thread_ids):
+        return "an agency return"
+    return None
 
 
 def _triage(
@@ -224,7 +299,7 @@ def _by_reference(
         r for r in agency_requests.requests_of(session, case, with_deadlines=True)
         if r.agency in {a.slug for a in agencies}
     ]
-    request = _pick_request(candidates, parsed.subject)
+    request = pick_request(candidates, parsed.subject)
     if request is None:
         _keep_attachments(session, core, inbound, parsed)
         names = ", ".join(a.slug for a in agencies)
@@ -234,73 +309,6 @@ def _by_reference(
             agency=agencies[0].slug if len(agencies) == 1 else None,
         )
     return _return(session, core, inbound, parsed, request)
-
-
-def _pick_request(candidates: list[AgencyRequest], subject: str) -> AgencyRequest | None:
-    if not candidates:
-        return None
-    subject = subject.lower()
-    by_kind = [
-        r for r in candidates
-        if ("chronolog" in subject and r.kind == "chronology")
-        or (("information gathering" in subject or "igt" in subject) and r.kind == "info-gathering")
-    ]
-    for pool in (by_kind, candidates):
-        open_ones = [r for r in pool if r.status == "sent"]
-        if len(open_ones) == 1:
-            return open_ones[0]
-        if len(open_ones) > 1:
-            return None
-        if len(pool) == 1:
-            return pool[0]  # already returned: recorded as a supplement
-    return None
-
-
-def _request_for_notice(
-    session: Session, core: Core, parsed: ParsedMessage, ids: list[str]
-) -> AgencyRequest | None:
-    request = agency_requests.request_for_message_ids(session, ids)
-    if request is not None or len(parsed.case_refs) != 1 or not parsed.from_domain:
-        return request
-    try:
-        case = get_case(session, parsed.case_refs[0])
-    except NotFound:
-        return None
-    slugs = {a.slug for a in core.protocol.agencies_for_domain(parsed.from_domain)}
-    return _pick_request(
-        [r for r in agency_requests.requests_of(session, case) if r.agency in slugs],
-        parsed.subject,
-    )
-
-
-def _auto_reply(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> IntakeResult:
-    request = _request_for_notice(session, core, parsed, parsed.thread_ids)
-    if request is None:
-        # An auto-reply to nothing of ours is noise: recorded, not put in front of a person.
-        return IntakeResult(parsed.message_id, "auto-reply")
-    agency_requests.record_auto_reply(session, core, request, inbound_id=inbound.id)
-    case = session.get(Case, request.case_id)
-    assert case is not None
-    inbound.case_id, inbound.agency, inbound.request_id = case.id, request.agency, request.id
-    return IntakeResult(parsed.message_id, "auto-reply", case.ref, request.agency)
-
-
-def _bounce(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> IntakeResult:
-    request = _request_for_notice(
-        session, core, parsed, [*parsed.bounced_ids, *parsed.thread_ids]
-    )
-    if request is None:
-        hold_for_triage(inbound, "a delivery failure for a message the bot cannot identify")
-        return IntakeResult(parsed.message_id, "bounce", triage=inbound.triage_reason)
-    agency_requests.record_bounce(session, core, request, inbound_id=inbound.id)
-    case = session.get(Case, request.case_id)
-    assert case is not None
-    inbound.case_id, inbound.agency, inbound.request_id = case.id, request.agency, request.id
-    return IntakeResult(parsed.message_id, "bounce", case.ref, request.agency)
 
 
 def _referral(
@@ -314,7 +322,7 @@ def _referral(
             f"({parsed.from_domain or 'unreadable sender'}); open the case by hand if it is genuine",
         )
     today = core.calendar.local_date(core.clock.now())
-    referral, notes = read_referral(parsed.text, core.protocol, today)
+    referral, notes = read_referral(parsed.text, core.protocol, today, parsed.fields)
     if referral.referring_agency is None and len(agencies) == 1:
         referral.referring_agency = agencies[0].slug
     assert parsed.msg is not None
@@ -340,7 +348,7 @@ def _media_enquiry(
     """Mail to the press address is a media enquiry (issue 4): everyone who must know is told at
     once. What cannot be read is said in the summary for the press office, never guessed; an
     enquiry is opened even then, because a late alert is worse than an imperfect one."""
-    mail = read_enquiry(parsed, core.protocol, core.clock.now())
+    mail = parsed.enquiry or read_enquiry(parsed, core.protocol, core.clock.now())
     agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
     if mail.forwarded_by and len(agencies) == 1 and not _sender_problem(core, parsed, agencies[0].slug):
         mail.data.raising_agency = agencies[0].slug

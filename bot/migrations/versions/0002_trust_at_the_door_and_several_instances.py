@@ -1,15 +1,15 @@
 """Trust at the door and several instances (issues 9 and 10).
 
+- inboundmessage.digest: a digest of what the sender wrote (not the transit headers), so a reused
+  Message-ID with other content is kept for triage, not dropped (decision 0010). Older rows are
+  hashed from their raw bytes when needed.
+- attachment.role: NULL for a document; "signature" (S/MIME, PGP) or "message" (an attached email).
 - mediaenquiry.question: the journalist's emailed question (issue 9 item 7; never shown in chat).
-- doorrequest: replayed Slack views/events and keyed CLI commands act once (issue 9 item 5).
+- doorrequest: replayed Slack views/events and keyed CLI commands act once (decision 0012).
 - outboxmessage.reason / claimed_by / lease_until: a queued message's reason is re-checked under
   its claim, and a claim has an owner and a lease (decision 0013). Rows left "sending" by an older
   version have no lease; the outbox takes them over once their claimed_at is older than the lease.
 - lease: the mailbox is read by one instance at a time (decision 0013).
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-30 20:10:26.443611
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('lease_pkey'))
     )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('role', sa.String(), nullable=True))
+
+    with op.batch_alter_table('inboundmessage', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('digest', sa.String(), nullable=True))
+
     with op.batch_alter_table('mediaenquiry', schema=None) as batch_op:
         batch_op.add_column(sa.Column('question', sa.String(), nullable=True))
 
@@ -60,6 +66,12 @@ def downgrade() -> None:
 
     with op.batch_alter_table('mediaenquiry', schema=None) as batch_op:
         batch_op.drop_column('question')
+
+    with op.batch_alter_table('inboundmessage', schema=None) as batch_op:
+        batch_op.drop_column('digest')
+
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_column('role')
 
     op.drop_table('lease')
     op.drop_table('doorrequest')
