@@ -172,11 +172,8 @@ class BotApp:
             # A card that could not be posted (Slack down, rate limited) is posted now: a failed
             # post never loses the case.
             try:
-                from handlers.slack.notifier import (
-                    SlackNotifier,
-                    repost_missing_cards,
-                    repost_missing_media_alerts,
-                )
+                from handlers.slack.media_notifier import repost_missing_media_alerts
+                from handlers.slack.notifier import SlackNotifier, repost_missing_cards
 
                 if isinstance(self.core.notifier, SlackNotifier):
                     repost_missing_cards(self.core, self.core.notifier.client, self.settings)

@@ -211,7 +211,8 @@ def test_the_background_notifier_delivers_in_order(slack: SlackHarness) -> None:
 
 
 def test_thread_replies_carry_whitelisted_facts_only(slack: SlackHarness) -> None:
-    from handlers.slack.notifier import Happened, reply_text
+    from handlers.slack.notifier import reply_text
+    from handlers.slack.posting import Happened
 
     extra = {"reason": SENTINEL, "rationale": SENTINEL, "via": SENTINEL}
     samples = {

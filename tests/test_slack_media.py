@@ -18,8 +18,8 @@ from bot import media, media_statements
 from bot.cases import Referral, open_case
 from bot.media import EnquiryInput
 from bot.models import ChairAbsence, Event, MediaEnquiry, MediaStatement
+from handlers.slack.media_notifier import repost_missing_media_alerts
 from handlers.slack.modals import check_modal
-from handlers.slack.notifier import repost_missing_media_alerts
 from tests.support.slack_api import (
     BUSINESS_MANAGER,
     NOW,

@@ -46,11 +46,8 @@ from handlers.slack.media_blocks import (
     outlet_label,
     statement_modal,
 )
-from handlers.slack.notifier import (
-    SlackNotifier,
-    media_fan_out,
-    post_or_update_media_alert,
-)
+from handlers.slack.media_notifier import media_fan_out, post_or_update_media_alert
+from handlers.slack.notifier import SlackNotifier
 from handlers.slack.replay import view_key
 
 log = logging.getLogger(__name__)

@@ -17,24 +17,20 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlmodel import col, select
+from sqlmodel import select
 
-from bot import media, media_report
 from bot.core import Core
 from bot.deadlines import STATUTORY
-from bot.media_routing import ROLE_LABELS
-from bot.models import Case, Event, MediaEnquiry
+from bot.models import Case, Event
 from bot.privacy import safe_label
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES, LABELS, Stage
 from bot.views import case_view
 from handlers.slack.blocks import KIND_LABELS, card_text, case_card, escape, local_time
-from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text, outlet_label
+from handlers.slack.media_notifier import deliver_media
+from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +38,6 @@ log = logging.getLogger(__name__)
 _card_lock = threading.Lock()
 
 #: One alert per media enquiry, for the same reason.
-_media_lock = threading.Lock()
 
 #: Events that change nothing on the card.
 QUIET = frozenset({"action_refused", "auto_reply", "return_supplement"})
@@ -54,15 +49,6 @@ def quiet_for_card(kind: str) -> bool:
     """Media events of an enquiry about a case carry its case_id; only the enquiry's arrival is
     worth a line in the case's thread, the rest belongs to the media alert."""
     return kind in QUIET or (kind.startswith("media_") and kind != "media_enquiry_received")
-
-
-@dataclass(frozen=True)
-class Happened:
-    """What the notifier keeps of an event (a copy: the session is gone by the time it runs)."""
-
-    case_id: int | None
-    kind: str
-    detail: dict[str, Any]
 
 
 def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_id: int) -> str | None:
@@ -80,14 +66,23 @@ def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_
             return ts
         if closed or not settings.slack_business_unit_channel:
             return None
-        posted = client.chat_postMessage(
-            channel=settings.slack_business_unit_channel, text=card_text(view), blocks=blocks,
-        )
-        with core.db.transaction() as session:
-            case = session.get(Case, case_id)
-            if case is not None:
-                case.slack_channel, case.slack_ts = posted["channel"], posted["ts"]
+        with posting_lease(core, f"slack-card:{case_id}") as mine:
+            if not mine or _card_posted(core, case_id):
+                return None  # another instance is posting it, or just has
+            posted = client.chat_postMessage(
+                channel=settings.slack_business_unit_channel, text=card_text(view), blocks=blocks,
+            )
+            with core.db.transaction() as session:
+                case = session.get(Case, case_id)
+                if case is not None:
+                    case.slack_channel, case.slack_ts = posted["channel"], posted["ts"]
         return str(posted["ts"])
+
+
+def _card_posted(core: Core, case_id: int) -> bool:
+    with core.db.session() as session:
+        case = session.get(Case, case_id)
+        return case is None or case.slack_ts is not None
 
 
 def _agency(core: Core, slug: object) -> str:
@@ -226,157 +221,4 @@ def repost_missing_cards(core: Core, client: WebClient, settings: Settings) -> i
                 posted += 1
         except Exception:
             log.exception("could not post the card for case %s", case_id)
-    return posted
-
-
-# --- media enquiries (issue 4) ---------------------------------------------------------------
-
-
-def media_channel(settings: Settings) -> str:
-    """The comms channel; without one, the business unit channel (the business manager is there)."""
-    return settings.slack_comms_channel or settings.slack_business_unit_channel
-
-
-def post_or_update_media_alert(
-    core: Core, client: WebClient, settings: Settings, media_id: int,
-) -> tuple[str | None, bool]:
-    """Update the enquiry's alert in place, or post it. Returns its ts and whether it is new."""
-    with _media_lock:
-        with core.db.transaction() as session:
-            enquiry = session.get(MediaEnquiry, media_id)
-            if enquiry is None:
-                return None, False
-            view = media_report.enquiry_view(session, core, enquiry)
-            channel, ts, closed = enquiry.slack_channel, enquiry.slack_ts, enquiry.status == "closed"
-        blocks = alert_blocks(view, core.protocol, media.media_people(core), now=core.clock.now(),
-                              tz=core.calendar.tz)
-        if channel and ts:
-            client.chat_update(channel=channel, ts=ts, text=alert_text(view), blocks=blocks)
-            return ts, False
-        if closed or not media_channel(settings):
-            return None, False
-        posted = client.chat_postMessage(channel=media_channel(settings), text=alert_text(view),
-                                         blocks=blocks)
-        with core.transaction() as session:  # records time to notify (issue 4 item 6)
-            media.mark_posted(session, core, media_id, str(posted["channel"]), str(posted["ts"]))
-        return str(posted["ts"]), True
-
-
-def dm(client: WebClient, user_id: str, text: str) -> None:
-    """One direct message; a failure is logged (by user id only) and never stops the others."""
-    try:
-        channel = client.conversations_open(users=user_id)["channel"]["id"]
-        client.chat_postMessage(channel=channel, text=text)
-    except SlackApiError:
-        log.exception("could not send a direct message to %s", user_id)
-
-
-def _where(channel: str | None) -> str:
-    return f"See the alert in <#{channel}>." if channel else "See `/media-enquiry list`."
-
-
-def media_fan_out(core: Core, client: WebClient, media_id: int) -> int:
-    """D-M1, M-1: DM the spokesperson, the press office and the business manager. Returns count."""
-    with core.db.transaction() as session:
-        enquiry = session.get(MediaEnquiry, media_id)
-        if enquiry is None:
-            return 0
-        view = media_report.enquiry_view(session, core, enquiry)
-        routing = media.routing_of(enquiry)
-        channel = enquiry.slack_channel
-    roles = core.protocol.roles
-    why: dict[str, list[str]] = {}
-    for uid, role in (
-        (routing.spokesperson.slack_user_id, f"the spokesperson ({routing.spokesperson.label})"),
-        (roles.press_office.slack_user_id if roles.press_office else None, "the press office"),
-        (roles.business_manager.slack_user_id, "the business manager"),
-    ):
-        if uid:
-            why.setdefault(uid, []).append(role)
-    tz = core.calendar.tz
-    case = f" (case {view['case_ref']})" if view.get("case_ref") else ""
-    warning = ""
-    if routing.fallback:
-        warning = (f"\n:warning: The Chair and the Deputy Chair are not available: "
-                   f"{routing.spokesperson.label} speaks (process.md 6.3).")
-    for uid, roles_of in why.items():
-        dm(client, uid, (
-            f":newspaper: Media enquiry *{view['ref']}* from {outlet_label(view)}: "
-            f"{about_text(view, core.protocol)}{case}.\n"
-            f"Journalist's deadline: {deadline_text(view, core.clock.now(), tz)}. "
-            f"Speaks: {escape(routing.spokesperson.display)}. You are told as {' and '.join(roles_of)}."
-            f"{warning}\n{_where(channel)}"
-        ))
-    return len(why)
-
-
-def media_reply_text(core: Core, view: dict[str, Any], event: Happened) -> str | None:
-    """The thread reply under the alert for an event, from whitelisted facts; None: no reply."""
-    d, ref, tz = event.detail, view["ref"], core.calendar.tz
-    if event.kind == "media_alert_repeated":
-        return (f":rotating_light: {ref}: still not acknowledged (alert repeated {d.get('repeat', '')}). "
-                "The business manager has been told.")
-    if event.kind == "media_deadline_reminder":
-        return (f":alarm_clock: {ref}: the journalist's deadline is in {d.get('minutes_before', '?')} "
-                f"minutes ({local_time(view.get('journalist_deadline'), tz)}).")
-    if event.kind == "media_deadline_passed":
-        return f":red_circle: {ref}: the journalist's deadline has passed and no response is recorded."
-    if event.kind == "media_chair_fallback":
-        speaks = ROLE_LABELS.get(str(d.get("speaks")), str(d.get("speaks")))
-        return (f":warning: {ref}: the Chair and the Deputy Chair are not available; {speaks} speaks "
-                "(the protocol's fallback). The business manager has been told.")
-    return None
-
-
-def deliver_media(
-    core: Core, client: WebClient, settings: Settings, media_id: int, events: list[Happened],
-) -> None:
-    """The alert, its thread replies and the DMs for the events of one media enquiry."""
-    ts, new = post_or_update_media_alert(core, client, settings, media_id)
-    kinds = {e.kind for e in events}
-    # DMs go once: with the first post of the alert, or on arrival when there is no channel.
-    if new or (ts is None and "media_enquiry_received" in kinds):
-        media_fan_out(core, client, media_id)
-    with core.db.transaction() as session:
-        enquiry = session.get(MediaEnquiry, media_id)
-        if enquiry is None:
-            return
-        view = media_report.enquiry_view(session, core, enquiry)
-        channel = enquiry.slack_channel
-    for event in events:
-        text = media_reply_text(core, view, event)
-        if text and channel and ts:
-            client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
-        bm = core.protocol.roles.business_manager.slack_user_id
-        if event.kind == "media_alert_repeated" and bm:
-            # The unacknowledged alert goes to the business manager too (issue 4 item 3).
-            dm(client, bm, (
-                f":rotating_light: Media enquiry *{view['ref']}* from {outlet_label(view)} has not been "
-                f"acknowledged (repeat {event.detail.get('repeat', '')}). Journalist's deadline: "
-                f"{deadline_text(view, core.clock.now(), core.calendar.tz)}. {_where(channel)}"
-            ))
-
-
-def repost_missing_media_alerts(core: Core, client: WebClient, settings: Settings) -> int:
-    """Post the alert of every open enquiry that has none (Slack was down when it arrived), with
-    its DMs. Safe to run on every tick."""
-    if not media_channel(settings):
-        return 0
-    with core.db.transaction() as session:
-        ids = list(session.exec(
-            select(MediaEnquiry.id).where(
-                col(MediaEnquiry.slack_ts).is_(None), col(MediaEnquiry.status).in_(media.OPEN)
-            ).order_by(MediaEnquiry.id)
-        ))
-    posted = 0
-    for media_id in ids:
-        try:
-            if media_id is None:
-                continue
-            ts, new = post_or_update_media_alert(core, client, settings, media_id)
-            if new:
-                media_fan_out(core, client, media_id)
-            posted += bool(ts)
-        except Exception:
-            log.exception("could not post the alert for media enquiry %s", media_id)
     return posted
