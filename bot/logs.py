@@ -31,6 +31,8 @@ from typing import Any, TextIO
 QUIET_LIBRARIES = (
     "slack_sdk", "slack_bolt", "httpx", "httpcore", "exchangelib", "msal", "urllib3", "requests",
     "requests_oauthlib", "websocket", "aiohttp",
+    # Not a leak, but two INFO lines on every readiness probe; start-up says what it migrated.
+    "alembic",
 )
 #: Lines longer than this are cut before masking: bounded work per record whatever it holds.
 MAX_MESSAGE = 4000

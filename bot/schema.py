@@ -22,6 +22,7 @@ run the whole upgrade in one transaction: a failed migration leaves the old sche
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from bot.errors import ServiceError
 
 #: The revision equal to the schema ``create_all`` made before migrations (decision 0004).
 BASELINE = "0001"
+log = logging.getLogger(__name__)
+
 VERSION_TABLE = "alembic_version"
 #: Where the revisions are: the packaged folder. Tests pass a copy with an extra revision.
 SCRIPTS = "bot:migrations"
@@ -188,7 +191,9 @@ def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: s
                           "review-bot, or restore the database from before it ran.")
     stamp_only = state.kind == "legacy" and state.head == BASELINE
     if state.kind == "empty" or stamp_only or upgrade_allowed:
-        return upgrade(url, scripts=scripts)[1]
+        after = upgrade(url, scripts=scripts)[1]
+        log.info("database schema was %s; now %s", state.describe(), after.describe())
+        return after
     raise SchemaError(
         f"database schema is {state.describe()}. Back up the database, then run "
         "`review-bot db upgrade` (or set DB_AUTO_UPGRADE=true to upgrade at start-up)."
