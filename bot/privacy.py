@@ -113,6 +113,18 @@ def log_text(text: str | None) -> str:
     return f"<{len(text)} chars" + (f"; contains {', '.join(kinds)}" if kinds else "") + ">"
 
 
+#: A quoted value in an error message ("...", '...', Key (col)=(value)): what someone typed or sent.
+_QUOTED = re.compile(r"\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|=\([^)\n]{0,300}\)")
+
+
 def log_message(error: BaseException) -> str:
-    """An exception's type and its message with identifiers removed, for a log line."""
-    return f"{type(error).__name__}: {' '.join(redact(str(error)).split())[:300]}"
+    """An exception's type and its message for a log line: quoted values and identifiers removed.
+
+    A database error is read from the driver's own message, first line only: SQLAlchemy's text
+    carries the statement's parameters (raw mail, names, a narrative) and the driver's DETAIL
+    line quotes the row."""
+    text = str(getattr(error, "orig", None) or error)
+    text = text.split("[SQL:", 1)[0].split("[parameters:", 1)[0]
+    lines = text.strip().splitlines()
+    text = _QUOTED.sub("<value>", lines[0][:2000] if lines else "")
+    return f"{type(error).__name__}: {' '.join(redact(text).split())[:300]}"

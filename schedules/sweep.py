@@ -23,6 +23,7 @@ from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.media import chase_media
 from bot.outbox import DeliveryReport, deliver
+from bot.privacy import log_message
 from handlers.mail.intake import IntakeDeferred, IntakeResult, ingest
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,6 @@ def _phase(report: TickReport, name: str, run: Callable[[], None]) -> None:
     try:
         run()
     except SQLAlchemyError as exc:
-        line = f"{name}: {type(exc).__name__}: {str(getattr(exc, 'orig', exc)).splitlines()[0][:200]}"
+        line = f"{name}: {log_message(exc)}"  # never the statement's parameters (bot/privacy.py)
         report.database_errors.append(line)
         log.error("tick: database error in %s", line)

@@ -89,7 +89,7 @@ def test_log_text_gives_only_the_shape() -> None:
     assert log_text("Jo Bloggs, 13/03/2019, SW1A 1AA") == "<31 chars; contains date, postcode>"
     assert log_text("") == "<empty>"
     message = log_message(ValueError("no agency 'jo@x.example' born 13/03/2019"))
-    assert message == f"ValueError: no agency '{REMOVED}' born {REMOVED}"
+    assert message == f"ValueError: no agency <value> born {REMOVED}"  # quoted: typed or sent
 
 
 def test_bounded_work_on_hostile_input() -> None:
@@ -104,3 +104,19 @@ def test_safe_message_keeps_lines_and_removes_identifiers() -> None:
     text = "no case 'SI-2026-0009 13/03/2019'\nsee <!here>"
     assert safe_message(text) == f"no case 'SI-2026-0009 {REMOVED}'\nsee &lt;!here&gt;"
     assert len(safe_message("x" * 5000)) == 500
+
+
+def test_a_database_error_is_logged_without_the_statement_or_the_quoted_row() -> None:
+    """SQLAlchemy's own text carries the statement's parameters (raw mail, a name); the driver's
+    DETAIL line quotes the row. A log line keeps the error's kind and nothing typed or sent."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    driver = sqlite3.IntegrityError('UNIQUE constraint failed: case.ref\nDETAIL: Key (ref)=(Jo Bloggs)')
+    wrapped = IntegrityError("INSERT INTO inboundmessage (raw, from_addr) VALUES (?, ?)",
+                             (b"Dear team, Jo Bloggs born 13/03/2019", "jo@family.example"), driver)
+    assert "Jo Bloggs" in str(wrapped)  # what log.exception would have printed
+    line = log_message(wrapped)
+    assert line == "IntegrityError: UNIQUE constraint failed: case.ref"
+    assert log_message(ValueError("unknown agency 'Jo Bloggs'")) == "ValueError: unknown agency <value>"

@@ -12,6 +12,7 @@ Log lines carry ids and classifications only, never subjects, bodies or addresse
 from __future__ import annotations
 
 import logging
+import traceback
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
@@ -24,6 +25,7 @@ from bot.inbound import Recorded, hold_for_triage, record_message, store_attachm
 from bot.mail.authresults import domain_matches, verify_sender
 from bot.media import receive_enquiry
 from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
+from bot.privacy import log_message
 from handlers.mail.classify import (
     ParsedMessage,
     is_out_of_office,
@@ -106,7 +108,9 @@ def _record(session: Session, core: Core, raw: bytes, parsed: ParsedMessage, mai
 def _routing_failed(
     core: Core, raw: bytes, parsed: ParsedMessage, mailbox: str, exc: Exception
 ) -> IntakeResult:
-    log.exception("inbound routing failed error=%s", type(exc).__name__)
+    # Not log.exception: a database error's text carries the statement's parameters (the raw mail).
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("inbound routing failed: %s\n%s", log_message(exc), frames)
     reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
 
     def hold() -> int | None:
