@@ -240,3 +240,16 @@ def test_an_outlook_forward_gives_the_journalist_and_the_question() -> None:
     assert mail.data.question == (
         "Will the partnership hold a review?\n\n[the forwarder's note] For the partnership."
     )
+
+
+def test_bidi_and_zero_width_characters_are_stripped_from_the_names_an_enquiry_keeps() -> None:
+    """A right-to-left override makes "Evening News\u202egpj.exe" read otherwise (issue 9 item 3)."""
+    raw = (
+        "From: \"Sam\u202eReporter\u200b\" <sam@news.example>\r\nTo: press.office@borough.example\r\n"
+        "Subject: Question\u2066 about a review\r\nMessage-ID: <bidi@news.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nOutlet: Evening\u202e News\r\n\r\nWhat happened?\r\n"
+    ).encode()
+    mail = read_enquiry(parse(raw), load_protocol(None), WED_10)
+    for value in (mail.data.outlet, mail.data.journalist, mail.data.summary):
+        assert not any(c in value for c in "\u202e\u200b\u2066"), value
+    assert mail.data.outlet == "Evening News"

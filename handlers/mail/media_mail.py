@@ -24,6 +24,7 @@ from email.headerregistry import AddressHeader
 from email.message import EmailMessage, Message
 from email.policy import default
 
+from bot.inbound import strip_format_controls
 from bot.media import QUESTION_LIMIT, EnquiryInput
 from bot.protocol import Protocol
 from handlers.mail.classify import CASE_REF, ParsedMessage, body_text
@@ -341,6 +342,8 @@ def read_enquiry(parsed: ParsedMessage, protocol: Protocol, now: datetime) -> Me
     summary = parsed.subject[:200]
     if notes:
         summary = f"{summary} [{'; '.join(notes)}]"
+    # Bidi and zero-width characters make a name read as something it is not (issue 9 item 3).
+    outlet, journalist, summary = (strip_format_controls(v) for v in (outlet, journalist, summary))
     data = EnquiryInput(
         outlet=outlet, subject=subject, journalist=journalist, contact=contact,
         journalist_deadline=deadline, case_ref=refs[0].upper() if refs else None, summary=summary,
