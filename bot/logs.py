@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -71,6 +72,23 @@ def is_third_party(name: str) -> bool:
     return any(name == lib or name.startswith(lib + ".") for lib in QUIET_LIBRARIES)
 
 
+def safe_exception_text(error: BaseException | None) -> str:
+    """A traceback for a log line: the frames (our source lines) and each exception's type and
+    message with quoted values, identifiers and a database statement's parameters removed
+    (bot.privacy.log_message). Python's own text would print SQLAlchemy's parameters: raw mail,
+    names. Chained causes are kept, the same way, a few deep."""
+    from bot.privacy import log_message
+
+    parts: list[str] = []
+    depth = 0
+    while error is not None and depth < 5:
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{log_message(error)}")
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        depth += 1
+    return "\n\nwhich was raised while handling:\n".join(parts)
+
+
 class RedactingFilter(logging.Filter):
     """Second line of defence, on every handler we install (see the module docstring)."""
 
@@ -88,8 +106,9 @@ class RedactingFilter(logging.Filter):
             # A library's warning may quote what it was sending after the first line.
             message = message.split("\n", 1)[0][:300]
         record.msg, record.args = mask_secrets(message, self.secrets), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_info:
+            # Always ours: another handler may already have cached Python's own text on the record.
+            record.exc_text = safe_exception_text(record.exc_info[1])
         if record.exc_text:
             record.exc_text = mask_secrets(record.exc_text, self.secrets)
         return True
@@ -121,8 +140,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in extra_fields(record).items():
             entry.setdefault(key, value)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_info:
+            # Always ours: another handler may already have cached Python's own text on the record.
+            record.exc_text = safe_exception_text(record.exc_info[1])
         if record.exc_text:
             entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -133,6 +153,9 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatException(self, ei: Any) -> str:
+        return safe_exception_text(ei[1])
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

@@ -210,3 +210,35 @@ def test_an_inbound_referral_logs_its_case_as_a_field_and_nothing_of_its_text(
     assert sentences
     for sentence in sentences:
         assert sentence not in out.getvalue()
+
+
+def test_a_logged_traceback_carries_no_statement_parameters_or_quoted_values() -> None:
+    """log.exception anywhere (a notifier, a handler) goes through the same guard: the frames are
+    kept, the exception's text loses the SQL parameters (raw mail, a name) and quoted values."""
+    import io
+    import logging
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.logs import configure_logging
+
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", stream=stream)
+    # Outside text arrives in variables (the frames show source lines, never values).
+    name, raw = "Jo Bloggs", b"Jo Bloggs, born 13/03/2019"
+    try:
+        try:
+            try:
+                raise ValueError(f"agency '{name}' unknown")
+            except ValueError as inner:
+                raise IntegrityError("INSERT INTO inboundmessage (raw) VALUES (?)", (raw,),
+                                     sqlite3.IntegrityError("UNIQUE constraint failed")) from inner
+        except IntegrityError:
+            logging.getLogger("handlers.slack.notifier").exception("could not post the card for case %s", 7)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    out = stream.getvalue()
+    assert "could not post the card for case 7" in out and "Traceback" in out
+    assert "IntegrityError: UNIQUE constraint failed" in out and "ValueError: agency <value> unknown" in out
+    assert "Jo Bloggs" not in out and "13/03/2019" not in out and "[parameters" not in out
