@@ -35,9 +35,9 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError
+from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
 from bot.mail.graph_client import TokenProvider, graph_error, retry_after, token_roles
-from bot.mail.imap import ensure_message_id, read_json_state, write_json_state
+from bot.mail.state import read_json_state, write_json_state
 
 log = logging.getLogger(__name__)
 
