@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 import bot.calendar as calmod
-from bot.calendar import Calendar, Duration
+from bot.calendar import Calendar
+from bot.duration import Duration
 
 
 def utc(*args: int) -> datetime:
