@@ -262,7 +262,7 @@ def chair_away(click_ctx: click.Context) -> None:
     """List the Chair's current and future absences (the Deputy Chair speaks meanwhile)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from bot.media import chair_absences
+    from bot.media_team import chair_absences
 
     ctx: Ctx = click_ctx.obj
     with ctx.core.db.session() as s:
@@ -282,7 +282,7 @@ def chair_away(click_ctx: click.Context) -> None:
 @pass_ctx
 def chair_away_set(ctx: Ctx, starts: datetime, ends: datetime, delegate: str | None) -> None:
     """Record that the Chair is away from --from until --until."""
-    from bot.media import set_chair_absence
+    from bot.media_team import set_chair_absence
 
     with handled(), ctx.core.transaction() as s:
         absence = set_chair_absence(s, ctx.core, starts_at=starts, ends_at=ends, actor=ctx.actor,
@@ -296,7 +296,7 @@ def chair_away_set(ctx: Ctx, starts: datetime, ends: datetime, delegate: str | N
 @pass_ctx
 def chair_away_cancel(ctx: Ctx, absence_id: int) -> None:
     """Cancel a recorded absence (the Chair is back)."""
-    from bot.media import cancel_chair_absence
+    from bot.media_team import cancel_chair_absence
 
     with handled(), ctx.core.transaction() as s:
         cancel_chair_absence(s, ctx.core, absence_id, actor=ctx.actor)

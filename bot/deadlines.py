@@ -14,7 +14,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from bot.calendar import Calendar, Duration
+from bot.calendar import Calendar
+from bot.duration import Duration
 from bot.models import AgencyRequest, Case, Deadline
 from bot.protocol import ChasePolicy
 

@@ -7,8 +7,10 @@ names are told at once (D-M1, M-1); an alert nobody acknowledges repeats, to the
 too; reminders run before the journalist's deadline (M-11). Unlike agency chasers, none of this
 waits for working hours: journalists do not.
 
-Statements (drafts, sign-off, release, the M-5 refusal) are in :mod:`bot.media_statements`;
-what Slack may show and the figures are in :mod:`bot.media_report`.
+The repeats and reminders themselves are taken by :mod:`bot.media_clock`; who may act and the
+Chair's absence are in :mod:`bot.media_team`. Statements (drafts, sign-off, release, the M-5
+refusal) are in :mod:`bot.media_statements`; what Slack may show and the figures are in
+:mod:`bot.media_report`.
 """
 
 from __future__ import annotations
@@ -20,15 +22,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, reasons
+from bot import audit
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
-from bot.leases import claim
 from bot.mailer import render
-from bot.media_routing import ROLE_LABELS, SUBJECTS, Named, Routing, resolve, route_for
+from bot.media_routing import SUBJECTS, Routing, resolve, route_for
+from bot.media_team import chair_absence_at, require_team
 from bot.models import (
     Case,
-    ChairAbsence,
     MediaEnquiry,
     Publication,
 )
@@ -63,107 +64,6 @@ class EnquiryInput:
 
 def _line(value: str, limit: int) -> str:
     return _ONE_LINE.sub(" ", value or "").strip()[:limit]
-
-
-# --- who is who --------------------------------------------------------------------------------
-
-
-def actor_is(named: Named, actor: str) -> bool:
-    """Whether ``actor`` (an email address or ``slack:U...``) is the person ``named``."""
-    actor = actor.strip().lower()
-    if named.email and actor == named.email.lower():
-        return True
-    return bool(named.slack_user_id) and actor == f"slack:{named.slack_user_id}".lower()
-
-
-def media_people(core: Core) -> list[Named]:
-    """Everyone the media protocol involves: may acknowledge and see enquiries."""
-    roles = core.protocol.roles
-    people = [
-        Named(role, ROLE_LABELS[role], p.name, p.email, p.slack_user_id)
-        for role in MEDIA_ROLES if (p := core.protocol.person(role)) is not None
-    ]
-    people += [Named("business_unit", "Business unit", p.name, p.email, p.slack_user_id)
-               for p in roles.business_unit]
-    return people
-
-
-def is_media_team(core: Core, actor: str) -> bool:
-    return actor.startswith("cli:") or any(actor_is(p, actor) for p in media_people(core))
-
-
-def require_team(core: Core, actor: str, team_member: bool, action: str) -> None:
-    if not (team_member or is_media_team(core, actor)):
-        raise Refused(
-            f"Only the press office, the business unit and the people the media protocol names "
-            f"can {action}."
-        )
-
-
-# --- the Chair's absence (process.md 6.3) -------------------------------------------------------
-
-
-def chair_absence_at(session: Session, at: datetime) -> ChairAbsence | None:
-    return session.exec(
-        select(ChairAbsence)
-        .where(ChairAbsence.starts_at <= at, ChairAbsence.ends_at > at,
-               col(ChairAbsence.cancelled_at).is_(None))
-        .order_by(col(ChairAbsence.id).desc())
-    ).first()
-
-
-def set_chair_absence(
-    session: Session, core: Core, *, starts_at: datetime, ends_at: datetime, actor: str,
-    delegate: str | None = None, team_member: bool = False,
-) -> ChairAbsence:
-    """Record that the Chair is away; the Deputy (or ``delegate``, SOM l.234) speaks meanwhile."""
-    require_team(core, actor, team_member, "record the Chair's absence")
-    if ends_at <= starts_at:
-        raise ServiceError("the absence must end after it starts")
-    if ends_at <= core.clock.now():
-        raise ServiceError("the absence has already ended")
-    if delegate is not None:
-        if delegate not in MEDIA_ROLES or delegate == "chair":
-            raise ServiceError(
-                f"delegate must be a role: {', '.join(r for r in MEDIA_ROLES if r != 'chair')}"
-            )
-        if core.protocol.person(delegate) is None:
-            raise ServiceError(f"nobody holds the role {delegate} in the protocol (roles.{delegate})")
-    absence = ChairAbsence(
-        starts_at=starts_at, ends_at=ends_at, delegate=delegate, created_by=actor,
-        created_at=core.clock.now(),
-    )
-    session.add(absence)
-    session.flush()
-    audit.record(
-        session, at=core.clock.now(), actor=actor, kind="chair_absence_set",
-        absence_id=absence.id, starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(),
-        delegate=delegate or "",
-    )
-    return absence
-
-
-def cancel_chair_absence(
-    session: Session, core: Core, absence_id: int, *, actor: str, team_member: bool = False
-) -> None:
-    require_team(core, actor, team_member, "change the Chair's absence")
-    absence = session.get(ChairAbsence, absence_id)
-    if absence is None or absence.cancelled_at is not None:
-        raise NotFound(f"no current Chair absence {absence_id}")
-    absence.cancelled_at, absence.cancelled_by = core.clock.now(), actor
-    audit.record(
-        session, at=core.clock.now(), actor=actor, kind="chair_absence_cancelled",
-        absence_id=absence_id,
-    )
-
-
-def chair_absences(session: Session, core: Core) -> list[ChairAbsence]:
-    """Current and future absences, soonest first."""
-    return list(session.exec(
-        select(ChairAbsence)
-        .where(ChairAbsence.ends_at > core.clock.now(), col(ChairAbsence.cancelled_at).is_(None))
-        .order_by(ChairAbsence.starts_at)
-    ))
 
 
 # --- receiving an enquiry -----------------------------------------------------------------------
@@ -266,7 +166,7 @@ def routing_of(enquiry: MediaEnquiry) -> Routing:
     return Routing.from_json(enquiry.routing)
 
 
-def _recipients(core: Core, routing: Routing) -> list[str]:
+def recipients(core: Core, routing: Routing) -> list[str]:
     """The press office and the business manager (M-1), and everyone the routing names."""
     roles = core.protocol.roles
     emails = [roles.press_office.email if roles.press_office else None, roles.business_manager.email]
@@ -295,7 +195,7 @@ def _notify(session: Session, core: Core, enquiry: MediaEnquiry, routing: Routin
     alert = render("media_alert", **mail_context(session, core, enquiry, routing))
     enqueue(
         session, core, key=f"media:{enquiry.id}:alert", kind="media_alert",
-        to=_recipients(core, routing), rendered=alert, case_id=enquiry.case_id,
+        to=recipients(core, routing), rendered=alert, case_id=enquiry.case_id,
     )  # no reason: the press office and BM are told of every enquiry, even one already answered (M-1)
 
 
@@ -318,17 +218,17 @@ def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str
         )
 
 
-# --- the clock: repeats and reminders -----------------------------------------------------------
+# --- the schedule: repeats and reminders ----------------------------------------------------------
 
 
-def _next_repeat(core: Core, enquiry: MediaEnquiry) -> datetime | None:
+def next_repeat(core: Core, enquiry: MediaEnquiry) -> datetime | None:
     media = core.protocol.media
     if enquiry.status != "open" or enquiry.alerts_repeated >= media.acknowledge_repeats:
         return None
     return enquiry.received_at + media.acknowledge_within * (enquiry.alerts_repeated + 1)
 
 
-def _next_reminder(core: Core, enquiry: MediaEnquiry) -> datetime | None:
+def next_reminder(core: Core, enquiry: MediaEnquiry) -> datetime | None:
     """The next reminder before the deadline, then one alert when it passes unanswered."""
     deadline = enquiry.journalist_deadline
     if deadline is None or enquiry.status not in OPEN:
@@ -342,92 +242,8 @@ def _next_reminder(core: Core, enquiry: MediaEnquiry) -> datetime | None:
 
 
 def schedule_next(core: Core, enquiry: MediaEnquiry) -> None:
-    times = [t for t in (_next_repeat(core, enquiry), _next_reminder(core, enquiry)) if t]
+    times = [t for t in (next_repeat(core, enquiry), next_reminder(core, enquiry)) if t]
     enquiry.next_action_at = min(times) if times else None
-
-
-def chase_media(core: Core, *, limit: int = 500) -> int:
-    """Take every media step that has fallen due, each in its own transaction. Returns the count."""
-    now = core.clock.now()
-    with core.db.session() as session:
-        ids = list(session.exec(
-            select(MediaEnquiry.id)
-            .where(col(MediaEnquiry.next_action_at).is_not(None), MediaEnquiry.next_action_at <= now)
-            .order_by(MediaEnquiry.next_action_at).limit(limit)
-        ))
-    steps = 0
-    for enquiry_id in ids:
-        with core.transaction() as session:
-            steps += take_media_step(session, core, enquiry_id)
-    return steps
-
-
-def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int:
-    now = core.clock.now()
-    # Claimed (row lock; another instance skips it) and re-read under the claim, so an
-    # acknowledgement recorded meanwhile is seen and no step is taken twice (decision 0013).
-    due = MediaEnquiry.next_action_at <= now  # type: ignore[operator]
-    enquiry = claim(session, MediaEnquiry, enquiry_id, due) if enquiry_id else None
-    if enquiry is None:
-        return 0  # another instance has it, or it was acknowledged meanwhile
-    routing = routing_of(enquiry)
-    context = mail_context(session, core, enquiry, routing)
-    taken = 0
-    repeat_at = _next_repeat(core, enquiry)
-    if repeat_at is not None and repeat_at <= now:
-        # Catch up after downtime with one repeat, not a burst: count every interval missed.
-        within = core.protocol.media.acknowledge_within
-        missed = int((now - enquiry.received_at) / within)
-        enquiry.alerts_repeated = min(max(missed, enquiry.alerts_repeated + 1),
-                                      core.protocol.media.acknowledge_repeats)
-        n = enquiry.alerts_repeated
-        repeat = render("media_alert_repeat", **context, repeat=n,
-                        minutes=int((now - enquiry.received_at).total_seconds() // 60))
-        # The business manager is among the recipients of every media alert (M-1).
-        enqueue(
-            session, core, key=f"media:{enquiry.id}:repeat:{n}", kind="media_alert_repeat",
-            to=_recipients(core, routing), rendered=repeat,
-            case_id=enquiry.case_id, reason=reasons.media_unacknowledged(enquiry),
-        )
-        audit.record(
-            session, at=now, actor=audit.SYSTEM, kind="media_alert_repeated", case_id=enquiry.case_id,
-            media_id=enquiry.id, media_ref=enquiry.ref, repeat=n,
-        )
-        taken += 1
-    reminder_at = _next_reminder(core, enquiry)
-    if reminder_at is not None and reminder_at <= now:
-        taken += _deadline_step(session, core, enquiry, routing, context, now)
-    schedule_next(core, enquiry)
-    return taken
-
-
-def _deadline_step(
-    session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing,
-    context: dict[str, Any], now: datetime,
-) -> int:
-    assert enquiry.journalist_deadline is not None
-    befores = core.protocol.media.deadline_reminders
-    # After downtime, skip to the latest reminder that is due (no burst of stale reminders).
-    index = enquiry.reminders_sent
-    while index + 1 < len(befores) and enquiry.journalist_deadline - befores[index + 1] <= now:
-        index += 1
-    if index < len(befores) and enquiry.journalist_deadline > now:
-        minutes = int((enquiry.journalist_deadline - now).total_seconds() // 60)
-        rendered = render("media_deadline_reminder", **context, minutes=minutes)
-        kind, key, detail = "media_deadline_reminder", f"media:{enquiry.id}:reminder:{index}", {
-            "minutes_before": int(befores[index].total_seconds() // 60)}
-        enquiry.reminders_sent = index + 1
-    else:
-        rendered = render("media_deadline_passed", **context)
-        kind, key, detail = "media_deadline_passed", f"media:{enquiry.id}:deadline-passed", {}
-        enquiry.reminders_sent = len(befores) + 1
-    enqueue(session, core, key=key, kind=kind, to=_recipients(core, routing), rendered=rendered,
-            case_id=enquiry.case_id, reason=reasons.media_open(enquiry))
-    audit.record(
-        session, at=now, actor=audit.SYSTEM, kind=kind, case_id=enquiry.case_id,
-        media_id=enquiry.id, media_ref=enquiry.ref, **detail,
-    )
-    return 1
 
 
 # --- acknowledging, answering, closing ----------------------------------------------------------
@@ -519,4 +335,3 @@ def open_enquiries(session: Session) -> list[MediaEnquiry]:
     return list(session.exec(
         select(MediaEnquiry).where(col(MediaEnquiry.status).in_(OPEN)).order_by(MediaEnquiry.id)
     ))
-

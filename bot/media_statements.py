@@ -13,15 +13,9 @@ from bot import audit
 from bot.core import Core
 from bot.errors import Refused, ServiceError
 from bot.mailer import render
-from bot.media import (
-    actor_is,
-    mail_context,
-    mark_responded,
-    require_open,
-    require_team,
-    routing_of,
-)
+from bot.media import mail_context, mark_responded, require_open, routing_of
 from bot.media_routing import Named
+from bot.media_team import actor_is, require_team
 from bot.models import Case, MediaEnquiry, MediaStatement, Publication
 from bot.outbox import enqueue
 from bot.protocol import MEDIA_OUTPUTS

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.calendar import Calendar, Duration
+from bot.calendar import Calendar
+from bot.duration import Duration
 from bot.errors import ServiceError
 from bot.mail.authresults import BOUNDARIES, EOP_AUTHSERV_ID, domain_matches
 from bot.protocol_fields import _check_email, _Strict

@@ -21,7 +21,7 @@ from bot.chasers import chase_overdue
 from bot.core import Core
 from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
-from bot.media import chase_media
+from bot.media_clock import chase_media
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
 from handlers.mail.intake import IntakeDeferred, IntakeResult, ingest

@@ -12,7 +12,8 @@ import pytest
 import responses
 
 from bot.mail.gateway import MailboxError, TransientMailboxError
-from bot.mail.graph import GraphMailGateway, MsalTokenProvider
+from bot.mail.graph import GraphMailGateway
+from bot.mail.graph_client import MsalTokenProvider
 from tests.support.fake_graph import BASE, MAILBOX, TOKEN, FakeGraph
 
 

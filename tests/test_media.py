@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import media, publication
+from bot import media, media_clock, media_team, publication
 from bot import media_report as report
 from bot import media_statements as statements
 from bot.cases import close, decide, get_case
@@ -132,7 +132,7 @@ def test_bad_input_is_refused_with_a_message(core: Core) -> None:
 
 def test_chair_away_the_deputy_speaks_and_signs(core: Core, clock: FixedClock) -> None:
     with core.transaction() as s:
-        media.set_chair_absence(s, core, starts_at=MONDAY_10 - timedelta(hours=1),
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10 - timedelta(hours=1),
                                 ends_at=MONDAY_10 + timedelta(days=2), actor=BM)
     ref = receive(core)
     routing = enquiry(core, ref).routing
@@ -149,7 +149,7 @@ def test_chair_away_and_no_deputy_the_fallback_speaks_and_the_business_manager_i
     roles = core.protocol.roles.model_copy(update={"deputy_chair": None})
     core.protocol = core.protocol.model_copy(update={"roles": roles})
     with core.transaction() as s:
-        media.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(days=1),
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(days=1),
                                 actor=BM)
     ref = receive(core)
     routing = enquiry(core, ref).routing
@@ -162,19 +162,19 @@ def test_chair_away_and_no_deputy_the_fallback_speaks_and_the_business_manager_i
 
 def test_a_designate_stands_in_when_the_chair_names_one(core: Core) -> None:
     with core.transaction() as s:
-        media.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(days=1),
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(days=1),
                                 actor=BM, delegate="independent_scrutineer")
     assert enquiry(core, receive(core)).routing["spokesperson"]["role"] == "independent_scrutineer"
 
 
 def test_chair_absence_input_is_checked(core: Core) -> None:
     with core.transaction() as s, pytest.raises(ServiceError, match="end after it starts"):
-        media.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10, actor=BM)
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10, actor=BM)
     with core.transaction() as s, pytest.raises(ServiceError, match="delegate must be"):
-        media.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(hours=1),
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(hours=1),
                                 actor=BM, delegate="chair")
     with core.transaction() as s, pytest.raises(Refused):
-        media.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(hours=1),
+        media_team.set_chair_absence(s, core, starts_at=MONDAY_10, ends_at=MONDAY_10 + timedelta(hours=1),
                                 actor="someone@elsewhere.example")
 
 
@@ -185,17 +185,17 @@ def test_an_unacknowledged_alert_repeats_to_the_business_manager_until_acknowled
     core: Core, clock: FixedClock,
 ) -> None:
     ref = receive(core)
-    assert media.chase_media(core) == 0
+    assert media_clock.chase_media(core) == 0
     clock.advance(timedelta(minutes=15))
-    assert media.chase_media(core) == 1
+    assert media_clock.chase_media(core) == 1
     [repeat] = outbox(core, "media_alert_repeat")
     assert BM in repeat.to and "NOT ACKNOWLEDGED" in repeat.subject
-    assert media.chase_media(core) == 0  # nothing doubled
+    assert media_clock.chase_media(core) == 0  # nothing doubled
     clock.advance(timedelta(minutes=10))
     with core.transaction() as s:
         assert media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(hours=3))
-    assert media.chase_media(core) == 0
+    assert media_clock.chase_media(core) == 0
     assert len(outbox(core, "media_alert_repeat")) == 1
     [ack] = events(core, "media_acknowledged")
     assert ack.detail["seconds"] == 25 * 60
@@ -208,14 +208,14 @@ def test_repeats_stop_after_the_protocol_s_count_and_ignore_working_hours(
     receive(core)
     for _ in range(10):
         clock.advance(timedelta(minutes=15))
-        media.chase_media(core)
+        media_clock.chase_media(core)
     assert len(outbox(core, "media_alert_repeat")) == core.protocol.media.acknowledge_repeats
 
 
 def test_after_downtime_one_repeat_not_a_burst(core: Core, clock: FixedClock) -> None:
     receive(core)
     clock.advance(timedelta(minutes=50))
-    assert media.chase_media(core) == 1
+    assert media_clock.chase_media(core) == 1
     assert [r.idempotency_key.rsplit(":", 1)[1] for r in outbox(core, "media_alert_repeat")] == ["3"]
 
 
@@ -226,13 +226,13 @@ def test_reminders_before_the_journalist_s_deadline_then_one_alert_when_it_passe
     with core.transaction() as s:
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(hours=1))  # 2 hours before
-    assert media.chase_media(core) == 1
+    assert media_clock.chase_media(core) == 1
     clock.advance(timedelta(minutes=90))  # 30 minutes before
-    assert media.chase_media(core) == 1
+    assert media_clock.chase_media(core) == 1
     clock.advance(timedelta(minutes=30))
-    assert media.chase_media(core) == 1
+    assert media_clock.chase_media(core) == 1
     clock.advance(timedelta(hours=5))
-    assert media.chase_media(core) == 0
+    assert media_clock.chase_media(core) == 0
     kinds = [r.kind for r in outbox(core) if r.kind.startswith("media_deadline")]
     assert kinds == ["media_deadline_reminder", "media_deadline_reminder", "media_deadline_passed"]
     assert [e.detail["minutes_before"] for e in events(core, "media_deadline_reminder")] == [120, 30]
@@ -246,12 +246,12 @@ def test_a_reminder_already_past_when_the_enquiry_arrives_is_not_sent(
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
         media.record_response(s, core, media.get_enquiry(s, ref), spoke="chair", actor=PRESS)
     clock.advance(timedelta(hours=2))
-    assert media.chase_media(core) == 0
+    assert media_clock.chase_media(core) == 0
     ref = receive(core, journalist_deadline=MONDAY_10 + timedelta(hours=2, minutes=45))
     with core.transaction() as s:
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(minutes=20))
-    assert media.chase_media(core) == 1  # only the 30-minute reminder remains
+    assert media_clock.chase_media(core) == 1  # only the 30-minute reminder remains
     assert [e.detail["minutes_before"] for e in events(core, "media_deadline_reminder")] == [30]
 
 

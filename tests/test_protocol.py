@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.calendar import Duration
 from bot.cli import main
+from bot.duration import Duration
 from bot.protocol import ProtocolError, UnknownAgency, load_protocol, parse_protocol, preset_names
 
 

@@ -30,8 +30,7 @@ from email.policy import default
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError
-from bot.mail.imap import ensure_message_id
+from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
 
 log = logging.getLogger(__name__)
 

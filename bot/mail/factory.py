@@ -29,7 +29,8 @@ def build_gateway(settings: Settings, state_dir: Path) -> MailGateway:
         return MaildirGateway(settings.maildir)
 
     if backend == "graph":
-        from bot.mail.graph import GraphMailGateway, MsalTokenProvider
+        from bot.mail.graph import GraphMailGateway
+        from bot.mail.graph_client import MsalTokenProvider
 
         tokens = MsalTokenProvider(
             tenant_id=settings.graph_tenant_id,

@@ -25,7 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Protocol
+
+from bot.clock import SystemClock
 
 
 class MailboxError(Exception):
@@ -65,3 +68,21 @@ class MailGateway(Protocol):
         endpoint unreachable, ...), or an empty list when the mailbox is healthy.
         """
         ...
+
+
+def ensure_message_id(message: EmailMessage, sender: str) -> str:
+    """The message's Message-ID, adding one (on the sender's domain) when it has none.
+
+    Also adds a ``Date`` when there is none. Message-ID, In-Reply-To and References set by the
+    bot are never changed.
+    """
+    if message.get("Date") is None:
+        # The outbox always sets Date from the injected clock; this only covers direct callers.
+        message["Date"] = format_datetime(SystemClock().now())
+    mid = message.get("Message-ID")
+    if mid:
+        return str(mid).strip()
+    domain = sender.rpartition("@")[2] or None
+    new = make_msgid(domain=domain)
+    message["Message-ID"] = new
+    return new

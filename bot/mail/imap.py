@@ -11,84 +11,29 @@ de-duplicates by Message-ID).
 folder (``MOVE`` when the server has it, else ``COPY`` + ``\\Deleted`` + ``UID EXPUNGE``); with an
 empty processed folder it only flags it.
 
-The module also holds two helpers the other gateways share: :func:`write_json_state` and
-:func:`ensure_message_id`.
+The state file is written by :mod:`bot.mail.state`; :func:`bot.mail.gateway.ensure_message_id`
+gives a message without one its Message-ID.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
-import json
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.clock import SystemClock
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError
+from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
+from bot.mail.state import read_json_state, write_json_state
 
 log = logging.getLogger(__name__)
 
 Security = Literal["tls", "starttls", "none"]
-
-# --- helpers shared by the gateways ---------------------------------------------------------------
-
-
-def read_json_state(path: Path) -> dict[str, Any]:
-    """The JSON object in ``path``, or ``{}`` when the file does not exist."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise MailboxError(f"cannot read mailbox state file {path.name}: {exc}") from exc
-    return data if isinstance(data, dict) else {}
-
-
-def write_json_state(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise MailboxError(f"cannot write mailbox state file {path.name}: {exc}") from exc
-
-
-def ensure_message_id(message: EmailMessage, sender: str) -> str:
-    """The message's Message-ID, adding one (on the sender's domain) when it has none.
-
-    Also adds a ``Date`` when there is none. Message-ID, In-Reply-To and References set by the
-    bot are never changed.
-    """
-    if message.get("Date") is None:
-        # The outbox always sets Date from the injected clock; this only covers direct callers.
-        message["Date"] = format_datetime(SystemClock().now())
-    mid = message.get("Message-ID")
-    if mid:
-        return str(mid).strip()
-    domain = sender.rpartition("@")[2] or None
-    new = make_msgid(domain=domain)
-    message["Message-ID"] = new
-    return new
-
 
 # --- the gateway ----------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from sqlmodel import Session, select
 
-from bot import doors, media
+from bot import doors, media, media_team
 from bot import media_report as report
 from bot.core import Core
 from bot.errors import ServiceError
@@ -47,7 +47,7 @@ def media_section(core: Core, access: Access, user_id: str) -> list[dict[str, An
     with core.transaction() as session:
         enquiries = media.open_enquiries(session)
         views = [report.enquiry_view(session, core, e) for e in enquiries[:MAX_MEDIA_ENQUIRIES]]
-        absences = media.chair_absences(session, core)[:MAX_ABSENCES]
+        absences = media_team.chair_absences(session, core)[:MAX_ABSENCES]
     built = media_home_blocks(views, absences, core.protocol, now=core.clock.now(), tz=core.calendar.tz)
     if len(enquiries) > MAX_MEDIA_ENQUIRIES:
         built.insert(2 + MAX_MEDIA_ENQUIRIES, {"type": "context", "elements": [
@@ -163,7 +163,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             ack(response_action="errors", errors=errors)
             return
         def record(session: Session) -> dict[str, Any]:
-            media.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
+            media_team.set_chair_absence(session, core, starts_at=starts, ends_at=ends, actor=actor(user_id),
                                     delegate=delegate or None, team_member=team)
             return {}
 
@@ -191,7 +191,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             return
         try:
             with core.transaction() as session:
-                media.cancel_chair_absence(session, core, int(body["actions"][0]["value"]),
+                media_team.cancel_chair_absence(session, core, int(body["actions"][0]["value"]),
                                            actor=actor(user_id), team_member=team)
         except (ServiceError, ValueError) as exc:
             tell(client, body, safe_message(str(exc)))

@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot import doors, media
+from bot import doors, media, media_team
 from bot import media_report as report
 from bot import media_statements as statements
 from bot.core import Core
@@ -85,7 +85,7 @@ def value(values: Values, block_id: str) -> Any:
 
 def is_team(core: Core, access: Access, user_id: str) -> bool:
     """The media team: the business unit (usergroup included) or a person the media protocol names."""
-    return access.is_business_unit(user_id) or media.is_media_team(core, actor(user_id))
+    return access.is_business_unit(user_id) or media_team.is_media_team(core, actor(user_id))
 
 
 def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, ref: str,
@@ -188,7 +188,7 @@ def status(core: Core, access: Access, user_id: str, ref: str) -> dict[str, Any]
         # The raiser sees that it is being handled, not the routing or the statement.
         return {"text": f"{view['ref']} ({outlet_label(view)}): {view['status']}; journalist's "
                         f"deadline {deadline_text(view, now, tz)}.\n{M2}"}
-    blocks = alert_blocks(view, core.protocol, media.media_people(core), now=now, tz=tz, actions=False)
+    blocks = alert_blocks(view, core.protocol, media_team.media_people(core), now=now, tz=tz, actions=False)
     return {"text": alert_text(view), "blocks": blocks}
 
 

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
-from bot import media, media_report
+from bot import media, media_report, media_team
 from bot.core import Core
 from bot.media_routing import ROLE_LABELS
 from bot.models import MediaEnquiry
@@ -49,7 +49,7 @@ def post_or_update_media_alert(
                 return None, False
             view = media_report.enquiry_view(session, core, enquiry)
             channel, ts, closed = enquiry.slack_channel, enquiry.slack_ts, enquiry.status == "closed"
-        blocks = alert_blocks(view, core.protocol, media.media_people(core), now=core.clock.now(),
+        blocks = alert_blocks(view, core.protocol, media_team.media_people(core), now=core.clock.now(),
                               tz=core.calendar.tz)
         if channel and ts:
             client.chat_update(channel=channel, ts=ts, text=alert_text(view), blocks=blocks)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot import agency_requests as ar
-from bot import leases, media
+from bot import leases, media, media_clock
 from bot.chasers import chase_overdue, take_step
 from bot.clock import FixedClock
 from bot.core import Core
@@ -232,7 +232,7 @@ def test_two_instances_take_a_media_repeat_once_and_an_acknowledged_one_is_not_s
     clock.advance(timedelta(minutes=15))  # nobody acknowledged: every alert repeats
     one, two = instance(url, clock, tmp_path), instance(url, clock, tmp_path)
     try:
-        a, b = run_together(lambda: media.chase_media(one), lambda: media.chase_media(two))
+        a, b = run_together(lambda: media_clock.chase_media(one), lambda: media_clock.chase_media(two))
     finally:
         one.db.engine.dispose()
         two.db.engine.dispose()
