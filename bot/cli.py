@@ -103,7 +103,6 @@ def run_banner(settings: Any, mailbox: str) -> str:
 @pass_ctx
 def check(ctx: Ctx) -> None:
     """Check the settings, the protocol, the database and the mailbox; one line per problem."""
-    from bot.mail.authresults import describe_verification
     from bot.protocol import load_protocol
 
     problems: list[str] = []
@@ -286,6 +285,18 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
         emit({"ref": ref, "missing": missing})
     else:
         click.echo(f"opened {ref}" + (f"; to complete: {', '.join(missing)}" if missing else ""))
+
+
+def describe_verification(partnership: Any) -> str:
+    """One line for ``review-bot check``: what sender verification trusts."""
+    boundary = partnership.boundary()
+    headers = f"X-MS-Exchange-Organization-* headers {'trusted' if boundary == 'exchange' else 'ignored'}"
+    authserv = partnership.authserv_id.strip()
+    if not authserv:
+        return f"off (partnership.authserv_id is empty: every sender counts); boundary {boundary}"
+    return (f"Authentication-Results from {authserv!r}; boundary {boundary} ({headers}); "
+            f"the top {partnership.authres_headers} such header(s) counted")
+
 
 
 # The case, triage and media commands live in their own modules.

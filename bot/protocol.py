@@ -206,6 +206,10 @@ class Partnership(_Strict):
     #: Exchange, whose header firewall strips them from outside mail. Unset: "exchange" when
     #: authserv_id is "eop" (Exchange Online Protection), else "other".
     mail_boundary: str | None = None
+    #: How many Authentication-Results headers with authserv_id the boundary writes at the top (one
+    #: by default; an OpenDKIM + OpenDMARC chain writes one each). More than one only if the
+    #: boundary also strips incoming headers bearing its id: otherwise a forged one sits inside.
+    authres_headers: int = Field(default=1, ge=1, le=5)
 
     @field_validator("mail_boundary")
     @classmethod

@@ -77,6 +77,14 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
                 report.intake_deferred = str(exc)
                 log.warning("intake deferred: %s", exc)
                 break
+            except SQLAlchemyError:
+                raise  # the database itself: the tick's phase reports it in one line
+            except Exception as exc:
+                # A bug met by one message must not hold up the ones behind it: this one stays
+                # unmarked in the mailbox (read again next poll) and the rest are read now.
+                log.error("intake failed for one message, left in the mailbox: %s", log_message(exc))
+                report.intake_deferred = f"one message could not be read ({type(exc).__name__})"
+                continue
             report.received.append(result)
             gateway.mark_processed(item.item_id)
     except MailboxError as exc:

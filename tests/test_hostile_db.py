@@ -148,3 +148,21 @@ def test_a_case_row_is_opened_once_even_after_a_deferred_poll(
     with core.db.session() as s:
         assert len(list(s.exec(select(Case)))) == 1
     assert len(rows(core)) == 1
+
+
+@pytest.mark.parametrize("bad_id", ["<a\x00b@evil.example>", "<" + "x" * 3500 + "@evil.example>"])
+def test_a_message_id_the_database_cannot_store_does_not_hold_up_the_mailbox(
+    core: Core, maildir: MaildirGateway, bad_id: str,
+) -> None:
+    """PostgreSQL refuses NUL in text and btree entries over ~2.7 KB: such an id is not used (the
+    message is kept under its digest-based id), and the mail behind it is read in the same tick."""
+    hostile = REFERRAL.replace(b"Message-ID: <", f"Message-ID: {bad_id}\r\nX-Old-Id: <".encode(), 1)
+    assert bad_id.encode() in hostile
+    drop(maildir, hostile, "1700000000.a-hostile.host")
+    drop(maildir, referral(REFERRAL_FORM, "after.1@borough.example"), "1700000001.b-next.host")
+    report = tick(core, maildir)
+    assert report.database_errors == [] and report.intake_deferred is None
+    assert len(report.received) == 2
+    ids = [r.message_id for r in rows(core)]
+    assert len(ids) == 2 and all(i.isprintable() and len(i) <= 500 for i in ids)
+    assert list((maildir.root / "inbox" / "new").iterdir()) == []

@@ -37,13 +37,6 @@ from email.errors import ObsoleteHeaderDefect
 from email.headerregistry import AddressHeader
 from email.message import Message
 from email.policy import default
-from typing import Protocol as _Shape
-
-
-class _VerificationSettings(_Shape):
-    authserv_id: str
-
-    def boundary(self) -> str: ...
 
 #: Configure this authserv-id to trust Exchange Online Protection's AR header, which has none.
 EOP_AUTHSERV_ID = "eop"
@@ -266,11 +259,14 @@ class _Ours:
     ignored: int  # headers with our authserv-id below a foreign one: forged (RFC 8601 s. 5)
 
 
-def _our_headers(msg: Message, authserv_id: str) -> _Ours:
-    """The contiguous top block of AR headers with our authserv-id (RFC 8601 section 5).
+def _our_headers(msg: Message, authserv_id: str, own_headers: int = 1) -> _Ours:
+    """The top ``own_headers`` AR headers with our authserv-id, if contiguous (RFC 8601 s. 5).
 
     Our boundary prepends its headers, so they are the topmost; everything from the first header
-    that is not ours downwards was written before the message reached us and may be forged.
+    that is not ours downwards was written before the message reached us and may be forged. A
+    boundary that does not strip incoming headers bearing its own id leaves a sender's forged one
+    right below its own, inside the top block: so only as many as the boundary writes count (one
+    by default; a milter chain that writes one per check, and strips, may say more).
     """
     ours: list[AuthResultsHeader] = []
     wanted = authserv_id.strip().lower()
@@ -280,7 +276,8 @@ def _our_headers(msg: Message, authserv_id: str) -> _Ours:
     for raw in _raw_values(msg, "Authentication-Results")[:_MAX_AR_HEADERS]:
         header = parse_authentication_results(raw[:_MAX_AR_LENGTH])
         mine = header.authserv_id == ("" if eop else wanted)
-        if in_block and mine and not (eop and ours):  # EOP writes one header: only the topmost
+        limit = 1 if eop else max(1, own_headers)  # EOP writes one header: only the topmost
+        if in_block and mine and len(ours) < limit:
             ours.append(header)
             continue
         in_block = False
@@ -303,7 +300,7 @@ def _describe(result: AuthResult) -> str:
 
 
 def verify_sender(
-    msg: Message, *, authserv_id: str | None, boundary: str = "other"
+    msg: Message, *, authserv_id: str | None, boundary: str = "other", own_headers: int = 1,
 ) -> SenderVerdict:
     """Decide whether the From address of ``msg`` was authenticated by our own boundary.
 
@@ -328,7 +325,7 @@ def verify_sender(
         return SenderVerdict("", "", False, False, "no single valid From address")
 
     where = "Exchange Online Protection" if authserv_id.lower() == EOP_AUTHSERV_ID else authserv_id
-    found = _our_headers(msg, authserv_id)
+    found = _our_headers(msg, authserv_id, own_headers)
     forged = (
         f"; {found.ignored} header(s) naming {where} below another server's were ignored as forged"
         if found.ignored else ""
@@ -339,7 +336,10 @@ def verify_sender(
     if spam is not None and spam >= _SCL_SPAM:
         return SenderVerdict(address, domain, False, False, f"Exchange marked it as spam (SCL {spam})")
 
-    relevant = [r for h in found.headers for r in h.results if r.method in ("dmarc", "compauth")]
+    # compauth is Exchange Online's own verdict: read only from EOP or behind Exchange.
+    from_exchange = exchange or authserv_id.strip().lower() == EOP_AUTHSERV_ID
+    methods = ("dmarc", "compauth") if from_exchange else ("dmarc",)
+    relevant = [r for h in found.headers for r in h.results if r.method in methods]
     described = ", ".join(_describe(r) for r in relevant)
     blocking = [r for r in relevant if r.result in _BLOCKING]
     if blocking:
@@ -369,16 +369,6 @@ def verify_sender(
             f"; DMARC passed for another domain than {domain}" if mismatch else ""
         )
     return SenderVerdict(address, domain, False, False, reason + forged)
-
-
-def describe_verification(partnership: _VerificationSettings) -> str:
-    """One line for ``review-bot check``: what sender verification trusts."""
-    boundary = partnership.boundary()
-    headers = f"X-MS-Exchange-Organization-* headers {'trusted' if boundary == 'exchange' else 'ignored'}"
-    authserv = partnership.authserv_id.strip()
-    if not authserv:
-        return f"off (partnership.authserv_id is empty: every sender counts); boundary {boundary}"
-    return f"Authentication-Results from {authserv!r}; boundary {boundary} ({headers})"
 
 
 def _raw_values(msg: Message, name: str) -> list[str]:

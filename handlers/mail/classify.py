@@ -316,19 +316,32 @@ def _over_limits(raw: bytes, gaps: Gaps) -> str | None:
     return None
 
 
+#: A Message-ID longer than this, or with anything but printable ASCII in it (a NUL, say), is not
+#: used: PostgreSQL refuses NUL in text and a btree entry over ~2.7 KB, and one refused insert must
+#: not hold up the mailbox (RFC 5322 ids are short printable ASCII anyway). Such a message is
+#: recorded under the digest-based synthetic id instead.
+MAX_MESSAGE_ID = 500
+
+
+def usable_ids(ids: list[str]) -> list[str]:
+    return [i for i in ids if len(i) <= MAX_MESSAGE_ID and i.isascii() and i.isprintable()]
+
+
 def _read_headers(
     raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes], digest: str
 ) -> ParsedMessage:
-    ids = MSG_ID.findall(_header(msg, "Message-ID"))
+    ids = usable_ids(MSG_ID.findall(_header(msg, "Message-ID")))
     message_id = ids[0] if ids else synthetic_message_id(raw, digest)
     try:
         from_addr, from_domain = from_address(msg)
     except Exception:
         from_addr, from_domain = "", ""
+    if not (from_addr.isprintable() and from_domain.isprintable()):
+        from_addr, from_domain = "", ""  # a NUL or control character: no address we can store or trust
     subject = " ".join(_header(msg, "Subject").split())
-    thread_ids = MSG_ID.findall(_header(msg, "In-Reply-To")) + MSG_ID.findall(
+    thread_ids = usable_ids(MSG_ID.findall(_header(msg, "In-Reply-To")) + MSG_ID.findall(
         _header(msg, "References")
-    )
+    ))
     try:
         has_attachments = any(True for _ in msg.iter_attachments())
     except Exception:

@@ -58,7 +58,8 @@ def transient(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
         return True
     text = str(exc.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "busy" in text:
+    # SQLite's own lock messages only: a driver's message may quote the mail's values.
+    if text.startswith(("database is locked", "database table is locked", "database is busy")):
         return True
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
     return any(str(sqlstate).startswith(code) for code in _TRANSIENT_SQLSTATES)

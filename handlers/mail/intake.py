@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import replace
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
@@ -21,7 +22,7 @@ from bot import agency_requests, audit
 from bot.cases import get_case, open_case
 from bot.core import Core
 from bot.errors import NotFound, ServiceError
-from bot.inbound import Recorded, hold_for_triage, record_message, store_attachments
+from bot.inbound import Recorded, hold_for_triage, record_message, store_attachments, synthetic_message_id
 from bot.mail.authresults import domain_matches, verify_sender
 from bot.media import receive_enquiry
 from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
@@ -73,6 +74,9 @@ def ingest(core: Core, raw: bytes, *, mailbox: str) -> IntakeResult:
         except Exception as exc:  # a bug must not lose the message: it waits in triage
             return _routing_failed(core, raw, parsed, mailbox, exc)
         log.warning("inbound database busy attempt=%s error=%s", attempt + 1, type(last).__name__)
+    if isinstance(last, IntegrityError):
+        # The same refusal every time is not a race: a person looks at it, the mailbox moves on.
+        return _routing_failed(core, raw, parsed, mailbox, last)
     raise IntakeDeferred(f"the database did not take the message ({type(last).__name__})")
 
 
@@ -120,7 +124,15 @@ def _routing_failed(
             hold_for_triage(inbound, reason)
             return inbound.id
 
-    inbound_id = with_retries(hold)
+    try:
+        inbound_id = with_retries(hold)
+    except IntakeDeferred:
+        raise
+    except Exception as again:  # the message itself is refused: keep its bytes under a safe id
+        log.error("inbound triage hold failed: %s", log_message(again))
+        parsed = replace(parsed, message_id=synthetic_message_id(raw, parsed.digest or None),
+                         from_addr="")
+        inbound_id = with_retries(hold)
     result = IntakeResult(parsed.message_id, "unknown", triage=reason)
     _log(inbound_id, result)
     return result
@@ -245,7 +257,8 @@ def _sender_problem(core: Core, parsed: ParsedMessage, agency_slug: str) -> str 
     assert parsed.msg is not None
     partnership = core.protocol.partnership
     verdict = verify_sender(
-        parsed.msg, authserv_id=partnership.authserv_id or None, boundary=partnership.boundary()
+        parsed.msg, authserv_id=partnership.authserv_id or None, boundary=partnership.boundary(),
+        own_headers=partnership.authres_headers,
     )
     if not verdict.verified:
         return f"the sender could not be verified: {verdict.reason}"
