@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -23,6 +23,7 @@ from bot.leases import claim, write_lock
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline
 from bot.outbox import enqueue
+from bot.privacy import log_message
 from bot.stages import LABELS, Stage
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,43 @@ def chase_overdue(core: Core, *, limit: int = 5000, batch: int = BATCH) -> Sweep
     report = SweepReport()
     seen: list[int] = []
     while len(seen) < limit:
-        with core.transaction() as session:
-            claimed, taken = take_due_steps(session, core, min(batch, limit - len(seen)), seen)
+        try:
+            with core.transaction() as session:
+                claimed, taken = take_due_steps(session, core, min(batch, limit - len(seen)), seen)
+        except StepFailed as failed:
+            # The batch rolled back whole; the deadline that broke it waits, the rest go on.
+            back_off(core, failed)
+            seen.append(failed.deadline_id)
+            continue
         if not claimed:
             break
         seen += claimed
         report.steps += taken
     return report
+
+
+#: A step that fails (an agency removed from the protocol, a template error) is tried again
+#: after this, so one broken deadline never holds up the others or the outbox.
+STEP_RETRY = timedelta(hours=1)
+
+
+class StepFailed(Exception):
+    def __init__(self, deadline_id: int, error: Exception) -> None:
+        super().__init__(f"deadline {deadline_id}: {type(error).__name__}")
+        self.deadline_id, self.error = deadline_id, error
+
+
+def back_off(core: Core, failed: StepFailed) -> None:
+    now = core.clock.now()
+    log.error("deadline step failed id=%s: %s; tried again in %s", failed.deadline_id,
+              log_message(failed.error), STEP_RETRY)
+    with core.transaction() as session:
+        deadline = session.get(Deadline, failed.deadline_id)
+        if deadline is None or deadline.next_action_at is None:
+            return
+        deadline.next_action_at = now + STEP_RETRY
+        audit.record(session, at=now, actor=audit.SYSTEM, kind="deadline_step_failed",
+                     case_id=deadline.case_id, deadline=deadline.kind, error=type(failed.error).__name__)
 
 
 def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int]) -> tuple[list[int], int]:
@@ -100,7 +131,11 @@ def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int])
             if deadline.request_id is not None and deadline.request_id not in requests:
                 continue
             request = requests.get(deadline.request_id)
-            taken += _step(session, core, cases[deadline.case_id], deadline, request, now)
+            try:
+                taken += _step(session, core, cases[deadline.case_id], deadline, request, now)
+            except Exception as exc:
+                assert deadline.id is not None
+                raise StepFailed(deadline.id, exc) from exc
     return [d.id for d in found if d.id is not None], taken
 
 

@@ -190,7 +190,7 @@ def _phase(report: TickReport, name: str, run: Callable[[], None]) -> None:
     """Run one phase; a database failure ends it with one log line, not a traceback per row."""
     try:
         run()
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database failure or a bug: the other phases still run
         line = f"{name}: {log_message(exc)}"  # never the statement's parameters (bot/privacy.py)
         report.database_errors.append(line)
-        log.error("tick: database error in %s", line)
+        log.error("tick: error in %s", line)

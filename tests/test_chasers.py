@@ -292,3 +292,30 @@ def test_la_aware_dates_in_the_past_still_give_a_warning_only_when_useful(
     tick(core, maildir)
     assert [s for s in subjects(maildir) if "(D-01)" in s] == [
         "[SI-2026-0001] OVERDUE: notification to the National Panel (D-01) was due Tue 10 Nov 2026"]
+
+
+def test_a_step_that_fails_waits_an_hour_and_never_holds_up_the_others_or_the_outbox(
+    core: Core, clock: FixedClock, maildir: MaildirGateway,
+) -> None:
+    """An agency removed from the protocol while its request is open makes its chase fail: that
+    deadline backs off (audited) and the other agency's chase still goes out in the same tick."""
+    from bot.models import Deadline, Event
+    from bot.protocol import parse_protocol
+
+    ref = notified_case(core)
+    with core.transaction() as s:
+        ar.send_requests(s, core, get_case(s, ref), kind="info-gathering", agencies=["police", "icb"],
+                         actor="bm@partnership.example")
+    tick(core, maildir)
+    agencies = core.protocol.model_dump(mode="json", exclude_none=True)["agencies"]
+    core.protocol = parse_protocol({"preset": "working-together-2023",
+                                    "agencies": [a for a in agencies if a["slug"] != "icb"]}, "test")
+    clock.advance(timedelta(days=4))  # both requests are overdue, within working hours
+    report = tick(core, maildir)
+    assert report.database_errors == []
+    assert report.steps >= 1 and report.delivery.sent >= 1  # police chased, mail delivered
+    with core.db.session() as s:
+        failed = s.exec(select(Event).where(Event.kind == "deadline_step_failed")).all()
+        assert [e.detail["error"] for e in failed] == ["UnknownAgency"]
+        waiting = s.exec(select(Deadline).where(Deadline.next_action_at == clock.now() + timedelta(hours=1)))
+        assert len(waiting.all()) == 1
