@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol as TypingProtocol
 
@@ -44,6 +45,8 @@ class Core:
     notifier: Notifier = field(default_factory=NullNotifier)
     #: Set by the tick's poll; shown on App Home (issue 5 item 7).
     mailbox: MailboxHealth = field(default_factory=MailboxHealth)
+    #: When this process last swept orphan attachments (the tick does it at most hourly).
+    orphans_swept_at: datetime | None = None
     calendar: Calendar = field(init=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -250,7 +251,9 @@ def sweep_orphan_attachments(core: Core) -> int:
     folder = Path(core.attachments_dir)
     if not folder.is_dir():
         return 0
-    cutoff = (core.clock.now() - ORPHAN_AGE).timestamp()
+    # Files carry wall-clock times, so the cutoff is the wall clock too: with the injected clock a
+    # one-shot `tick --now <a future moment>` would delete a running intake's uncommitted files.
+    cutoff = time.time() - ORPHAN_AGE.total_seconds()
     old: list[str] = []
     with os.scandir(folder) as entries:
         for entry in entries:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import case, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -102,11 +102,11 @@ def acquire(session: Session, name: str, holder: str, now: datetime, ttl: timede
     return taken.rowcount == 1
 
 
-def release(session: Session, name: str, holder: str, now: datetime) -> None:
+def release(session: Session, name: str, holder: str) -> None:
     """Give the lease up at once (a clean stop), so another instance need not wait for it to expire."""
-    session.execute(
-        update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=now)  # type: ignore[arg-type]
-    )
+    # Deleted, not expired "now": a one-shot `tick --now <a future moment>` would otherwise leave
+    # an expiry in the future that locks the running instances out until the wall clock gets there.
+    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))  # type: ignore[arg-type]
 
 
 def holder_of(session: Session, name: str, now: datetime) -> str | None:

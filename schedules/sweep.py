@@ -97,6 +97,7 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
 
 
 MAILBOX_LEASE = "mailbox"
+ORPHAN_SWEEP_EVERY = timedelta(hours=1)
 
 
 class LeasedMailbox:
@@ -160,7 +161,7 @@ def poll_under_lease(
     finally:
         if lease_for is None:
             with core.db.transaction() as session:
-                leases.release(session, MAILBOX_LEASE, me, core.clock.now())
+                leases.release(session, MAILBOX_LEASE, me)
 
 
 def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None) -> TickReport:
@@ -182,7 +183,10 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     _phase(report, "media steps", media_steps)
     _phase(report, "delivery", delivery)
     # Files an intake wrote before a transaction that never committed (issue 10).
-    _phase(report, "attachment sweep", lambda: sweep_orphan_attachments(core))
+    # It lists the whole folder: hourly is enough for files older than an hour.
+    if core.orphans_swept_at is None or core.clock.now() - core.orphans_swept_at >= ORPHAN_SWEEP_EVERY:
+        core.orphans_swept_at = core.clock.now()
+        _phase(report, "attachment sweep", lambda: sweep_orphan_attachments(core))
     return report
 
 

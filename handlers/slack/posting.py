@@ -38,11 +38,11 @@ def posting_lease(core: Core, name: str) -> Iterator[bool]:
     me = leases.instance_id()
     with core.db.transaction() as session:
         mine = leases.acquire(session, name, me, core.clock.now(), POST_LEASE)
-    try:
-        yield mine
-    finally:
-        if mine:
-            with core.db.transaction() as session:
-                leases.release(session, name, me, core.clock.now())
+    yield mine
+    # Released only after a clean post-and-record: if recording the post failed, the lease is
+    # left to lapse, so a re-post on the next tick does not follow at once with a second card.
+    if mine:
+        with core.db.transaction() as session:
+            leases.release(session, name, me)
 
 
