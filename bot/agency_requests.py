@@ -201,6 +201,11 @@ def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> 
     """RR1 -> RR2 when every information gathering request is returned or closed."""
     if case.stage != Stage.INFO_GATHERING:
         return
+    # The last two returns recorded at once (mail on one instance, a button on another) must not
+    # each see the other as outstanding: lock the case row (PostgreSQL; SQLite has one writer), so
+    # the second waits for the first's commit and then reads its status. Only the id is selected:
+    # the case object in this session keeps its unflushed changes.
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     # Statuses only, not whole rows; a request this session holds counts as it is in memory
     # (the intake routes without autoflush, so the return being recorded is not written yet).
     rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()

@@ -264,3 +264,45 @@ def test_a_long_read_renews_the_mailbox_lease_and_stops_once_another_instance_ha
     with core.db.transaction() as s:
         assert leases.acquire(s, MAILBOX_LEASE, "host-b:2:x", clock.now(), minute)
     assert next(reading, None) is None  # the first reader stops rather than read alongside
+
+
+def test_the_last_two_returns_recorded_at_once_still_move_the_case_on(
+    url: str, clock: FixedClock, tmp_path: Path,
+) -> None:
+    """Mail on one instance and a button on another record the last two returns together: the
+    second waits for the first's commit on the case row and moves the case to the panel decision
+    (review of issue 10: without the lock each saw the other as outstanding and it stayed put)."""
+    from datetime import date
+
+    from bot.cases import Referral, accept, get_case, open_case, record_sin_submitted
+    from bot.stages import Stage
+
+    one, two = instance(url, clock, tmp_path), instance(url, clock, tmp_path)
+    bm = "bm@partnership.example"
+    with one.transaction() as s:
+        case = open_case(s, one, Referral(referring_agency="la-csc", incident_date=date(2026, 11, 12),
+                                          la_aware_date=date(2026, 11, 13), outcome="death"),
+                         actor=bm, source="cli")
+        accept(s, one, case, actor=bm)
+        record_sin_submitted(s, one, case, at=None, actor=bm)
+        police, icb = ar.send_requests(s, one, case, kind="info-gathering", agencies=["police", "icb"],
+                                       actor=bm)
+        ref, ids = case.ref, (police.id, icb.id)
+    first_recorded = threading.Event()
+
+    def record(core: Core, request_id: int, hold: bool) -> None:
+        with core.transaction() as s:
+            request = s.get(AgencyRequest, request_id)
+            assert request is not None
+            if not hold:
+                first_recorded.wait(10)
+            ar.record_return(s, core, request, actor="reviews@police.example", via="email")
+            if hold:
+                first_recorded.set()
+                time.sleep(0.5)  # the other reads now; it must wait for this commit
+
+    run_together(lambda: record(one, ids[0], True), lambda: record(two, ids[1], False))
+    with one.db.session() as s:
+        assert get_case(s, ref).stage == Stage.PANEL_DECISION
+    for core in (one, two):
+        core.db.engine.dispose()
