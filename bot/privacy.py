@@ -114,7 +114,9 @@ def log_text(text: str | None) -> str:
 
 
 #: A quoted value in an error message ("...", '...', Key (col)=(value)): what someone typed or sent.
-_QUOTED = re.compile(r"\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|=\([^)\n]{0,300}\)")
+#: The input is already cut to one line of 2,000 characters, so the runs need no bound; a quote left
+#: open runs to the end of the line (the text was cut inside it).
+_QUOTED = re.compile(r"\"[^\"\n]*(?:\"|$)|'[^'\n]*(?:'|$)|=\([^)\n]*(?:\)|$)")
 
 
 def log_message(error: BaseException) -> str:

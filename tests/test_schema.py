@@ -87,7 +87,12 @@ ROWS: dict[str, list[dict[str, Any]]] = {
     "outboxmessage": [{"id": 5, "idempotency_key": "request:7:sent", "kind": "info-gathering_request",
                        "case_id": 1, "request_id": 7, "to": ["police@agency.example"], "cc": [],
                        "subject": "s", "body_text": "t", "message_id": "<req.7@partnership.example>",
-                       "status": "sent", "attempts": 1, "created_at": T0, "next_attempt_at": T0}],
+                       "status": "sent", "attempts": 1, "created_at": T0, "next_attempt_at": T0},
+                      # A chase the older version held overnight for working hours.
+                      {"id": 6, "idempotency_key": "deadline:3:step:1", "kind": "overdue_chase",
+                       "case_id": 1, "request_id": 7, "to": ["police@agency.example"], "cc": [],
+                       "subject": "s", "body_text": "t", "message_id": "<chase.3@partnership.example>",
+                       "status": "pending", "attempts": 0, "created_at": T0, "next_attempt_at": T0}],
     "inboundmessage": [{"id": 9, "message_id": "<in.9@agency.example>", "mailbox": "inbox",
                         "received_at": T0, "from_addr": "police@agency.example",
                         "classification": "return", "case_id": 1, "request_id": 7, "raw": RAW}],
@@ -155,6 +160,11 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded_with_nothing_
     assert current(database_url).kind == "current"
     assert_rows_intact(database_url)
     assert model_differences(database_url) == []
+    engine = create_engine(database_url)
+    with engine.connect() as conn:  # the held chase now carries its reason (migration 0002)
+        reasons = dict(conn.execute(text("SELECT id, reason FROM outboxmessage")).all())
+    engine.dispose()
+    assert reasons == {5: None, 6: "deadline:3 request:7"}
     if db_backend == "sqlite":  # the tables copied to name their constraints still link up
         engine = create_engine(database_url)
         with engine.connect() as conn:

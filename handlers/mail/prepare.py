@@ -15,8 +15,8 @@ from handlers.mail.media_mail import is_to_press_address, read_enquiry
 
 def read_before_the_lock(core: Core, raw: bytes) -> ParsedMessage:
     """``raw`` read as far as any route needs; ``unreadable`` says why not when over a limit."""
-    parsed = parse(raw, deadline=time.perf_counter() + BUDGET_SECONDS)
-    deadline = time.perf_counter() + BUDGET_SECONDS
+    parsed = parse(raw, deadline=time.thread_time() + BUDGET_SECONDS)
+    deadline = time.thread_time() + BUDGET_SECONDS
     parsed.read_all(deadline)
     _read_enquiry(core, parsed, deadline)
     return parsed
@@ -46,5 +46,5 @@ def _read_enquiry(core: Core, parsed: ParsedMessage, deadline: float) -> None:
         parsed.enquiry = read_enquiry(short, core.protocol, core.clock.now())
     except Exception:  # read again, and reported, inside the route
         parsed.enquiry = None
-    if time.perf_counter() > deadline:
+    if time.thread_time() > deadline:
         parsed.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"

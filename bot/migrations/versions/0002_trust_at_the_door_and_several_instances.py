@@ -9,6 +9,7 @@
 - outboxmessage.reason / claimed_by / lease_until: a queued message's reason is re-checked under
   its claim, and a claim has an owner and a lease (decision 0013). Rows left "sending" by an older
   version have no lease; the outbox takes them over once their claimed_at is older than the lease.
+  Messages the older version queued get their reason from their idempotency keys.
 - lease: the mailbox is read by one instance at a time (decision 0013).
 """
 
@@ -55,6 +56,32 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('reason', sa.String(), nullable=True))
         batch_op.add_column(sa.Column('claimed_by', sa.String(), nullable=True))
         batch_op.add_column(sa.Column('lease_until', sa.DateTime(), nullable=True))
+
+    _backfill_reasons()
+
+
+def _backfill_reasons() -> None:
+    """Messages queued by the older version (a chaser held overnight for working hours, say) get
+    the reason the new code would have given them, so the upgrade does not send one whose reason
+    has gone. Read from their idempotency keys: deadline:<id>:step:<n>[:business-manager],
+    case:<id>:referral-alert, media:<id>:repeat:<n>."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(
+        "SELECT id, idempotency_key, request_id FROM outboxmessage "
+        "WHERE reason IS NULL AND status IN ('pending', 'sending')"
+    )).all()
+    for row_id, key, request_id in rows:
+        parts = str(key).split(":")
+        reason = None
+        if parts[0] == "deadline" and len(parts) >= 4 and parts[1].isdigit() and parts[2] == "step":
+            reason = f"deadline:{parts[1]}" + (f" request:{request_id}" if request_id else "")
+        elif parts[0] == "case" and len(parts) == 3 and parts[1].isdigit() and parts[2] == "referral-alert":
+            reason = f"case:{parts[1]}"
+        elif parts[0] == "media" and len(parts) == 4 and parts[1].isdigit() and parts[2] == "repeat":
+            reason = f"media:{parts[1]}:unacknowledged"
+        if reason is not None:
+            bind.execute(sa.text("UPDATE outboxmessage SET reason = :reason WHERE id = :id"),
+                         {"reason": reason, "id": row_id})
 
 
 
