@@ -96,6 +96,12 @@ class BotApp:
                         "DATA_DIR and DATABASE_URL")
         # SQLite: one instance only; a second run is refused (decision 0013). Kept open until exit.
         self._instance_lock = sqlite_single_instance(self.settings.database_url)
+        if self._instance_lock is not None:  # the only instance: any claim left is a dead one's
+            from bot.outbox import release_dead_claims
+
+            if released := release_dead_claims(self.core):
+                log.warning("%s outgoing message(s) were mid-send when the bot last stopped; "
+                            "taken over now", released)
         self._lease_for = timedelta(seconds=self.settings.tick_seconds)
         scheduler = BackgroundScheduler(timezone="UTC")
         # One job, never overlapping; after downtime it simply runs (the rows know what is due).

@@ -171,6 +171,19 @@ def deliver(
     return report
 
 
+def release_dead_claims(core: Core) -> int:
+    """SQLite, at start under its single-instance lock: every row still "sending" belongs to a
+    process that died mid-send, so its claim is over now rather than after SEND_LEASE (a media
+    reminder due in 30 minutes must not wait an hour). The next delivery takes it over as it
+    would an expired claim (checking ``was_sent`` where the gateway can). Returns the count."""
+    now = core.clock.now()
+    with core.transaction() as session:
+        return session.execute(
+            update(OutboxMessage).where(OutboxMessage.status == "sending")
+            .values(claimed_at=now - SEND_LEASE, lease_until=now)
+        ).rowcount
+
+
 def _lease_over(now: datetime) -> object:
     # Rows claimed before claims carried a lease have only claimed_at.
     return or_(

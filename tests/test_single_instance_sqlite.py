@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.leases import SecondInstance, sqlite_single_instance
 
@@ -34,3 +35,40 @@ def test_a_second_instance_on_one_sqlite_database_is_refused(tmp_path: Path) -> 
 def test_postgresql_and_in_memory_databases_need_no_lock_file() -> None:
     assert sqlite_single_instance("postgresql+psycopg://u@127.0.0.1:1/x") is None
     assert sqlite_single_instance("sqlite:///:memory:") is None
+
+
+def test_a_message_left_mid_send_by_a_dead_process_goes_at_the_next_start_not_an_hour_later(
+    tmp_path: Path,
+) -> None:
+    """On SQLite the start-up holds the only lock, so a row still "sending" was a dead process's:
+    its claim is over at once, and the first tick sends it (review of issue 10: a media reminder
+    due in 30 minutes waited out the one-hour send lease)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bot.app import create_app
+    from bot.clock import FixedClock
+    from bot.mailer import Rendered
+    from bot.models import OutboxMessage
+    from bot.outbox import enqueue
+    from bot.settings import Settings
+
+    now = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+    settings = Settings(_env_file=None, data_dir=tmp_path, health_port=None)
+    app = create_app(settings, clock=FixedClock(now))
+    core = app.core
+    with core.transaction() as s:
+        enqueue(s, core, key="media:1:reminder:30", kind="media_deadline_reminder",
+                to=["press.office@borough.example"], rendered=Rendered("s", "t", "<p>t</p>"))
+        s.execute(update(OutboxMessage).values(status="sending", claimed_by="dead:1:x", claimed_at=now,
+                                               lease_until=datetime(2026, 11, 16, 11, 0, tzinfo=UTC)))
+    app.start()  # its first scheduled tick may run at once, beside the one below
+    try:
+        app.tick()
+    finally:
+        app.stop()
+    with core.db.session() as s:
+        assert s.exec(select(OutboxMessage.status)).all() == ["sent"]
+    sent = [p for sub in ("new", "cur") for p in (settings.maildir / "sent" / sub).glob("*")]
+    assert len(sent) == 1  # sent now, and once
