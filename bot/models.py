@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from bot.db import NAMING_CONVENTION, UTCDateTime
@@ -151,6 +151,29 @@ class InboundMessage(SQLModel, table=True):
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     #: bot.inbound.digest_of(raw): a reused Message-ID with other content is another message.
     digest: str | None = None
+
+
+#: PostgreSQL stores a large value out of line (TOAST) after trying to compress it, by default
+#: with pglz, which reads a whole value before giving up on one that does not shrink by 25 %:
+#: a message whose text compresses but whose base64 attachment does not cost about 16 us a KB
+#: to write (10 ms for a 600 KB message, more than the rest of its intake). lz4 (PostgreSQL 14+,
+#: when built with it) costs about a tenth of that; a server without it stores the bytes
+#: uncompressed. Same statement in migration 0003 (docs/benchmarks.md, decision 0017).
+RAW_STORAGE_DDL = """\
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_settings
+             WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE inboundmessage ALTER COLUMN raw SET COMPRESSION lz4;
+  ELSE
+    ALTER TABLE inboundmessage ALTER COLUMN raw SET STORAGE EXTERNAL;
+  END IF;
+END
+$$"""
+event.listen(
+    InboundMessage.__table__, "after_create",  # type: ignore[attr-defined]
+    DDL(RAW_STORAGE_DDL).execute_if(dialect="postgresql"),
+)
 
 
 class Attachment(SQLModel, table=True):

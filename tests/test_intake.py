@@ -76,6 +76,27 @@ def test_agency_returns_are_matched_and_stop_the_chasers(
     assert deadline.met_at is not None and deadline.next_action_at is None
 
 
+def test_the_last_information_gathering_return_moves_the_case_to_panel_decision(
+    core: Core, case_ref: str
+) -> None:
+    """RR1 -> RR2 once every request is returned or closed (process.md RR1), by thread and by
+    [REF] token; the statuses are read with the request (bot.agency_requests)."""
+    with core.transaction() as s:
+        case = get_case(s, case_ref)
+        for agency in ("school", "charity", "acute-trust"):
+            ar.withdraw(s, core, ar.get_request(s, case, agency, "info-gathering"),
+                        reason="no involvement", actor=BM)
+    assert feed(core, "reply_in_reply_to", "police")["classification"] == "agency-return"
+    with core.db.session() as s:
+        assert get_case(s, case_ref).stage == "info_gathering"  # the ICB's is still out
+    assert feed(core, "reply_subject_token_only", "icb")["classification"] == "agency-return"
+    with core.db.session() as s:
+        assert get_case(s, case_ref).stage == "panel_decision"
+        moves = [e.detail for e in s.exec(select(Event).where(Event.kind == "stage_changed"))]
+    assert moves[-1] == {"from": "info_gathering", "to": "panel_decision",
+                         "because": "all information gathering returns are in"}
+
+
 def test_a_reply_from_outside_the_agency_goes_to_triage_with_the_reason(
     core: Core, case_ref: str
 ) -> None:

@@ -324,3 +324,38 @@ def test_a_new_revision_is_numbered_and_empty_while_the_models_match(tmp_path: P
     # Models and head agree, so autogenerate found nothing to do in either direction.
     assert text_.count("    pass\n") == 2
     assert "op." not in text_
+
+
+def _raw_compression(url: str) -> tuple[str, str]:
+    """How PostgreSQL stores inboundmessage.raw, and how it stored a compressible 100 KB value."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            setting = conn.execute(text(
+                "SELECT attcompression::text || attstorage::text FROM pg_attribute "
+                "WHERE attrelid = 'inboundmessage'::regclass AND attname = 'raw'"
+            )).scalar_one()
+            conn.execute(text(
+                "INSERT INTO inboundmessage (message_id, mailbox, received_at, from_addr, "
+                "classification, raw) VALUES ('<c@t>', 'm', now(), '', 'pending', :raw)"
+            ), {"raw": b"Dear colleague, please find the return attached.\r\n" * 2000})
+            stored = conn.execute(text(
+                "SELECT coalesce(pg_column_compression(raw), 'none') FROM inboundmessage"
+            )).scalar_one()
+            conn.rollback()
+        return setting, stored
+    finally:
+        engine.dispose()
+
+
+def test_inbound_raw_bytes_use_lz4_on_postgresql_whether_migrated_or_created(
+    database_url: str, schema_database_url: str, db_backend: str,
+) -> None:
+    """pglz read every large message to the end before giving up on its base64 attachment
+    (migration 0003); both ways of making a database store the bytes with lz4."""
+    if db_backend != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's")
+    upgrade(database_url)
+    # 'l': lz4; 'x': extended storage (compressed, then out of line); the server has lz4.
+    assert _raw_compression(database_url) == ("lx", "lz4")
+    assert _raw_compression(schema_database_url) == ("lx", "lz4")
