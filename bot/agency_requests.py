@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, cast, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot import audit, deadlines
@@ -125,10 +124,6 @@ def get_request(session: Session, case: Case, agency: str, kind: str | None) -> 
 #: in the session's identity map, which holds objects weakly, so recording the return asks the
 #: database for neither again.
 _LOADED_WITH = "agency_requests.loaded_with"
-#: ``session.info`` key: by case id, the (id, status) of the case's information gathering
-#: requests, read together with a request for :func:`_advance_if_all_in`; used once, then
-#: dropped, so a later check in the same session reads them again.
-_STATUSES_WITH = "agency_requests.statuses_with"
 
 
 def _deadline_of(session: Session, request: AgencyRequest) -> Deadline | None:
@@ -211,12 +206,10 @@ def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> 
     # the second waits for the first's commit and then reads its status. Only the id is selected:
     # the case object in this session keeps its unflushed changes.
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
-    # Statuses only, not whole rows; a request this session holds counts as it is in memory
-    # (the intake routes without autoflush, so the return being recorded is not written yet).
-    # Read with the request when the intake loaded it (one round trip less), else now.
-    rows = session.info.get(_STATUSES_WITH, {}).pop(case.id, None)
-    if rows is None:
-        rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()
+    # Statuses only, not whole rows, read after the lock (statuses read with the request, before
+    # it, could predate the other return's commit); a request this session holds counts as it is
+    # in memory (the intake routes without autoflush, so the return being recorded is not written).
+    rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()
     held = session.identity_map
     statuses = [
         held_request.status
@@ -272,17 +265,8 @@ def record_bounce(
 
 # Built once: building a statement and its cache key costs about as much as running it, and
 # the intake runs these for nearly every message (docs/benchmarks.md).
-_SIBLING = aliased(AgencyRequest)
-#: "id:status,id:status" of the case's information gathering requests, read with the request:
-#: recording the return then needs no query of its own for them (statuses are plain words).
-_INFO_GATHERING_OF_THE_CASE = (
-    select(func.aggregate_strings(cast(_SIBLING.id, String).concat(":").concat(_SIBLING.status), ","))
-    .where(_SIBLING.case_id == AgencyRequest.case_id, _SIBLING.kind == "info-gathering")
-    .correlate(AgencyRequest)
-    .scalar_subquery()
-)
 _REQUEST_FOR_MESSAGE_IDS = (
-    select(AgencyRequest, Case, Deadline, _INFO_GATHERING_OF_THE_CASE)
+    select(AgencyRequest, Case, Deadline)
     .join(OutboxMessage, OutboxMessage.request_id == AgencyRequest.id)
     .join(Case, Case.id == AgencyRequest.case_id)
     .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
@@ -301,12 +285,8 @@ def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyR
     row = session.exec(_REQUEST_FOR_MESSAGE_IDS, params={"message_ids": message_ids}).first()
     if row is None:
         return None
-    request, case, deadline, statuses = row
+    request, case, deadline = row
     session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
-    session.info.setdefault(_STATUSES_WITH, {})[case.id] = [
-        (int(row_id), status)
-        for row_id, _, status in (pair.partition(":") for pair in (statuses or "").split(",") if pair)
-    ]
     return request
 
 
@@ -335,7 +315,4 @@ def requests_of(
     for request, deadline in session.exec(_REQUESTS_WITH_DEADLINES_OF, params=params):
         requests.setdefault(request.id, request)
         loaded.setdefault(request.id, (case, deadline))
-    session.info.setdefault(_STATUSES_WITH, {})[case.id] = [
-        (r.id, r.status) for r in requests.values() if r.kind == "info-gathering"
-    ]
     return list(requests.values())
