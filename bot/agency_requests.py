@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot import audit, deadlines
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
+from bot.leases import is_sqlite
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline, OutboxMessage
 from bot.outbox import enqueue, new_message_id
@@ -192,6 +193,7 @@ def withdraw(
     _advance_if_all_in(session, core, case, actor)
 
 
+_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
 _INFO_GATHERING_STATUSES = select(AgencyRequest.id, AgencyRequest.status).where(
     AgencyRequest.case_id == bindparam("case_id"), AgencyRequest.kind == "info-gathering"
 )
@@ -205,7 +207,8 @@ def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> 
     # each see the other as outstanding: lock the case row (PostgreSQL; SQLite has one writer), so
     # the second waits for the first's commit and then reads its status. Only the id is selected:
     # the case object in this session keeps its unflushed changes.
-    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    if not is_sqlite(session):  # SQLite: one writer; a stale reader cannot commit (busy snapshot)
+        session.connection().execute(_LOCK_CASE, {"case_id": case.id})
     # Statuses only, not whole rows, read after the lock (statuses read with the request, before
     # it, could predate the other return's commit); a request this session holds counts as it is
     # in memory (the intake routes without autoflush, so the return being recorded is not written).
