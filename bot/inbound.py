@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -242,6 +241,8 @@ def store_attachments(
 
 #: A file this old with no Attachment row was written by an intake that never committed.
 ORPHAN_AGE = timedelta(hours=1)
+#: Touched by each sweep: its time is the filesystem's "now" (stored attachments are hex names).
+SWEEP_MARK = ".sweep-mark"
 
 
 def sweep_orphan_attachments(core: Core) -> int:
@@ -251,12 +252,17 @@ def sweep_orphan_attachments(core: Core) -> int:
     folder = Path(core.attachments_dir)
     if not folder.is_dir():
         return 0
-    # Files carry wall-clock times, so the cutoff is the wall clock too: with the injected clock a
-    # one-shot `tick --now <a future moment>` would delete a running intake's uncommitted files.
-    cutoff = time.time() - ORPHAN_AGE.total_seconds()
+    # Files carry the filesystem's times, not the bot's clock (a one-shot `tick --now <a future
+    # moment>` would otherwise delete a running intake's uncommitted files): the cutoff is read
+    # from the filesystem too, as the time of a mark file touched now.
+    mark = folder / SWEEP_MARK
+    mark.touch()
+    cutoff = mark.stat().st_mtime - ORPHAN_AGE.total_seconds()
     old: list[str] = []
     with os.scandir(folder) as entries:
         for entry in entries:
+            if entry.name == SWEEP_MARK:
+                continue
             if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                 old.append(entry.name)
     deleted = 0

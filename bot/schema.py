@@ -26,6 +26,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,21 @@ def alembic_config(connection: Connection | None = None, scripts: str = SCRIPTS)
 
 
 def head_revision(scripts: str = SCRIPTS) -> str:
+    # Asked on every readiness probe and CLI start: the scripts are read once per change of the
+    # versions folder (a new revision changes its mtime), not from disk each time.
+    return _head(scripts, (_folder(scripts) / "versions").stat().st_mtime_ns)
+
+
+def _folder(scripts: str) -> Path:
+    """A script location as alembic takes it: a folder, or ``package:folder`` (the packaged one)."""
+    if ":" in scripts and not Path(scripts).exists():
+        package, _, sub = scripts.partition(":")
+        return Path(str(resources.files(package))) / sub
+    return Path(scripts)
+
+
+@cache
+def _head(scripts: str, _versions_mtime: int) -> str:
     head = ScriptDirectory.from_config(alembic_config(scripts=scripts)).get_current_head()
     if head is None:  # pragma: no cover - the baseline always exists
         raise SchemaError("no migration scripts found in bot/migrations/versions")
