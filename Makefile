@@ -28,7 +28,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	# mypy: added once the core is clean (next commits)
+	$(BIN)/mypy
 	$(BIN)/python scripts/module_size.py
 
 check: $(STAMP)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, deadlines, outbox, reasons
 from bot.core import Core
@@ -36,11 +36,11 @@ class SweepReport:
 
 def _due(now: datetime, exclude: list[int], what: Any = Deadline) -> Any:
     query = select(what).where(
-        Deadline.next_action_at.is_not(None), Deadline.next_action_at <= now  # type: ignore[union-attr,operator]
+        col(Deadline.next_action_at).is_not(None), col(Deadline.next_action_at) <= now
     )
     if exclude:
-        query = query.where(Deadline.id.not_in(exclude))  # type: ignore[union-attr]
-    return query.order_by(Deadline.next_action_at)
+        query = query.where(col(Deadline.id).not_in(exclude))
+    return query.order_by(col(Deadline.next_action_at))
 
 
 def due_deadline_ids(session: Session, core: Core, limit: int, exclude: list[int] | None = None) -> list[int]:

@@ -30,8 +30,8 @@ def chase_media(core: Core, *, limit: int = 500) -> int:
     with core.db.session() as session:
         ids = list(session.exec(
             select(MediaEnquiry.id)
-            .where(col(MediaEnquiry.next_action_at).is_not(None), MediaEnquiry.next_action_at <= now)
-            .order_by(MediaEnquiry.next_action_at).limit(limit)
+            .where(col(MediaEnquiry.next_action_at).is_not(None), col(MediaEnquiry.next_action_at) <= now)
+            .order_by(col(MediaEnquiry.next_action_at)).limit(limit)
         ))
     steps = 0
     for enquiry_id in ids:
