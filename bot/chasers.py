@@ -118,11 +118,11 @@ def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int])
         return [], 0
     request_ids = [d.request_id for d in found if d.request_id is not None]
     requests = {r.id: r for r in session.exec(
-        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids))  # type: ignore[union-attr]
+        select(AgencyRequest).where(col(AgencyRequest.id).in_(request_ids))
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     )} if request_ids else {}
     cases = {c.id: c for c in session.exec(
-        select(Case).where(Case.id.in_({d.case_id for d in found}))  # type: ignore[union-attr]
+        select(Case).where(col(Case.id).in_({d.case_id for d in found}))
     )}
     taken = 0
     # One flush at commit and one INSERT for the batch's messages: the round trips are per batch.
@@ -150,8 +150,8 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     if request_id is not None and request is None:
         return False
     deadline = claim(
-        session, Deadline, deadline_id, Deadline.next_action_at <= now,  # type: ignore[operator]
-        Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),  # type: ignore[union-attr]
+        session, Deadline, deadline_id, col(Deadline.next_action_at) <= now,
+        col(Deadline.met_at).is_(None), col(Deadline.cancelled_at).is_(None),
     )
     if deadline is None:
         return False  # another instance took the step, or the deadline was met meanwhile

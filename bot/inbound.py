@@ -278,7 +278,7 @@ def sweep_orphan_attachments(core: Core) -> int:
         for start in range(0, len(old), 500):
             batch = old[start:start + 500]
             known = set(session.exec(
-                select(Attachment.stored_name).where(Attachment.stored_name.in_(batch))  # type: ignore[union-attr]
+                select(Attachment.stored_name).where(col(Attachment.stored_name).in_(batch))
             ))
             for name in batch:
                 if name not in known:
