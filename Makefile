@@ -15,16 +15,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/review-bot run
 
-# The suite twice: on SQLite, then on a throwaway PostgreSQL the test support starts itself
-# (only the tests that touch a database run the second time; decision 0014).
-test: $(STAMP)
+# The static checks first (seconds), then the suite twice: on SQLite, then on a throwaway PostgreSQL
+# the test support starts itself (only the tests that touch a database run the second time;
+# decision 0014).
+test: lint
 	bash scripts/test-deps.sh
-	$(BIN)/ruff check .
 	$(BIN)/pytest --db=sqlite
 	$(BIN)/pytest --db=postgresql
 
+# The static parts (decision 0021): style, the layers (import contracts in pyproject.toml), types of
+# bot/, handlers/ and schedules/, and no module over 400 lines.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/python scripts/module_size.py
 
 check: $(STAMP)
 	$(BIN)/review-bot check

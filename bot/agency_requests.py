@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, deadlines
 from bot.core import Core
@@ -56,6 +56,7 @@ def send_requests(
     duration = deadlines.case_duration(case, deadlines.REQUEST_DEADLINE[kind])
     due_at = core.calendar.due_after(now, duration)
     sent: list[AgencyRequest] = []
+    assert case.id is not None  # a stored case
     for agency in chosen:
         exists = session.exec(
             select(AgencyRequest).where(
@@ -109,7 +110,7 @@ def get_request(session: Session, case: Case, agency: str, kind: str | None) -> 
     if kind:
         _check_kind(kind)
         query = query.where(AgencyRequest.kind == kind)
-    found = list(session.exec(query.order_by(AgencyRequest.id)))
+    found = list(session.exec(query.order_by(col(AgencyRequest.id))))
     if not found:
         raise NotFound(f"{case.ref} has no {kind or ''} request to {agency!r}".replace("  ", " "))
     if len(found) > 1:
@@ -270,10 +271,10 @@ def record_bounce(
 # the intake runs these for nearly every message (docs/benchmarks.md).
 _REQUEST_FOR_MESSAGE_IDS = (
     select(AgencyRequest, Case, Deadline)
-    .join(OutboxMessage, OutboxMessage.request_id == AgencyRequest.id)
-    .join(Case, Case.id == AgencyRequest.case_id)
-    .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
-    .where(OutboxMessage.message_id.in_(bindparam("message_ids", expanding=True)))
+    .join(OutboxMessage, col(OutboxMessage.request_id) == AgencyRequest.id)
+    .join(Case, col(Case.id) == AgencyRequest.case_id)
+    .outerjoin(Deadline, col(Deadline.request_id) == AgencyRequest.id)
+    .where(col(OutboxMessage.message_id).in_(bindparam("message_ids", expanding=True)))
     .limit(1)
 )
 
@@ -295,13 +296,13 @@ def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyR
 
 _REQUESTS_OF = (
     select(AgencyRequest).where(AgencyRequest.case_id == bindparam("case_id"))
-    .order_by(AgencyRequest.id)
+    .order_by(col(AgencyRequest.id))
 )
 _REQUESTS_WITH_DEADLINES_OF = (
     select(AgencyRequest, Deadline)
-    .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
+    .outerjoin(Deadline, col(Deadline.request_id) == AgencyRequest.id)
     .where(AgencyRequest.case_id == bindparam("case_id"))
-    .order_by(AgencyRequest.id, Deadline.id)
+    .order_by(col(AgencyRequest.id), col(Deadline.id))
 )
 
 

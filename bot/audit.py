@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.models import Event
 
@@ -29,5 +29,5 @@ def record(
 
 def timeline(session: Session, case_id: int) -> list[Event]:
     return list(
-        session.exec(select(Event).where(Event.case_id == case_id).order_by(Event.at, Event.id))
+        session.exec(select(Event).where(Event.case_id == case_id).order_by(col(Event.at), col(Event.id)))
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, deadlines, outbox, reasons
 from bot.core import Core
@@ -36,11 +36,11 @@ class SweepReport:
 
 def _due(now: datetime, exclude: list[int], what: Any = Deadline) -> Any:
     query = select(what).where(
-        Deadline.next_action_at.is_not(None), Deadline.next_action_at <= now  # type: ignore[union-attr,operator]
+        col(Deadline.next_action_at).is_not(None), col(Deadline.next_action_at) <= now
     )
     if exclude:
-        query = query.where(Deadline.id.not_in(exclude))  # type: ignore[union-attr]
-    return query.order_by(Deadline.next_action_at)
+        query = query.where(col(Deadline.id).not_in(exclude))
+    return query.order_by(col(Deadline.next_action_at))
 
 
 def due_deadline_ids(session: Session, core: Core, limit: int, exclude: list[int] | None = None) -> list[int]:
@@ -118,11 +118,11 @@ def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int])
         return [], 0
     request_ids = [d.request_id for d in found if d.request_id is not None]
     requests = {r.id: r for r in session.exec(
-        select(AgencyRequest).where(AgencyRequest.id.in_(request_ids))  # type: ignore[union-attr]
+        select(AgencyRequest).where(col(AgencyRequest.id).in_(request_ids))
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     )} if request_ids else {}
     cases = {c.id: c for c in session.exec(
-        select(Case).where(Case.id.in_({d.case_id for d in found}))  # type: ignore[union-attr]
+        select(Case).where(col(Case.id).in_({d.case_id for d in found}))
     )}
     taken = 0
     # One flush at commit and one INSERT for the batch's messages: the round trips are per batch.
@@ -150,8 +150,8 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     if request_id is not None and request is None:
         return False
     deadline = claim(
-        session, Deadline, deadline_id, Deadline.next_action_at <= now,  # type: ignore[operator]
-        Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),  # type: ignore[union-attr]
+        session, Deadline, deadline_id, col(Deadline.next_action_at) <= now,
+        col(Deadline.met_at).is_(None), col(Deadline.cancelled_at).is_(None),
     )
     if deadline is None:
         return False  # another instance took the step, or the deadline was met meanwhile

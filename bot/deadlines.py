@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.calendar import Calendar
 from bot.duration import Duration
@@ -144,8 +144,8 @@ def open_statutory(
 def find(session: Session, case: Case, kind: str) -> Deadline | None:
     return session.exec(
         select(Deadline)
-        .where(Deadline.case_id == case.id, Deadline.kind == kind, Deadline.request_id.is_(None))
-        .order_by(Deadline.id.desc())
+        .where(Deadline.case_id == case.id, Deadline.kind == kind, col(Deadline.request_id).is_(None))
+        .order_by(col(Deadline.id).desc())
     ).first()
 
 
@@ -172,8 +172,8 @@ def open_deadlines(session: Session, case: Case) -> list[Deadline]:
     return list(
         session.exec(
             select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.met_at.is_(None),
-                Deadline.cancelled_at.is_(None),
+                Deadline.case_id == case.id, col(Deadline.met_at).is_(None),
+                col(Deadline.cancelled_at).is_(None),
             )
         )
     )

@@ -9,17 +9,19 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import defer, make_transient_to_detached
-from sqlmodel import Session, select
+from sqlalchemy.orm import QueryableAttribute, defer, make_transient_to_detached
+from sqlmodel import Session, col, select
 
 from bot import agency_requests, audit
 from bot.cases import get_case
@@ -128,7 +130,9 @@ def record_inbound(
         ).first()
         if existing is not None:
             row_id, classification = existing
-            row = session.get(InboundMessage, row_id, options=[defer(InboundMessage.raw)])
+            # SQLModel types the field as its value; on the class it is the mapped attribute.
+            raw_column = cast(QueryableAttribute[bytes], InboundMessage.raw)
+            row = session.get(InboundMessage, row_id, options=[defer(raw_column)])
             return row, classification == "pending"
         # New (a database without INSERT ... ON CONFLICT, or a concurrent writer's row rolled
         # back): the unit of work inserts it; a concurrent insert of the same Message-ID fails
@@ -162,7 +166,10 @@ def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
 @cache
 def _insert_statement(dialect: str) -> Any:
     """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id``, built once."""
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+    inserts: dict[str, Callable[..., PgInsert | SqliteInsert]] = {
+        "sqlite": sqlite_insert, "postgresql": postgresql_insert,
+    }
+    insert = inserts.get(dialect)
     if insert is None:
         return None
     table = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -211,6 +218,7 @@ def store_attachments(
 ) -> StoredAttachments:
     """Keep each attachment under a generated name; the sender's file name is only shown."""
     counts = StoredAttachments()
+    assert inbound.id is not None  # recorded before anything acts on it
     folder = Path(core.attachments_dir)
     for attachment in attachments:
         payload = attachment.payload
@@ -270,7 +278,7 @@ def sweep_orphan_attachments(core: Core) -> int:
         for start in range(0, len(old), 500):
             batch = old[start:start + 500]
             known = set(session.exec(
-                select(Attachment.stored_name).where(Attachment.stored_name.in_(batch))  # type: ignore[union-attr]
+                select(Attachment.stored_name).where(col(Attachment.stored_name).in_(batch))
             ))
             for name in batch:
                 if name not in known:
@@ -296,7 +304,7 @@ def triage_items(session: Session) -> list[InboundMessage]:
         session.exec(
             select(InboundMessage)
             .where(InboundMessage.triage_status == "open")
-            .order_by(InboundMessage.received_at, InboundMessage.id)
+            .order_by(col(InboundMessage.received_at), col(InboundMessage.id))
         )
     )
 
@@ -321,7 +329,7 @@ def assign_triage(
     request = agency_requests.get_request(session, case, agency, kind)
     agency_requests.record_return(
         session, core, request, actor=actor, via="email (confirmed in triage)",
-        inbound_id=item.id, attachments=len(attachments_of(session, item.id)),
+        inbound_id=item_id, attachments=len(attachments_of(session, item_id)),
     )
     item.triage_status = "assigned"
     item.classification = "agency-return"

@@ -32,8 +32,9 @@ from sqlalchemy import case, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from bot.db import rowcount
 from bot.models import Lease
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def claim(session: Session, model: type[T], row_id: int, *conditions: Any, wait:
         .with_for_update(skip_locked=not wait)
         .execution_options(populate_existing=True)
     )
-    return session.exec(stmt).first()  # type: ignore[no-any-return]
+    return session.exec(stmt).first()
 
 
 def write_lock(session: Session) -> None:
@@ -78,7 +79,7 @@ def write_lock(session: Session) -> None:
     lock even when it matches no row), so what is read next cannot change before the commit.
     PostgreSQL locks rows instead (``FOR UPDATE``): nothing to do."""
     if is_sqlite(session):
-        session.execute(update(Lease).where(Lease.name.is_(None)).values(holder=Lease.holder))  # type: ignore[union-attr]
+        session.execute(update(Lease).where(col(Lease.name).is_(None)).values(holder=Lease.holder))
 
 
 # --- named leases ----------------------------------------------------------------------------
@@ -93,20 +94,20 @@ def acquire(session: Session, name: str, holder: str, now: datetime, ttl: timede
     )
     taken = session.execute(
         update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at <= now))  # type: ignore[arg-type]
+        .where(col(Lease.name) == name, or_(col(Lease.holder) == holder, col(Lease.expires_at) <= now))
         .values(
             holder=holder, expires_at=now + ttl,
-            acquired_at=case((Lease.holder == holder, Lease.acquired_at), else_=now),  # type: ignore[arg-type]
+            acquired_at=case((col(Lease.holder) == holder, Lease.acquired_at), else_=now),
         )
     )
-    return taken.rowcount == 1
+    return rowcount(taken) == 1
 
 
 def release(session: Session, name: str, holder: str) -> None:
     """Give the lease up at once (a clean stop), so another instance need not wait for it to expire."""
     # Deleted, not expired "now": a one-shot `tick --now <a future moment>` would otherwise leave
     # an expiry in the future that locks the running instances out until the wall clock gets there.
-    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))  # type: ignore[arg-type]
+    session.execute(delete(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder))
 
 
 def holder_of(session: Session, name: str, now: datetime) -> str | None:

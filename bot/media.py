@@ -333,5 +333,5 @@ def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts:
 
 def open_enquiries(session: Session) -> list[MediaEnquiry]:
     return list(session.exec(
-        select(MediaEnquiry).where(col(MediaEnquiry.status).in_(OPEN)).order_by(MediaEnquiry.id)
+        select(MediaEnquiry).where(col(MediaEnquiry.status).in_(OPEN)).order_by(col(MediaEnquiry.id))
     ))

@@ -30,8 +30,8 @@ def chase_media(core: Core, *, limit: int = 500) -> int:
     with core.db.session() as session:
         ids = list(session.exec(
             select(MediaEnquiry.id)
-            .where(col(MediaEnquiry.next_action_at).is_not(None), MediaEnquiry.next_action_at <= now)
-            .order_by(MediaEnquiry.next_action_at).limit(limit)
+            .where(col(MediaEnquiry.next_action_at).is_not(None), col(MediaEnquiry.next_action_at) <= now)
+            .order_by(col(MediaEnquiry.next_action_at)).limit(limit)
         ))
     steps = 0
     for enquiry_id in ids:
@@ -44,7 +44,7 @@ def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int
     now = core.clock.now()
     # Claimed (row lock; another instance skips it) and re-read under the claim, so an
     # acknowledgement recorded meanwhile is seen and no step is taken twice (decision 0013).
-    due = MediaEnquiry.next_action_at <= now  # type: ignore[operator]
+    due = col(MediaEnquiry.next_action_at) <= now
     enquiry = claim(session, MediaEnquiry, enquiry_id, due) if enquiry_id else None
     if enquiry is None:
         return 0  # another instance has it, or it was acknowledged meanwhile

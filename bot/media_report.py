@@ -110,7 +110,7 @@ def enquiry_view(session: Session, core: Core, enquiry: MediaEnquiry) -> dict[st
 def media_report(session: Session, core: Core, *, include_closed: bool = True) -> list[dict[str, Any]]:
     """Every enquiry with time to notify, time to acknowledge, who spoke, and whether the
     protocol was followed (issue 4 item 6; process.md 6.4 item 5)."""
-    query = select(MediaEnquiry).order_by(MediaEnquiry.id)
+    query = select(MediaEnquiry).order_by(col(MediaEnquiry.id))
     if not include_closed:
         query = query.where(col(MediaEnquiry.status).in_(OPEN))
     rows = []
@@ -133,5 +133,5 @@ def media_timeline(session: Session, enquiry: MediaEnquiry) -> list[Event]:
     """The enquiry's audit trail: every event that names it."""
     return list(session.exec(
         select(Event).where(Event.detail["media_id"].as_integer() == enquiry.id)
-        .order_by(Event.at, Event.id)
+        .order_by(col(Event.at), col(Event.id))
     ))

@@ -114,5 +114,5 @@ def chair_absences(session: Session, core: Core) -> list[ChairAbsence]:
     return list(session.exec(
         select(ChairAbsence)
         .where(ChairAbsence.ends_at > core.clock.now(), col(ChairAbsence.cancelled_at).is_(None))
-        .order_by(ChairAbsence.starts_at)
+        .order_by(col(ChairAbsence.starts_at))
     ))

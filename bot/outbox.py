@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit, reasons
 from bot.core import Core
+from bot.db import rowcount
 from bot.leases import instance_id
 from bot.mail.gateway import MailboxError, MailGateway
 from bot.mailer import Rendered, compose
@@ -62,7 +65,7 @@ def enqueue(
 
     ``reason`` says why it exists (:mod:`bot.reasons`); it is checked again just before sending."""
     now = core.clock.now()
-    values = {
+    values: dict[str, object] = {
         "idempotency_key": key,
         "kind": kind,
         "case_id": case_id,
@@ -98,7 +101,7 @@ def enqueue(
 _BATCH = "outbox_batch"
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session) -> Callable[..., PgInsert | SqliteInsert]:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
@@ -149,8 +152,8 @@ def deliver(
         due = list(
             session.exec(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", col(OutboxMessage.next_attempt_at) <= now)
+                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
                 .limit(limit)
             )
         )
@@ -159,11 +162,12 @@ def deliver(
         expired = list(
             session.exec(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - SEND_LEASE)  # type: ignore[operator]
+                .where(OutboxMessage.status == "sending", col(OutboxMessage.claimed_at) <= now - SEND_LEASE)
                 .limit(limit)
             )
         )
     for row_id in expired + due:
+        assert row_id is not None  # a primary key
         row = _claim(core, gateway, row_id, owner, report)
         if row is None:
             continue
@@ -178,17 +182,17 @@ def release_dead_claims(core: Core) -> int:
     would an expired claim (checking ``was_sent`` where the gateway can). Returns the count."""
     now = core.clock.now()
     with core.transaction() as session:
-        return session.execute(
-            update(OutboxMessage).where(OutboxMessage.status == "sending")
+        return rowcount(session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.status) == "sending")
             .values(claimed_at=now - SEND_LEASE, lease_until=now)
-        ).rowcount
+        ))
 
 
-def _lease_over(now: datetime) -> object:
+def _lease_over(now: datetime) -> ColumnElement[bool]:
     # Rows claimed before claims carried a lease have only claimed_at.
     return or_(
-        OutboxMessage.lease_until <= now,  # type: ignore[operator]
-        and_(OutboxMessage.lease_until.is_(None), OutboxMessage.claimed_at <= now - SEND_LEASE),  # type: ignore[union-attr,operator]
+        col(OutboxMessage.lease_until) <= now,
+        and_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.claimed_at) <= now - SEND_LEASE),
     )
 
 
@@ -203,19 +207,20 @@ def _claim(
     }
     with core.transaction() as session:
         recovered = False
-        taken = session.execute(
+        taken = rowcount(session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending",
-                   OutboxMessage.next_attempt_at <= at)
+            .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "pending",
+                   col(OutboxMessage.next_attempt_at) <= at)
             .values(**claim)
-        ).rowcount
+        ))
         if taken != 1:
             recovered = True
-            taken = session.execute(
+            taken = rowcount(session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending", _lease_over(at))
+                .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "sending",
+                       _lease_over(at))
                 .values(**claim)
-            ).rowcount
+            ))
         if taken != 1:
             return None  # another instance has it, or it was dealt with meanwhile
         row = session.get(OutboxMessage, row_id, populate_existing=True)
@@ -274,8 +279,11 @@ def _send(core: Core, gateway: MailGateway, row: OutboxMessage, owner: str, repo
     report.sent += 1
 
 
-def _owned(row_id: int | None, owner: str) -> tuple[object, ...]:
-    return (OutboxMessage.id == row_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
+def _owned(row_id: int | None, owner: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "sending",
+        col(OutboxMessage.claimed_by) == owner,
+    )
 
 
 def mark_sent(core: Core, row_id: int, owner: str, at: datetime) -> None:
@@ -283,10 +291,10 @@ def mark_sent(core: Core, row_id: int, owner: str, at: datetime) -> None:
     for attempt in range(MARK_TRIES):
         try:
             with core.db.transaction() as session:
-                marked = session.execute(
+                marked = rowcount(session.execute(
                     update(OutboxMessage).where(*_owned(row_id, owner))
                     .values(status="sent", sent_at=at, last_error=None, lease_until=None)
-                ).rowcount
+                ))
         except SQLAlchemyError as exc:
             log.warning("outbox mark-sent failed id=%s try=%s: %s", row_id, attempt + 1, type(exc).__name__)
             time.sleep(0.1 * 2**attempt)

@@ -88,7 +88,8 @@ def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
 
 def _unknown_key(loc: tuple[Any, ...]) -> str:
     """A misspelt key, with the nearest valid one (a newcomer's first mistake)."""
-    valid = sorted(_model_at(loc[:-1]).model_fields) if _model_at(loc[:-1]) else []
+    model = _model_at(loc[:-1])
+    valid = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
     if close:
         return f"unknown key; did you mean '{close[0]}'?"

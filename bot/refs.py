@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.models import RefCounter
 
@@ -22,8 +22,8 @@ def next_ref(session: Session, prefix: str, year: int) -> str:
     )
     number = session.execute(
         update(RefCounter)
-        .where(RefCounter.prefix == prefix, RefCounter.year == year)  # type: ignore[arg-type]
+        .where(col(RefCounter.prefix) == prefix, col(RefCounter.year) == year)
         .values(last=RefCounter.last + 1)
-        .returning(RefCounter.last)
+        .returning(col(RefCounter.last))
     ).scalar_one()
     return f"{prefix}-{year}-{number:04d}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.agency_requests import requests_of
@@ -48,7 +48,7 @@ def deadline_label(deadline: Deadline, agency: str | None = None) -> str:
 def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
     now = core.clock.now()
     deadlines = list(
-        session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id))
+        session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.id)))
     )
     requests = requests_of(session, case)
     agency_of = {r.id: r.agency for r in requests}
@@ -112,19 +112,19 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
 
 def case_list(session: Session, core: Core, *, include_closed: bool = False) -> list[dict[str, Any]]:
     now = core.clock.now()
-    query = select(Case).order_by(Case.id)
+    query = select(Case).order_by(col(Case.id))
     if not include_closed:
-        query = query.where(Case.stage.not_in([s.value for s in CLOSED_STAGES]))
+        query = query.where(col(Case.stage).not_in([s.value for s in CLOSED_STAGES]))
     rows = []
     for case in session.exec(query):
         open_deadlines = list(
             session.exec(
                 select(Deadline)
                 .where(
-                    Deadline.case_id == case.id, Deadline.met_at.is_(None),
-                    Deadline.cancelled_at.is_(None),
+                    Deadline.case_id == case.id, col(Deadline.met_at).is_(None),
+                    col(Deadline.cancelled_at).is_(None),
                 )
-                .order_by(Deadline.due_at)
+                .order_by(col(Deadline.due_at))
             )
         )
         nxt = open_deadlines[0] if open_deadlines else None

@@ -190,7 +190,7 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     return report
 
 
-def _phase(report: TickReport, name: str, run: Callable[[], None]) -> None:
+def _phase(report: TickReport, name: str, run: Callable[[], object]) -> None:
     """Run one phase; a database failure ends it with one log line, not a traceback per row."""
     try:
         run()

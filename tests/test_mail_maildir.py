@@ -182,3 +182,17 @@ def test_maildir_logs_keys_not_content(
     assert "k1" in text
     for secret in ("Poppy", "Information gathering", "police.example", "partnership.example"):
         assert secret not in text
+
+
+def test_maildir_check_is_healthy_and_makes_the_folders(maildir: MaildirGateway) -> None:
+    assert maildir.check() == []
+    for folder in ("inbox", "processed", "sent"):
+        assert all((maildir.root / folder / sub).is_dir() for sub in ("cur", "new", "tmp"))
+
+
+def test_maildir_check_names_a_folder_it_cannot_make(maildir: MaildirGateway) -> None:
+    maildir.root.mkdir(parents=True)
+    (maildir.root / "sent").write_bytes(b"a file where the folder should be")
+    problems = maildir.check()
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{maildir.name}: cannot create folder sent")

@@ -103,12 +103,11 @@ def from_address(msg: Message) -> tuple[str, str]:
         return "", ""
     if len(values) != 1:
         return "", ""
-    header = values[0]
-    if getattr(header, "addresses", None) is None:
-        # not parsed with policy.default (a compat32 message): parse the raw value with it
-        header = _parse_address_header(str(header))
-        if header is None:
-            return "", ""
+    first = values[0]
+    # A header object under policy.default; a plain string from a compat32 message, parsed here.
+    header = first if isinstance(first, AddressHeader) else _parse_address_header(str(first))
+    if header is None:
+        return "", ""
     if _invalid(header) or any(g.display_name is not None for g in header.groups):
         return "", ""
     addresses = header.addresses

@@ -149,6 +149,23 @@ class MaildirGateway:
         log.info("send: wrote %s to sent", key)
         return message_id
 
+    def check(self) -> list[str]:
+        """Each folder is there (or can be made) with its ``cur``, ``new`` and ``tmp``, readable and
+        writable: what a poll, a move and a send need. Writes nothing but missing folders."""
+        problems: list[str] = []
+        self._folders.clear()  # look at the disk, not at what an earlier call found
+        for name in (INBOX, PROCESSED, SENT):
+            try:
+                path = self._folder(name)
+            except MailboxError as exc:
+                problems.append(str(exc))
+                continue
+            problems += [
+                f"{self.name}: cannot read and write {name}/{sub}"
+                for sub in _SUBDIRS if not os.access(path / sub, os.R_OK | os.W_OK | os.X_OK)
+            ]
+        return problems
+
     def was_sent(self, message_id: str) -> bool:
         """Whether a message with this Message-ID is already in ``sent``.
 

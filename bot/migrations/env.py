@@ -7,9 +7,10 @@ batch operations (it cannot ALTER most things in place).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -21,7 +22,7 @@ if connection is None:
     raise RuntimeError("run migrations through `review-bot db ...` (bot.schema), not bare alembic")
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """UTCDateTime is a plain DateTime in the database; sqlmodel's AutoString a String."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"

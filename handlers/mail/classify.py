@@ -10,11 +10,11 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.headerregistry import UnstructuredHeader
-from email.message import EmailMessage
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage, Message
 from functools import lru_cache
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 
 from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
@@ -134,7 +134,7 @@ def looks_like_referral(parsed: ParsedMessage) -> bool:
     return not parsed.auto_marker and parsed.referral_like
 
 
-def _header(msg: EmailMessage, name: str) -> str:
+def _header(msg: Message, name: str) -> str:
     """``str(msg[name])`` for the first such header; "" when it is absent or unreadable."""
     wanted = name.lower()
     for key, value in msg.raw_items():
@@ -177,7 +177,8 @@ def _plain_text(name: str, value: Any) -> str | None:
 
 @lru_cache(maxsize=256)
 def _is_unstructured(name: str) -> bool:
-    registry = READ_POLICY.header_factory
+    # policy.default's header_factory is a HeaderRegistry; the policy type only promises a callable.
+    registry = cast(HeaderRegistry, READ_POLICY.header_factory)
     return issubclass(registry.registry.get(name, registry.default_class), UnstructuredHeader)
 
 
@@ -228,12 +229,12 @@ def _bounced_ids(msg: EmailMessage) -> list[str]:
         for part in msg.walk():
             ctype = part.get_content_type()
             if ctype == "text/rfc822-headers":
-                payload = part.get_payload(decode=True) or b""
-                text = payload.decode("utf-8", "replace")
+                payload = part.get_payload(decode=True)  # bytes, or None for a multipart
+                text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
                 found += _QUOTED_ID.findall(text[:MAX_TEXT_CHARS])
             elif ctype == "message/rfc822":
                 inner = part.get_payload()
-                if isinstance(inner, list) and inner:
+                if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                     found += MSG_ID.findall(_header(inner[0], "Message-ID"))
     except Exception:
         pass

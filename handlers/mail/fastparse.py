@@ -286,7 +286,8 @@ def _parse_skeleton(
         return value
 
     for part in msg.walk():
-        payload = part._payload  # the undecoded text, as the parser stored it
+        # The undecoded text, as the parser stored it: no public accessor gives it back unchanged.
+        payload = part._payload  # type: ignore[attr-defined]
         if isinstance(payload, str) and "ReviewBotRun" in payload:
             part.set_payload(put_back(payload, part))  # a str without a charset is kept as is
         if part.preamble and "ReviewBotRun" in part.preamble:

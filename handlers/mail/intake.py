@@ -16,7 +16,7 @@ import traceback
 from dataclasses import replace
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import agency_requests, audit
 from bot.cases import get_case, open_case
@@ -238,7 +238,7 @@ def _about_case(session: Session, parsed: ParsedMessage) -> Case | None:
         return None
     case_id = session.exec(
         select(OutboxMessage.case_id).where(
-            OutboxMessage.message_id.in_(parsed.thread_ids), OutboxMessage.case_id.is_not(None)
+            col(OutboxMessage.message_id).in_(parsed.thread_ids), col(OutboxMessage.case_id).is_not(None)
         )
     ).first()
     return session.get(Case, case_id) if case_id else None

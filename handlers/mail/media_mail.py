@@ -227,7 +227,7 @@ def _attached_message(msg: EmailMessage) -> Message | None:
         for part in msg.walk():
             if part.get_content_type() == "message/rfc822":
                 inner = part.get_payload()
-                if isinstance(inner, list) and inner:
+                if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                     return inner[0]
                 return None
     except Exception:

@@ -81,7 +81,8 @@ def decoded_payload(part: EmailMessage, whole_runs: dict[int, bytes]) -> bytes:
     try:
         if encoded is not None and _cte(part) == "base64":
             return binascii.a2b_base64(encoded)
-        return part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes, or None for a multipart
+        return payload if isinstance(payload, bytes) else b""
     except Exception:
         return b""
 

@@ -74,6 +74,7 @@ def auto_reply(
     if request is None:
         # An auto-reply to nothing of ours is noise: recorded, not put in front of a person.
         return IntakeResult(parsed.message_id, "auto-reply")
+    assert inbound.id is not None  # recorded before anything acts on it
     agency_requests.record_auto_reply(session, core, request, inbound_id=inbound.id)
     case = session.get(Case, request.case_id)
     assert case is not None
@@ -90,6 +91,7 @@ def bounce(
     if request is None:
         hold_for_triage(inbound, "a delivery failure for a message the bot cannot identify")
         return IntakeResult(parsed.message_id, "bounce", triage=inbound.triage_reason)
+    assert inbound.id is not None  # recorded before anything acts on it
     agency_requests.record_bounce(session, core, request, inbound_id=inbound.id)
     case = session.get(Case, request.case_id)
     assert case is not None

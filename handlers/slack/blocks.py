@@ -297,14 +297,15 @@ def triage_blocks(items: list[dict[str, Any]], tz: ZoneInfo | None) -> list[Bloc
 
 
 def next_step(stage: str) -> str:
-    return {
+    steps: dict[str, str] = {
         Stage.REFERRAL_RECEIVED: "The business unit will screen it against the serious incident "
         "criteria and may contact you by secure email for the identifying details.",
         Stage.TRIAGE: "The business unit is screening it against the criteria.",
         Stage.SIN_PENDING: "The criteria are met; the local authority is notifying the National Panel.",
         Stage.INFO_GATHERING: "Agencies are being asked for information for the rapid review.",
         Stage.PANEL_DECISION: "The rapid review panel will decide on the next steps.",
-    }.get(stage, "The business unit will keep you informed.")
+    }
+    return steps.get(stage, "The business unit will keep you informed.")
 
 
 def my_referrals_blocks(rows: list[dict[str, Any]]) -> list[Block]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cases import get_case
 from bot.core import Core
@@ -32,7 +32,7 @@ COMMAND = "/serious-incident"
 
 def own_referrals(core: Core, user_id: str) -> list[dict[str, Any]]:
     with core.transaction() as session:
-        cases = session.exec(select(Case).where(Case.referrer == actor(user_id)).order_by(Case.id))
+        cases = session.exec(select(Case).where(Case.referrer == actor(user_id)).order_by(col(Case.id)))
         return [
             {"ref": c.ref, "stage": c.stage, "stage_label": LABELS[Stage(c.stage)]} for c in cases
         ]

@@ -15,7 +15,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import doors, media, media_team
 from bot import media_report as report
@@ -117,7 +117,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             return
         with core.transaction() as session:
             refs = list(session.exec(
-                select(Case.ref).where(Case.stage.not_in([s.value for s in CLOSED_STAGES])).order_by(Case.id)
+                select(Case.ref).where(col(Case.stage).not_in([s.value for s in CLOSED_STAGES]))
+                .order_by(col(Case.id))
             ))
         if not refs:
             tell(client, body, "There is no open case to assign it to.")

@@ -283,14 +283,14 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
                     note = f"Version {statement.version} of the statement for {enquiry.ref} is released."
                 else:
                     kind = "press_release" if name == "press_release" else None
-                    statement = statements.latest_statement(session, enquiry)
-                    reusable = statement is not None and statement.status in ("draft", "approved") and (
-                        kind is None or statement.kind == kind)
-                    if not reusable:
+                    latest = statements.latest_statement(session, enquiry)
+                    if latest is not None and latest.status in ("draft", "approved") and (
+                            kind is None or latest.kind == kind):
+                        statement = latest
+                    else:
                         # A fresh render from the template (M-5 refuses an early press release).
                         statement = statements.draft_statement(session, core, enquiry, actor=who, kind=kind,
                                                                team_member=team)
-                    assert statement is not None
                     modal = statement_modal(enquiry.ref, statement.version, statement.kind, statement.text,
                                             approved=statement.status == "approved")
         except Refused as exc:

@@ -170,7 +170,7 @@ def repost_missing_media_alerts(core: Core, client: WebClient, settings: Setting
         ids = list(session.exec(
             select(MediaEnquiry.id).where(
                 col(MediaEnquiry.slack_ts).is_(None), col(MediaEnquiry.status).in_(media.OPEN)
-            ).order_by(MediaEnquiry.id)
+            ).order_by(col(MediaEnquiry.id))
         ))
     posted = 0
     for media_id in ids:

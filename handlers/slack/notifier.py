@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_sdk import WebClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core import Core
 from bot.deadlines import STATUTORY
@@ -211,8 +211,8 @@ def repost_missing_cards(core: Core, client: WebClient, settings: Settings) -> i
     with core.db.transaction() as session:
         ids = list(session.exec(
             select(Case.id).where(
-                Case.slack_ts.is_(None), Case.stage.not_in([s.value for s in CLOSED_STAGES])
-            ).order_by(Case.id)
+                col(Case.slack_ts).is_(None), col(Case.stage).not_in([s.value for s in CLOSED_STAGES])
+            ).order_by(col(Case.id))
         ))
     posted = 0
     for case_id in ids:
