@@ -152,3 +152,36 @@ def test_one_post_per_surface_object_and_conversation(core: Core, clock: FixedCl
     with pytest.raises(IntegrityError), core.db.transaction() as s:
         s.add(ChatPost(surface="slack", object_kind="case", object_id=case_id, conversation="CBU",
                        message_id="1.9", posted_at=clock.now(), updated_at=clock.now()))
+
+
+def test_the_app_builds_its_notifiers_from_the_settings_and_each_tick_reposts(
+    slack_api: SlackAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.app import build_notifiers, create_app
+    from bot.settings import Settings
+    from handlers.slack.notifier import SlackNotifier
+
+    monkeypatch.chdir(tmp_path)
+    quiet = create_app(Settings(_env_file=None, data_dir=tmp_path / "quiet"), clock=FixedClock(NOW))
+    assert quiet.core.notifiers == []
+    quiet.stop()
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", slack_bot_token="xoxb-test",
+                        slack_api_url=slack_api.url, slack_business_unit_channel="CBU")
+    app = create_app(settings, clock=FixedClock(NOW))
+    try:
+        [slack] = app.core.notifiers
+        assert isinstance(slack, SlackNotifier) and slack.surface == "slack"
+        assert [n.surface for n in build_notifiers(app.core, settings)] == ["slack"]
+        slack_api.fail["chat.postMessage"] = "channel_not_found"  # Slack refuses when the case opens
+        new_case(app.core)
+        slack.flush()
+        assert slack.repost_missing() == 0
+        del slack_api.fail["chat.postMessage"]
+        slack_api.clear()
+        app._safe_tick()
+        cards = [c.body for c in slack_api.of("chat.postMessage")
+                 if c.body["channel"] == "CBU" and not c.body.get("thread_ts")]
+        assert len(cards) == 1 and "SI-2026-0001" in cards[0]["text"]
+        assert slack.repost_missing() == 0
+    finally:
+        app.stop()
