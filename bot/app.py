@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, SystemClock
-from bot.core import Core
+from bot.core import Core, Notifier
 from bot.db import Database
 from bot.health import (
     Check,
@@ -133,9 +133,10 @@ class BotApp:
             self._stop_slack()
         if self.health_server is not None:
             self.health_server.stop()
-        close = getattr(self.core.notifier, "close", None)
-        if close is not None:
-            close()
+        for notifier in self.core.notifiers:
+            close = getattr(notifier, "close", None)
+            if close is not None:
+                close()
         if self._instance_lock is not None:  # the SQLite single-instance lock (decision 0013)
             self._instance_lock.close()
             self._instance_lock = None
@@ -174,18 +175,16 @@ class BotApp:
         finally:
             # Readiness counts only ticks that finished without an error (bot/health.py).
             self.ticks.finished(self.core.clock.now(), ok=ok)
-        if self.slack_mode() != "off":
-            # A card that could not be posted (Slack down, rate limited) is posted now: a failed
-            # post never loses the case.
+        # A card or alert that could not be posted (a surface down, rate limited) is posted now:
+        # a failed post never loses the case. Each notifier that can re-post does (decision 0019).
+        for notifier in self.core.notifiers:
+            repost = getattr(notifier, "repost_missing", None)
+            if repost is None:
+                continue
             try:
-                from handlers.slack.media_notifier import repost_missing_media_alerts
-                from handlers.slack.notifier import SlackNotifier, repost_missing_cards
-
-                if isinstance(self.core.notifier, SlackNotifier):
-                    repost_missing_cards(self.core, self.core.notifier.client, self.settings)
-                    repost_missing_media_alerts(self.core, self.core.notifier.client, self.settings)
+                repost()
             except Exception:
-                log.exception("re-posting case cards failed")
+                log.exception("re-posting on %s failed", notifier.surface)
 
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
@@ -198,16 +197,23 @@ def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
     )
 
 
+def build_notifiers(core: Core, settings: Settings) -> list[Notifier]:
+    """One notifier per chat surface the settings switch on; the core tells each after a commit.
+    Adapters depend on the core, never the reverse: the core only knows a Notifier."""
+    notifiers: list[Notifier] = []
+    if settings.slack_bot_token is not None:
+        from handlers.slack.app import build_client
+        from handlers.slack.notifier import SlackNotifier
+
+        notifiers.append(SlackNotifier(build_client(settings), core, settings))
+    return notifiers
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
     protocol = load_protocol(settings.protocol_file)
     new_database = is_new_sqlite_database(settings)
     core = build_core(settings, protocol, clock or SystemClock())
-    if settings.slack_bot_token is not None:
-        # Adapters depend on the core, never the reverse: the core only knows a Notifier.
-        from handlers.slack.app import build_client
-        from handlers.slack.notifier import SlackNotifier
-
-        core.notifier = SlackNotifier(build_client(settings), core, settings)
+    core.notifiers = build_notifiers(core, settings)
     gateway = build_gateway(settings, state_dir=settings.state_dir)
     return BotApp(settings=settings, core=core, gateway=gateway, new_database=new_database)
 
