@@ -89,5 +89,6 @@ def unposted(surface: str, kind: str, id_column: Any) -> Any:
     """A WHERE clause: the object whose id is ``id_column`` has no post on ``surface`` (the sweep's
     re-post of what could not be posted when it happened)."""
     return ~exists().where(
-        ChatPost.surface == surface, ChatPost.object_kind == kind, ChatPost.object_id == id_column,
+        col(ChatPost.surface) == surface, col(ChatPost.object_kind) == kind,
+        col(ChatPost.object_id) == id_column,
     )

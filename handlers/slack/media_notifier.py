@@ -61,6 +61,7 @@ def post_or_update_media_alert(
                               tz=core.calendar.tz)
         if where is not None:
             post_id, channel, ts = where
+            assert post_id is not None  # a stored row
             client.chat_update(channel=channel, ts=ts, text=alert_text(view), blocks=blocks)
             with core.db.transaction() as session:
                 chat_posts.mark_updated(session, core, post_id)
@@ -183,12 +184,8 @@ def repost_missing_media_alerts(core: Core, client: WebClient, settings: Setting
     with core.db.transaction() as session:
         ids = list(session.exec(
             select(MediaEnquiry.id).where(
-<<<<<<< HEAD
-                col(MediaEnquiry.slack_ts).is_(None), col(MediaEnquiry.status).in_(media.OPEN)
-=======
                 chat_posts.unposted(SURFACE, chat_posts.MEDIA, MediaEnquiry.id),
                 col(MediaEnquiry.status).in_(media.OPEN),
->>>>>>> wt-posts
             ).order_by(col(MediaEnquiry.id))
         ))
     posted = 0

@@ -70,6 +70,7 @@ def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_
         blocks = case_card(view, now=core.clock.now(), tz=core.calendar.tz)
         if where is not None:
             post_id, channel, ts = where
+            assert post_id is not None  # a stored row
             client.chat_update(channel=channel, ts=ts, text=card_text(view), blocks=blocks)
             with core.db.transaction() as session:
                 chat_posts.mark_updated(session, core, post_id)
