@@ -117,7 +117,7 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(unique=True, index=True)
     in_reply_to: str | None = None
     references: str | None = None
-    status: str = "pending"  # pending | sending | sent | failed | cancelled
+    status: str = "pending"  # pending | sending | unconfirmed (may have gone) | sent | cancelled
     #: Why the message exists, e.g. ``deadline:7`` or ``case:3 media:5:unacknowledged``: checked
     #: again when it is claimed for delivery; a reason that has gone cancels it (bot.reasons).
     reason: str | None = None

@@ -233,8 +233,11 @@ class EwsMailGateway:
         mid = ensure_message_id(message, self._mailbox)
         account = self._get_account()
         raw = message.as_bytes(policy=default.clone(linesep="\r\n"))
+        with _ews_errors("EWS send"):
+            message_item = Message(account=account, folder=account.sent, mime_content=raw)
+        # Only the CreateItem that sends can leave the outcome unknown, not the folder lookups.
         with _ews_errors("EWS send"), _unanswered_is_unknown("EWS send"):
-            Message(account=account, folder=account.sent, mime_content=raw).send_and_save()
+            message_item.send_and_save()
         log.info("EWS sent %s", mid)
         return mid
 
