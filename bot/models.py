@@ -125,7 +125,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     claimed_at: datetime | None = _dt()
-    #: The instance (hostname:pid:random) sending it, and until when its claim holds.
+    #: The instance (hostname:pid:random) sending it, and until when its claim holds (on an
+    #: unconfirmed row a dead sender left: when that claim ended; bot.outbox).
     claimed_by: str | None = None
     lease_until: datetime | None = _dt()
     sent_at: datetime | None = _dt()

@@ -168,11 +168,12 @@ def deliver(
                 .limit(limit)
             )
         )
-        # The few rows being sent, by the status prefix of the (status, claimed_at) index.
+        # Candidates by the (status, claimed_at) index: every lease is claimed_at + SEND_LEASE.
+        # The claim itself checks lease_until exactly.
         expired = list(
             session.exec(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "sending", _lease_over(now))
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - SEND_LEASE)  # type: ignore[operator]
                 .limit(limit)
             )
         )
@@ -187,14 +188,15 @@ def deliver(
 def release_dead_claims(core: Core) -> int:
     """SQLite, at start under its single-instance lock: every row still "sending" belongs to a
     process that died mid-send, so its claim is over now rather than after SEND_LEASE (a media
-    reminder due in 30 minutes must not wait an hour). The next delivery takes it over as it
-    would an expired claim: it looks for the message among the mailbox's sent copies and sends
-    it again only once the mailbox has had time to file it (``sent_copy_lag`` after now).
-    Returns the count."""
+    reminder due in 30 minutes must not wait an hour). It may have gone: the row becomes
+    ``unconfirmed``, due now, with ``lease_until`` = now, when the dead claim ended; the next
+    delivery looks for it among the mailbox's sent copies and sends it only if it is not there
+    ``sent_copy_lag`` after that. ``claimed_at`` stays: when it may have gone. Returns the count."""
     now = core.clock.now()
     with core.transaction() as session:
         return session.execute(
-            update(OutboxMessage).where(OutboxMessage.status == "sending").values(lease_until=now)
+            update(OutboxMessage).where(OutboxMessage.status == "sending")
+            .values(status="unconfirmed", next_attempt_at=now, claimed_by=None, lease_until=now)
         ).rowcount
 
 
@@ -254,12 +256,14 @@ def _claim(
         if taken != 1 or earlier is None:
             return None  # another instance has it, or it was dealt with meanwhile
     attempted = earlier.claimed_at or at
-    settled = at  # an unanswered send was put off until its copy would show (_send)
+    # A dead sender may have handed the message over at any moment until its claim ended: its
+    # copy is awaited for the lag after that. An unanswered send (no lease_until) was put off
+    # until its copy would show already (_send).
+    claim_end = earlier.lease_until
     if earlier.status == "sending":
         log.warning("outbox claim expired id=%s: its sender died mid-send; taking it over", row_id)
-        # The dead sender may have handed the message over at any moment until its lease ended.
-        lease_end = earlier.lease_until or attempted + SEND_LEASE
-        settled = lease_end + _sent_copy_lag(gateway)
+        claim_end = claim_end or attempted + SEND_LEASE
+    settled = claim_end + _sent_copy_lag(gateway) if claim_end is not None else at
     return _unless_sent(core, gateway, row_id, earlier.message_id, owner, attempted, settled, report)
 
 
