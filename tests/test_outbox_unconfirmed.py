@@ -35,6 +35,7 @@ import requests
 import responses
 from aiosmtpd.controller import Controller
 
+from bot.cli_common import tick_line
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.mail.ews import EwsMailGateway
@@ -44,6 +45,7 @@ from bot.mail.imap import ImapSmtpGateway
 from bot.mailer import Rendered, compose
 from bot.models import OutboxMessage
 from bot.outbox import SEND_LEASE, deliver, enqueue, release_dead_claims
+from schedules.sweep import tick
 from tests.support import fake_ews, fake_graph
 from tests.support.dovecot import DOVECOT, DovecotServer, dovecot_server, free_port
 
@@ -335,6 +337,19 @@ def test_a_kill_right_after_graph_took_the_message_leaves_it_to_be_found(
         release_dead_claims(core)
         assert deliver(core, w.gateway).sent == 1
         assert w.taken() == [mid]
+
+
+def test_the_tick_summary_counts_a_message_that_may_have_gone(
+    core: Core, clock: FixedClock, tmp_path: Path
+) -> None:
+    with graph_world(tmp_path) as w:
+        queued(core)
+        w.lose_next_answer(True)
+        summary = tick(core, w.gateway).summary()
+        assert (summary["sent"], summary["send_failures"], summary["sends_unconfirmed"]) == (0, 0, 1)
+        line = tick_line(summary, clock.now())
+        assert "1 may have gone (looked for in the mailbox's sent mail before any resend)" in line
+        assert "failed to send" not in line
 
 
 # --- IMAP/SMTP without a sent folder: it cannot tell ----------------------------------------------
