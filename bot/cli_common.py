@@ -242,6 +242,9 @@ def tick_line(s: dict[str, Any], at: datetime) -> str:
         line += f", {s['held_for_working_hours']} held until working hours"
     if s.get("send_failures"):
         line += f", {s['send_failures']} failed to send (retried next tick)"
+    if s.get("sends_unconfirmed"):
+        line += (f", {s['sends_unconfirmed']} may have gone (looked for in the mailbox's sent "
+                 "mail before any resend)")
     if s.get("mailbox_error"):
         line += f"; mailbox unreachable: {s['mailbox_error']}"
     return line

@@ -114,7 +114,7 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(unique=True, index=True)
     in_reply_to: str | None = None
     references: str | None = None
-    status: str = "pending"  # pending | sending | sent | failed | cancelled
+    status: str = "pending"  # pending | sending | unconfirmed (may have gone) | sent | cancelled
     #: Why the message exists, e.g. ``deadline:7`` or ``case:3 media:5:unacknowledged``: checked
     #: again when it is claimed for delivery; a reason that has gone cancels it (bot.reasons).
     reason: str | None = None
@@ -122,7 +122,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     claimed_at: datetime | None = _dt()
-    #: The instance (hostname:pid:random) sending it, and until when its claim holds.
+    #: The instance (hostname:pid:random) sending it, and until when its claim holds (on an
+    #: unconfirmed row a dead sender left: when that claim ended; bot.outbox).
     claimed_by: str | None = None
     lease_until: datetime | None = _dt()
     sent_at: datetime | None = _dt()

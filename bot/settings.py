@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     imap_oauth_token: SecretStr | None = None
     imap_folder: str = "INBOX"
     imap_processed_folder: str = "Processed"
+    #: The folder the SMTP server files sent mail in, if it does (Exchange Online, Gmail): read
+    #: after a send whose answer was lost. Empty: such a send is made again.
+    imap_sent_folder: str = ""
     #: PEM CA bundle to verify the IMAP server's certificate with, instead of the system store.
     imap_ca_file: Path | None = None
     smtp_host: str = ""

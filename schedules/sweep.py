@@ -52,6 +52,7 @@ class TickReport:
             "media_steps": self.media_steps,
             "sent": self.delivery.sent,
             "send_failures": self.delivery.failed,
+            "sends_unconfirmed": self.delivery.unconfirmed,
             "held_for_working_hours": self.delivery.deferred,
             "cancelled_reason_gone": self.delivery.cancelled,
             "mailbox_read_by": self.mailbox_elsewhere,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import responses
 
-from bot.mail.gateway import MailboxError, TransientMailboxError
+from bot.mail.gateway import MailboxError, SendOutcomeUnknown, TransientMailboxError
 from bot.mail.graph import GraphMailGateway
 from bot.mail.graph_client import MsalTokenProvider
 from tests.support.fake_graph import BASE, MAILBOX, TOKEN, FakeGraph
@@ -227,3 +227,91 @@ def test_msal_token_provider_against_a_fake_token_endpoint() -> None:
     )
     with pytest.raises(MailboxError, match=r"invalid_client \(AADSTS7000215\)"):
         bad()
+
+
+# --- a send whose answer was lost; the copy in Sent Items (decision 0013) -------------------------
+
+
+def test_was_sent_finds_the_copy_in_sent_items_by_an_encoded_message_id(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    gw, _ = make(fake, tmp_path)
+    message = outbound()
+    odd = "<o'brien+chase&2#x@partnership.example>"  # a quote, and what a bare URL would mangle
+    message.replace_header("Message-ID", odd)
+    gw.send(message)
+    assert gw.was_sent(odd) is True
+    assert gw.was_sent("<o'brien chase&2#x@partnership.example>") is False  # '+' read as a space
+    assert gw.was_sent("<chase-42.2@partnership.example>") is False
+    (query,) = [r for r in fake.requests if "sentitems" in r.url.path][:1]
+    assert "%3Co%27%27brien%2Bchase%262%23x%40partnership.example%3E" in str(query.url)
+    # a message in the inbox is not a sent copy
+    fake.deliver(b"From: a@police.example\r\nMessage-ID: <inbound-9@police.example>\r\n\r\nx\r\n")
+    assert gw.was_sent("<inbound-9@police.example>") is False
+
+
+def test_a_copy_not_filed_yet_is_not_found(fake: FakeGraph, tmp_path: Path) -> None:
+    gw, _ = make(fake, tmp_path)
+    fake.filing_delayed = True
+    gw.send(outbound())
+    assert gw.was_sent("<chase-42.2@partnership.example>") is False
+    fake.file_sent_items()
+    assert gw.was_sent("<chase-42.2@partnership.example>") is True
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("Server disconnected"),
+     httpx.ReadError("Connection reset by peer")],
+    ids=["read-timeout", "disconnected", "reset"],
+)
+def test_an_unanswered_send_is_an_unknown_outcome_and_is_not_retried(
+    fake: FakeGraph, tmp_path: Path, lost: Exception
+) -> None:
+    gw, _ = make(fake, tmp_path)
+    fake.lose_answer("/sendMail", exception=lost)
+    with pytest.raises(SendOutcomeUnknown, match="no answer after the request went"):
+        gw.send(outbound())
+    assert len(fake.sent) == 1  # Graph took it; only the answer was lost
+    assert len([r for r in fake.requests if r.url.path.endswith("/sendMail")]) == 1
+    assert gw.was_sent("<chase-42.2@partnership.example>") is True
+
+
+def test_a_gateway_timeout_on_send_is_unknown_but_throttling_is_retried(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    gw, sleeps = make(fake, tmp_path)
+    fake.lose_answer("/sendMail", status=504)
+    with pytest.raises(SendOutcomeUnknown, match="504"):
+        gw.send(outbound())
+    assert len(fake.sent) == 1 and sleeps == []  # not sent a second time by a retry
+    fake.throttle(1, retry_after="2", status=503)  # 503: not taken; retried as before
+    gw.send(outbound())
+    assert len(fake.sent) == 2 and sleeps == [2.0]
+
+
+def test_a_send_that_never_went_is_a_plain_transient_failure(fake: FakeGraph, tmp_path: Path) -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused")
+
+    gw, _ = make(fake, tmp_path, client=httpx.Client(transport=httpx.MockTransport(refused)))
+    with pytest.raises(TransientMailboxError) as info:
+        gw.send(outbound())
+    assert not isinstance(info.value, SendOutcomeUnknown)
+    # a read timeout on a call that sends nothing stays a plain transient failure too
+    gw, _ = make(fake, tmp_path)
+    fake.lose_answer("/mailFolders/sentitems/messages", exception=httpx.ReadTimeout("slow"))
+    with pytest.raises(TransientMailboxError, match="timed out") as info:
+        gw.was_sent("<chase-42.2@partnership.example>")
+    assert not isinstance(info.value, SendOutcomeUnknown)
+
+
+def test_a_large_message_whose_send_went_unanswered_is_found_in_sent_items(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    gw, _ = make(fake, tmp_path, large_message_bytes=100_000, upload_chunk_bytes=320 * 1024)
+    fake.lose_answer("/messages/AAMkDraft0001=/send", exception=httpx.ReadTimeout("no answer"))
+    with pytest.raises(SendOutcomeUnknown):
+        gw.send(outbound(bytes(200_000)))
+    assert len(fake.sent) == 1
+    assert gw.was_sent("<chase-42.2@partnership.example>") is True

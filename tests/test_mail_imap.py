@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import itertools
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.mail.gateway import MailboxError, TransientMailboxError
+from bot.mail.gateway import MailboxError, SendOutcomeUnknown, TransientMailboxError
 from bot.mail.imap import ImapSmtpGateway
 from tests.support.dovecot import DOVECOT, DovecotServer, dovecot_server, free_port
 
@@ -35,11 +37,22 @@ class Recorder:
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
         self.reply: str | None = None
+        #: Seconds to wait before answering the end of the message (after taking it) or a RCPT.
+        self.stall = 0.0
+        self.rcpt_stall = 0.0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        await asyncio.sleep(self.rcpt_stall)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:
             return self.reply
         self.envelopes.append(envelope)
+        await asyncio.sleep(self.stall)
         return "250 OK"
 
 
@@ -303,3 +316,70 @@ def test_check_bad_credentials(
     assert len(problems) == 2
     assert problems[0].startswith("IMAP: IMAP login: credentials rejected")
     assert problems[1].startswith("SMTP: SMTP rejected the credentials")
+
+
+# --- a send whose answer was lost; the sent folder (decision 0013) --------------------------------
+
+
+def test_was_sent_searches_the_sent_folder_by_message_id(
+    dovecot: DovecotServer, user: str, tmp_path: Path
+) -> None:
+    odd = '<"odd \\"id"@partnership.example>'  # a quoted local part: quotes and a backslash
+    dovecot.create_folder(user, "Sent")
+    for mid in ("<chase-42.1@partnership.example>", odd):
+        dovecot.deliver(user, f"From: reviews@partnership.example\r\nMessage-ID: {mid}\r\n\r\nx\r\n".encode(),
+                        folder="Sent")
+    dovecot.deliver(user, raw_message(7))  # in the inbox: not a sent copy
+    gw = make_gateway(dovecot, user, tmp_path, sent_folder="Sent")
+    assert gw.was_sent("<chase-42.1@partnership.example>") is True
+    assert gw.was_sent(odd) is True
+    assert gw.was_sent("<chase-42.2@partnership.example>") is False
+    assert gw.was_sent("<m7@police.example>") is False
+    assert gw.sent_copy_lag > timedelta(0)
+
+    without = make_gateway(dovecot, user, tmp_path)
+    assert without.was_sent("<chase-42.1@partnership.example>") is None  # it cannot tell
+    assert without.sent_copy_lag == timedelta(0)  # so waiting would learn nothing
+
+    missing = make_gateway(dovecot, user, tmp_path, sent_folder="Nope")
+    with pytest.raises(MailboxError, match="IMAP sent folder 'Nope' not found"):
+        missing.was_sent("<chase-42.1@partnership.example>")
+    assert [p for p in missing.check() if p.startswith("IMAP")] == ["IMAP: sent folder 'Nope' not found"]
+
+
+def test_an_smtp_answer_lost_after_the_message_went_is_an_unknown_outcome(
+    dovecot: DovecotServer, user: str, tmp_path: Path, smtp: tuple[Controller, Recorder]
+) -> None:
+    _, recorder = smtp
+    recorder.envelopes.clear()
+    gw = make_gateway(dovecot, user, tmp_path, smtp, timeout=0.5)
+    recorder.stall = 1.0  # the server took the message; its 250 comes after the client gave up
+    try:
+        with pytest.raises(SendOutcomeUnknown, match="SMTP send: no answer after the message went"):
+            gw.send(build_outbound())
+    finally:
+        recorder.stall = 0.0
+    assert len(recorder.envelopes) == 1
+
+
+def test_an_smtp_failure_before_the_message_went_is_not_unknown(
+    dovecot: DovecotServer, user: str, tmp_path: Path, smtp: tuple[Controller, Recorder]
+) -> None:
+    _, recorder = smtp
+    recorder.envelopes.clear()
+    gw = make_gateway(dovecot, user, tmp_path, smtp, timeout=0.5)
+    recorder.rcpt_stall = 1.0  # no answer to RCPT TO: the message was never written
+    try:
+        with pytest.raises(TransientMailboxError) as info:
+            gw.send(build_outbound())
+    finally:
+        recorder.rcpt_stall = 0.0
+    assert not isinstance(info.value, SendOutcomeUnknown)
+    recorder.reply = "451 try again later"  # refused at the end of data: not taken
+    try:
+        with pytest.raises(TransientMailboxError, match="451") as info:
+            gw.send(build_outbound())
+    finally:
+        recorder.reply = None
+    assert not isinstance(info.value, SendOutcomeUnknown)
+    assert recorder.envelopes == []

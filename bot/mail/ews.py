@@ -15,7 +15,11 @@ Exchange Online.
 * An untrusted TLS certificate is a plain :class:`MailboxError` (a person must act); outages,
   throttling and timeouts are :class:`TransientMailboxError`.
 * Send: a message created from the bot's MIME and sent with ``SendAndSaveCopy``, so the bot's
-  Message-ID, In-Reply-To and References go out as set.
+  Message-ID, In-Reply-To and References go out as set, and a copy is filed in Sent Items.
+  A send that went out whole but got no answer (read timeout, connection dropped while waiting)
+  raises :class:`SendOutcomeUnknown`; :meth:`EwsMailGateway.was_sent` then looks for the copy in
+  Sent Items by its ``InternetMessageId`` (one FindItem). Exchange files the copy after the
+  transport takes the message, so "not found" counts only ``sent_copy_lag`` after the attempt.
 * Nothing connects at construction; the exchangelib ``Account`` is built on first use.
 """
 
@@ -25,16 +29,26 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
+from bot.mail.gateway import (
+    InboundItem,
+    MailboxError,
+    SendOutcomeUnknown,
+    TransientMailboxError,
+    ensure_message_id,
+)
 
 log = logging.getLogger(__name__)
 
 EXCHANGE_ONLINE_HOSTS = ("outlook.office365.com", "outlook.office.com")
+#: How long Exchange may take to file the copy of a sent message in Sent Items (seconds in
+#: practice); as for Graph (bot/mail/graph.py).
+SENT_COPY_LAG = timedelta(minutes=10)
 
 EXCHANGE_ONLINE_WARNING = (
     "EWS: the endpoint is Exchange Online; EWS there is blocked by default since 1 Oct 2026 and "
@@ -63,8 +77,10 @@ class EwsMailGateway:
         oauth_client_secret: str | None = None,
         version: tuple[int, int] = (15, 1),
         account: Any = None,
+        sent_copy_lag: timedelta = SENT_COPY_LAG,
     ) -> None:
         self.name = f"ews:{mailbox}"
+        self.sent_copy_lag = sent_copy_lag
         self._endpoint = service_endpoint
         self._username, self._password = username, password
         self._mailbox = mailbox
@@ -218,9 +234,18 @@ class EwsMailGateway:
         account = self._get_account()
         raw = message.as_bytes(policy=default.clone(linesep="\r\n"))
         with _ews_errors("EWS send"):
-            Message(account=account, folder=account.sent, mime_content=raw).send_and_save()
+            message_item = Message(account=account, folder=account.sent, mime_content=raw)
+        # Only the CreateItem that sends can leave the outcome unknown, not the folder lookups.
+        with _ews_errors("EWS send"), _unanswered_is_unknown("EWS send"):
+            message_item.send_and_save()
         log.info("EWS sent %s", mid)
         return mid
+
+    def was_sent(self, message_id: str) -> bool:
+        """Whether Sent Items holds a message with this Message-ID (``message:InternetMessageId``)."""
+        account = self._get_account()
+        with _ews_errors("EWS find in sent items"):
+            return bool(account.sent.filter(message_id=message_id.strip()).exists())
 
     def check(self) -> list[str]:
         problems: list[str] = []
@@ -280,6 +305,33 @@ def _ews_errors(what: str) -> Iterator[None]:
         raise MailboxError(f"{what}: failed ({type(exc).__name__})") from None
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
         raise TransientMailboxError(f"{what}: endpoint unreachable ({type(exc).__name__})") from None
+
+
+@contextlib.contextmanager
+def _unanswered_is_unknown(what: str) -> Iterator[None]:
+    """exchangelib turns every connection error into ErrorTimeoutExpired; the one it replaced says
+    whether the request had gone whole: a read timeout or a connection dropped while the answer
+    was awaited (urllib3's ProtocolError, "Connection aborted") leaves the send's outcome unknown.
+    A refused connection or a connect timeout sent nothing."""
+    import requests
+    from exchangelib import errors as e
+    from urllib3.exceptions import ProtocolError
+
+    try:
+        yield
+    except e.ErrorTimeoutExpired as exc:
+        cause = exc.__context__
+        aborted = (
+            isinstance(cause, requests.exceptions.ConnectionError)
+            and not isinstance(cause, requests.exceptions.ConnectTimeout)
+            and any(isinstance(arg, ProtocolError) for arg in cause.args)
+        )
+        if aborted or isinstance(cause, (requests.exceptions.ReadTimeout,
+                                         requests.exceptions.ChunkedEncodingError)):
+            raise SendOutcomeUnknown(
+                f"{what}: no answer after the request went ({type(cause).__name__})"
+            ) from None
+        raise
 
 
 def _tls_failure(exc: BaseException) -> bool:

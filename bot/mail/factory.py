@@ -79,6 +79,7 @@ def build_gateway(settings: Settings, state_dir: Path) -> MailGateway:
             imap_oauth_token=provider,
             folder=settings.imap_folder,
             processed_folder=settings.imap_processed_folder,
+            sent_folder=settings.imap_sent_folder,
             smtp_host=settings.smtp_host,
             smtp_port=settings.smtp_port,
             smtp_security=settings.smtp_security,

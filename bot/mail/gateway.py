@@ -18,6 +18,17 @@ Contract every implementation keeps (architecture rule 5, "processed exactly onc
 * Every failure is a :class:`MailboxError` whose message names the operation and the cause but
   never message content (subjects, bodies, addresses). Failures that are worth retrying as they
   are (throttling, 503, timeouts, connection errors) are :class:`TransientMailboxError`.
+* :meth:`send` raises :class:`SendOutcomeUnknown` instead when the whole request had been
+  written and no answer came (a timeout or a dropped connection while waiting, a gateway
+  timeout): the server may have accepted it, so the outbox must not simply send it again.
+
+Optional, for the outbox to tell whether an unanswered send went (decisions 0007 and 0013):
+
+* ``was_sent(message_id) -> bool | None``: True when the mailbox holds the sent copy with that
+  Message-ID, False when it does not, None when this mailbox cannot tell (no sent copies kept).
+  Raises :class:`MailboxError` when it could not look. A gateway without it cannot tell.
+* ``sent_copy_lag``: how long after a send its copy may take to show (Exchange files it in Sent
+  Items after the send); before that, "not found" proves nothing. Absent: no lag.
 """
 
 from __future__ import annotations
@@ -40,6 +51,16 @@ class TransientMailboxError(MailboxError):
 
     The caller backs off and retries; anything else (bad credentials, missing permission, a folder
     that does not exist) needs a person and is a plain :class:`MailboxError`.
+    """
+
+
+class SendOutcomeUnknown(TransientMailboxError):
+    """The send request went out whole but its answer never came: it may have been accepted.
+
+    Raised only where a plain retry could send the message twice (a timeout or a reset while
+    waiting for the answer, HTTP 504). A failure before the request was complete (refused
+    connection, TLS failure, a timeout while connecting or writing) is a plain
+    :class:`TransientMailboxError`: nothing can have been sent.
     """
 
 

@@ -15,6 +15,12 @@
   the draft is sent.
 * ``Retry-After`` is honoured on 429 and 503 (the sleep is injectable); after ``max_retries`` the
   call fails with :class:`TransientMailboxError`.
+* A send whose request went out whole but got no answer (read timeout, connection dropped while
+  waiting, 504) raises :class:`SendOutcomeUnknown` and is never retried here: Graph may have
+  taken it. :meth:`GraphMailGateway.was_sent` then looks for it in Sent Items by
+  ``internetMessageId``, which Exchange takes from the MIME's Message-ID; sendMail files a copy
+  there (it saves to Sent Items by default), usually within seconds, so a copy not found within
+  ``sent_copy_lag`` (10 minutes) of the attempt is taken as not sent.
 
 The token and the reading of HTTP answers are in :mod:`bot.mail.graph_client`.
 """
@@ -26,6 +32,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -35,7 +42,13 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
+from bot.mail.gateway import (
+    InboundItem,
+    MailboxError,
+    SendOutcomeUnknown,
+    TransientMailboxError,
+    ensure_message_id,
+)
 from bot.mail.graph_client import TokenProvider, graph_error, retry_after, token_roles
 from bot.mail.state import read_json_state, write_json_state
 
@@ -44,6 +57,11 @@ log = logging.getLogger(__name__)
 #: Graph accepts request bodies up to 4 MB; base64 grows MIME by a third.
 LARGE_MESSAGE_BYTES = 3 * 1024 * 1024
 UPLOAD_CHUNK_BYTES = 4 * 320 * 1024  # upload ranges must be multiples of 320 KiB
+#: How long Exchange may take to file a sent message in Sent Items. It is seconds in practice;
+#: ten minutes leaves room for a busy tenant and delays only a message whose send went unanswered.
+SENT_COPY_LAG = timedelta(minutes=10)
+#: Failures that leave a request written but unanswered: it may have been carried out.
+_UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 
 
 class GraphMailGateway:
@@ -61,8 +79,10 @@ class GraphMailGateway:
         timeout: float = 60.0,
         large_message_bytes: int = LARGE_MESSAGE_BYTES,
         upload_chunk_bytes: int = UPLOAD_CHUNK_BYTES,
+        sent_copy_lag: timedelta = SENT_COPY_LAG,
     ) -> None:
         self.name = f"graph:{mailbox}"
+        self.sent_copy_lag = sent_copy_lag
         self._mailbox = mailbox
         self._user = f"{base_url.rstrip('/')}/users/{quote(mailbox, safe='@')}"
         self._token = token_provider
@@ -85,8 +105,11 @@ class GraphMailGateway:
         *,
         auth: bool = True,
         allow: tuple[int, ...] = (),
+        delivers: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
+        """One Graph call, retried on throttling. ``delivers``: the call sends mail, so an
+        unanswered request raises :class:`SendOutcomeUnknown` rather than a retryable error."""
         headers = dict(kwargs.pop("headers", {}) or {})
         if auth:
             headers["Authorization"] = f"Bearer {self._token()}"
@@ -95,12 +118,19 @@ class GraphMailGateway:
         while True:
             try:
                 response = self._client.request(method, url, headers=headers, **kwargs)
-            except httpx.TimeoutException:
-                raise TransientMailboxError(f"Graph {what}: timed out") from None
             except httpx.TransportError as exc:
+                if delivers and isinstance(exc, _UNANSWERED):
+                    raise SendOutcomeUnknown(
+                        f"Graph {what}: no answer after the request went ({type(exc).__name__})"
+                    ) from None
+                if isinstance(exc, httpx.TimeoutException):
+                    raise TransientMailboxError(f"Graph {what}: timed out") from None
                 raise TransientMailboxError(
                     f"Graph {what}: endpoint unreachable: {type(exc).__name__}"
                 ) from None
+            if delivers and response.status_code == 504:
+                # A gateway timeout: the request reached Graph, which may still carry it out.
+                raise SendOutcomeUnknown(f"Graph {what}: gateway timeout (504) after the request went")
             if response.status_code in (429, 503, 504) and attempt < self._max_retries:
                 attempt += 1
                 delay = retry_after(response.headers.get("Retry-After"), attempt)
@@ -225,6 +255,7 @@ class GraphMailGateway:
                 "POST",
                 f"{self._user}/sendMail",
                 "send",
+                delivers=True,
                 content=base64.b64encode(raw),
                 headers={"Content-Type": "text/plain"},
             )
@@ -277,7 +308,21 @@ class GraphMailGateway:
                         "Content-Type": "application/octet-stream",
                     },
                 )
-        self._request("POST", f"{self._user}/messages/{draft_id}/send", "send draft")
+        self._request("POST", f"{self._user}/messages/{draft_id}/send", "send draft", delivers=True)
+
+    def was_sent(self, message_id: str) -> bool:
+        """Whether Sent Items holds a message with this Message-ID (``internetMessageId``).
+
+        The id goes in an OData string literal (a quote doubled) and the whole filter is
+        percent-encoded: an id's ``<``, ``>``, ``@`` or ``+`` left bare makes Graph find nothing."""
+        literal = message_id.strip().replace("'", "''")
+        query = quote(f"internetMessageId eq '{literal}'", safe="")
+        response = self._request(
+            "GET",
+            f"{self._user}/mailFolders/sentitems/messages?$filter={query}&$select=id&$top=1",
+            "find in sent items",
+        )
+        return bool(response.json().get("value"))
 
     # -- check ---------------------------------------------------------------------------------
 

@@ -11,8 +11,16 @@ de-duplicates by Message-ID).
 folder (``MOVE`` when the server has it, else ``COPY`` + ``\\Deleted`` + ``UID EXPUNGE``); with an
 empty processed folder it only flags it.
 
+The gateway does not save a copy of what it sends (an APPEND after the send would miss exactly
+the sends whose answer was lost). Many servers file mail sent through them in the Sent folder
+themselves (Exchange Online and Gmail do); naming that folder (``sent_folder``) lets
+:meth:`ImapSmtpGateway.was_sent` look there by ``SEARCH HEADER Message-ID`` after a send whose
+answer never came (:class:`SendOutcomeUnknown`: the connection dropped or timed out after the
+whole message had been written). Without it the gateway cannot tell, and such a message is sent
+again: at least once, never lost.
+
 The state file is written by :mod:`bot.mail.state`; :func:`bot.mail.gateway.ensure_message_id`
-gives a message without one its Message-ID.
+gives a message without one its Message-ID; the SMTP side is :mod:`bot.mail.smtp`.
 """
 
 from __future__ import annotations
@@ -21,22 +29,28 @@ import contextlib
 import imaplib
 import logging
 import re
-import smtplib
 import ssl
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from bot.mail.gateway import InboundItem, MailboxError, TransientMailboxError, ensure_message_id
+from bot.mail.gateway import (
+    InboundItem,
+    MailboxError,
+    TransientMailboxError,
+    ensure_message_id,
+)
+from bot.mail.smtp import Security, SmtpServer
 from bot.mail.state import read_json_state, write_json_state
 
 log = logging.getLogger(__name__)
 
-Security = Literal["tls", "starttls", "none"]
+#: How long a server may take to file a message sent through it in its Sent folder.
+SENT_COPY_LAG = timedelta(minutes=10)
 
 # --- the gateway ----------------------------------------------------------------------------------
-
 
 
 class ImapSmtpGateway:
@@ -65,20 +79,28 @@ class ImapSmtpGateway:
         timeout: float = 30.0,
         imap_ca_file: Path | None = None,
         smtp_ca_file: Path | None = None,
+        sent_folder: str = "",
+        sent_copy_lag: timedelta = SENT_COPY_LAG,
     ) -> None:
         self.name = f"imap:{imap_host}/{folder}"
+        self._sent_folder = sent_folder
+        # Without a sent folder nothing can be learnt by waiting.
+        self.sent_copy_lag = sent_copy_lag if sent_folder else timedelta(0)
         self._imap_host, self._imap_port, self._imap_security = imap_host, imap_port, imap_security
         self._imap_username, self._imap_password = imap_username, imap_password
         self._imap_token = imap_oauth_token
         self._folder, self._processed = folder, processed_folder
-        self._smtp_host, self._smtp_port, self._smtp_security = smtp_host, smtp_port, smtp_security
-        self._smtp_username, self._smtp_password = smtp_username, smtp_password
-        self._smtp_token = smtp_oauth_token
+        self._smtp_host = smtp_host
         self._mail_from = mail_from
         self._state_path = state_path
         self._ssl_context = ssl_context
         self._timeout = timeout
-        self._imap_ca_file, self._smtp_ca_file = imap_ca_file, smtp_ca_file
+        self._imap_ca_file = imap_ca_file
+        self._smtp = SmtpServer(
+            host=smtp_host, port=smtp_port, security=smtp_security, username=smtp_username,
+            password=smtp_password, token=smtp_oauth_token, timeout=timeout,
+            tls_context=lambda: self._context(smtp_ca_file, "SMTP_CA_FILE"),
+        )
 
     # -- IMAP plumbing -------------------------------------------------------------------------
 
@@ -232,68 +254,28 @@ class ImapSmtpGateway:
 
     def send(self, message: EmailMessage) -> str:
         mid = ensure_message_id(message, self._mail_from)
-        with self._smtp("SMTP send") as smtp:
-            try:
-                refused = smtp.send_message(message, from_addr=self._mail_from)
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise MailboxError(
-                    f"SMTP refused all {len(exc.recipients)} recipient(s)"
-                ) from None
-            except smtplib.SMTPResponseException as exc:
-                raise _smtp_error("SMTP send", exc) from None
+        refused = self._smtp.send(message, self._mail_from)
         if refused:
             log.warning("SMTP refused %d recipient(s) of %s", len(refused), mid)
         log.info("SMTP sent %s", mid)
         return mid
 
-    @contextlib.contextmanager
-    def _smtp(self, what: str) -> Iterator[smtplib.SMTP]:
-        smtp: smtplib.SMTP | None = None
-        try:
-            try:
-                if self._smtp_security == "tls":
-                    smtp = smtplib.SMTP_SSL(
-                        self._smtp_host,
-                        self._smtp_port,
-                        timeout=self._timeout,
-                        context=self._context(self._smtp_ca_file, "SMTP_CA_FILE"),
-                    )
-                else:
-                    smtp = smtplib.SMTP(self._smtp_host, self._smtp_port, timeout=self._timeout)
-                    if self._smtp_security == "starttls":
-                        smtp.starttls(context=self._context(self._smtp_ca_file, "SMTP_CA_FILE"))
-                smtp.ehlo_or_helo_if_needed()
-                if self._smtp_token is not None:
-                    user, token = self._smtp_username, self._smtp_token()
-                    smtp.auth(
-                        "XOAUTH2",
-                        lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01",
-                        initial_response_ok=True,
-                    )
-                elif self._smtp_username:
-                    smtp.login(self._smtp_username, self._smtp_password or "")
-            except smtplib.SMTPAuthenticationError as exc:
-                raise MailboxError(f"SMTP rejected the credentials ({exc.smtp_code})") from None
-            except smtplib.SMTPNotSupportedError as exc:
-                raise MailboxError(f"SMTP server does not support: {exc}") from None
-            except smtplib.SMTPResponseException as exc:
-                raise _smtp_error(f"{what} (connect)", exc) from None
-            except ssl.SSLCertVerificationError as exc:
-                raise MailboxError(f"{what}: TLS certificate not trusted: {exc.reason}") from None
-            except OSError as exc:  # includes SMTPServerDisconnected and SMTPConnectError
-                raise TransientMailboxError(
-                    f"{what}: SMTP server unreachable: {type(exc).__name__}: {exc}"
-                ) from None
-            try:
-                yield smtp
-            except smtplib.SMTPServerDisconnected as exc:
-                raise TransientMailboxError(f"{what}: connection lost: {exc}") from None
-            except OSError as exc:
-                raise TransientMailboxError(f"{what}: {type(exc).__name__}: {exc}") from None
-        finally:
-            if smtp is not None:
-                with contextlib.suppress(Exception):
-                    smtp.quit()
+    def was_sent(self, message_id: str) -> bool | None:
+        """Whether the sent folder holds a message with this Message-ID; None without one."""
+        wanted = message_id.strip()
+        if not self._sent_folder or not _PRINTABLE.fullmatch(wanted):
+            return None  # our ids are printable ASCII; anything else would need a literal
+        with self._imap() as conn:
+            with _imap_errors("IMAP select sent folder"):
+                typ, _ = conn.select(_quote(self._sent_folder), readonly=True)
+            if typ != "OK":
+                raise MailboxError(f"IMAP sent folder {self._sent_folder!r} not found or not selectable")
+            quoted = '"' + wanted.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            with _imap_errors("IMAP search sent folder"):
+                typ, data = conn.uid("SEARCH", "HEADER", "Message-ID", quoted)
+            if typ != "OK":
+                raise MailboxError("IMAP search of the sent folder failed")
+            return any(d.split() for d in data if d)
 
     def check(self) -> list[str]:
         problems: list[str] = []
@@ -302,22 +284,14 @@ class ImapSmtpGateway:
                 self._select(conn, readonly=True)
                 if self._processed and not self._folder_exists(conn, self._processed):
                     problems.append(f"IMAP: processed folder {self._processed!r} not found")
+                if self._sent_folder and not self._folder_exists(conn, self._sent_folder):
+                    problems.append(f"IMAP: sent folder {self._sent_folder!r} not found")
         except MailboxError as exc:
             problems.append(f"IMAP: {exc}")
         if not self._smtp_host:
             problems.append("SMTP: SMTP_HOST is not set; the bot cannot send")
             return problems
-        try:
-            with self._smtp("SMTP check") as smtp:
-                # Dry run: the server accepts our envelope sender; RSET, nothing is sent.
-                code, _ = smtp.mail(self._mail_from)
-                smtp.rset()
-                if code != 250:
-                    problems.append(f"SMTP: the server refused MAIL_FROM as sender ({code})")
-        except MailboxError as exc:
-            problems.append(f"SMTP: {exc}")
-        except smtplib.SMTPException as exc:
-            problems.append(f"SMTP: dry run failed: {type(exc).__name__}")
+        problems.extend(self._smtp.dry_run(self._mail_from))
         return problems
 
 
@@ -351,14 +325,8 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-def _smtp_error(what: str, exc: smtplib.SMTPResponseException) -> MailboxError:
-    code = exc.smtp_code
-    if 400 <= code < 500:
-        return TransientMailboxError(f"{what}: server answered {code} (temporary)")
-    return MailboxError(f"{what}: server answered {code}")
-
-
 _ATOM = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
 
 def _quote(folder: str) -> str:

@@ -9,6 +9,8 @@ to it: GetFolder, FindFolder, FindItem, GetItem, UpdateItem, MoveItem and Create
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -197,6 +199,9 @@ class EwsOperations:
         def value(uri: str) -> str:
             if uri == "message:IsRead":
                 return str(item.is_read).lower()
+            if uri == "message:InternetMessageId":
+                headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(item.mime)
+                return str(headers.get("Message-ID", "")).strip()
             raise UnsupportedRequest(f"item restriction on {uri}")
 
         return value

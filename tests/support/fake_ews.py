@@ -16,7 +16,9 @@ sends shows up here instead of passing silently:
   answer ``ErrorFolderNotFound`` per response message, as Exchange does for a batch.
 * ``FindFolder`` (Shallow or Deep, restrictions on the display name).
 * ``FindItem`` (Shallow, ``IndexedPageItemView`` paging, ``IsEqualTo``/``IsNotEqualTo``/``And``/
-  ``Or``/``Not`` restrictions on ``message:IsRead``, sort on ``item:DateTimeReceived``).
+  ``Or``/``Not`` restrictions on ``message:IsRead`` and ``message:InternetMessageId`` (the MIME's
+  Message-ID, compared without regard to case as Exchange compares strings), sort on
+  ``item:DateTimeReceived``).
 * ``GetItem`` (``item:MimeContent`` base64, ``message:IsRead``, ``item:DateTimeReceived``;
   ``ErrorItemNotFound`` for ids that are gone).
 * ``UpdateItem`` (``SetItemField message:IsRead``; a stale ChangeKey with ``NeverOverwrite``
@@ -28,7 +30,9 @@ sends shows up here instead of passing silently:
 * Faults on demand: :meth:`FakeEws.fail_next` with an HTTP status, a raised ``requests`` error
   (connection refused, TLS failure) or a SOAP fault such as ``ErrorServerBusy``;
   :attr:`FakeEws.denied` answers chosen operations with ``ErrorAccessDenied``;
-  :attr:`FakeEws.create_error` makes CreateItem refuse to send (e.g. a size limit).
+  :attr:`FakeEws.create_error` makes CreateItem refuse to send (e.g. a size limit);
+  :meth:`FakeEws.lose_answer` carries out the next request of one operation (or not) and then
+  loses its answer (a read timeout, a dropped connection).
 
 Any other operation, field or restriction raises :class:`UnsupportedRequest`, which reaches the
 test as it is (exchangelib re-raises unknown errors from the transport).
@@ -78,6 +82,10 @@ class Fault:
     exception: Exception | None = None
     soap_code: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: Only for :meth:`FakeEws.lose_answer`: the operation it waits for, and whether it is
+    #: carried out before its answer is lost.
+    operation: str | None = None
+    carried_out: bool = True
 
 
 class FakeEws(EwsOperations):
@@ -124,6 +132,15 @@ class FakeEws(EwsOperations):
         fault = Fault(status=status, exception=exception, soap_code=soap_code, headers=headers or {})
         self.faults.extend([fault] * times)
 
+    def lose_answer(
+        self, operation: str, *, exception: Exception | None = None, status: int = 504,
+        carried_out: bool = True,
+    ) -> None:
+        """The next ``operation`` request is carried out (when ``carried_out``) and its answer
+        lost: ``exception`` is raised, or else ``status`` is answered."""
+        self.faults.append(Fault(status=status, exception=exception, operation=operation,
+                                 carried_out=carried_out))
+
     def by_distinguished(self, name: str) -> FakeFolder:
         return next(f for f in self.folders.values() if f.distinguished == name)
 
@@ -166,8 +183,9 @@ class FakeEws(EwsOperations):
 
     def _callback(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         self.requests.append(request)
-        if self.faults:
-            fault = self.faults.pop(0)
+        fault = next((f for f in self.faults if f.operation is None), None)
+        if fault is not None:
+            self.faults.remove(fault)
             if fault.exception is not None:
                 raise fault.exception
             if fault.soap_code is not None:
@@ -193,6 +211,14 @@ class FakeEws(EwsOperations):
             raise UnsupportedRequest(f"EWS operation {name} is not modelled by the fake")
         if name in self.denied:
             return 200, xml_headers(), envelope(name, error_message(name, "ErrorAccessDenied"))
+        lost = next((f for f in self.faults if f.operation == name), None)
+        if lost is not None:
+            self.faults.remove(lost)
+            if lost.carried_out:
+                handler(operation)
+            if lost.exception is not None:
+                raise lost.exception
+            return lost.status, {"Content-Type": "text/html"}, f"<html><body>HTTP {lost.status}</body></html>"
         return 200, xml_headers(), envelope(name, handler(operation))
 
     def _authorized(self, header: str) -> bool:

@@ -5,6 +5,14 @@ then ``@odata.deltaLink``; later rounds return only changes, ``@removed`` for it
 inbox; expired tokens answer 410), raw MIME through ``$value``, ``PATCH isRead``, ``move``,
 ``sendMail`` with base64 MIME, drafts from MIME plus ``createUploadSession`` uploads, and throttling
 (429 with ``Retry-After``). Bearer token and ``Prefer: IdType="ImmutableId"`` are checked.
+
+A sent message is filed in Sent Items (folder ``sentitems``) with its MIME Message-ID as
+``internetMessageId``, as Exchange does; with :attr:`FakeGraph.filing_delayed` the copies wait
+until :meth:`FakeGraph.file_sent_items` (Exchange files them after the send, usually within
+seconds). ``GET /mailFolders/sentitems/messages`` answers ``$filter=internetMessageId eq '...'``
+(an OData string literal, read from the decoded query as a server reads it; anything else in the
+filter is a 400). :meth:`FakeGraph.lose_answer` makes the next call to a path be carried out (or
+not) and its answer lost: a timeout, a dropped connection or a 504.
 """
 
 from __future__ import annotations
@@ -37,6 +45,17 @@ class FakeMessage:
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
+@dataclass
+class LostAnswer:
+    """The next call to ``path`` loses its answer: ``exception`` is raised or ``status`` answered,
+    after carrying the call out when ``carried_out``."""
+
+    path: str
+    exception: Exception | None = None
+    status: int | None = None
+    carried_out: bool = True
+
+
 class FakeGraph:
     def __init__(self, page_size: int = 2) -> None:
         self.page_size = page_size
@@ -51,6 +70,10 @@ class FakeGraph:
         self.forbidden = False
         self.uploads: dict[str, dict[str, Any]] = {}
         self.max_body = 4 * 1024 * 1024
+        self.lost_answers: list[LostAnswer] = []
+        #: While True, sent messages wait in :attr:`unfiled` instead of Sent Items.
+        self.filing_delayed = False
+        self.unfiled: list[FakeMessage] = []
         self._n = 0
 
     # -- test helpers ------------------------------------------------------------------------
@@ -68,6 +91,17 @@ class FakeGraph:
 
     def throttle(self, times: int, retry_after: str | None = "7", status: int = 429) -> None:
         self.throttle_queue.extend([(status, retry_after)] * times)
+
+    def lose_answer(
+        self, path: str, *, exception: Exception | None = None, status: int | None = None,
+        carried_out: bool = True,
+    ) -> None:
+        self.lost_answers.append(LostAnswer(path, exception, status, carried_out))
+
+    def file_sent_items(self) -> None:
+        for msg in self.unfiled:
+            self.messages[msg.id] = msg
+        self.unfiled.clear()
 
     def in_folder(self, folder: str) -> list[FakeMessage]:
         return [m for m in self.messages.values() if m.folder == folder]
@@ -100,8 +134,18 @@ class FakeGraph:
             return _error(404, "ErrorInvalidUser")
         path = path[len(prefix) :]
         query = parse_qs(parts.query)
-        m = request.method
+        lost = next((x for x in self.lost_answers if x.path == path), None)
+        if lost is None:
+            return self._route(request, path, query)
+        self.lost_answers.remove(lost)
+        if lost.carried_out:
+            self._route(request, path, query)
+        if lost.exception is not None:
+            raise lost.exception
+        return _error(lost.status or 504, "GatewayTimeout")
 
+    def _route(self, request: httpx.Request, path: str, query: dict[str, list[str]]) -> httpx.Response:
+        m = request.method
         if m == "GET" and path == "/mailFolders/inbox/messages/delta":
             return self._delta(query)
         if m == "GET" and path == "/mailFolders/inbox/messages":
@@ -121,8 +165,12 @@ class FakeGraph:
                 return _error(400, "ErrorMimeContentInvalid")
             if len(request.content) > self.max_body:
                 return _error(413, "RequestEntityTooLarge")
-            self.sent.append(_parse(base64.b64decode(request.content)))
+            raw = base64.b64decode(request.content)
+            self.sent.append(_parse(raw))
+            self._file(raw)
             return httpx.Response(202)
+        if m == "GET" and path == "/mailFolders/sentitems/messages":
+            return self._find_sent(query)
         if m == "POST" and path == "/messages":
             self._n += 1
             did = f"AAMkDraft{self._n:04d}="
@@ -163,8 +211,26 @@ class FakeGraph:
                 sent.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
             self.sent.append(sent)
             del self.messages[mid]
+            self._file(sent.as_bytes())
             return httpx.Response(202)
         return _error(405, "MethodNotAllowed")
+
+    def _file(self, raw: bytes) -> None:
+        self._n += 1
+        copy = FakeMessage(f"AAMkSent{self._n:04d}=", raw, "sentitems", "", is_read=True)
+        if self.filing_delayed:
+            self.unfiled.append(copy)
+        else:
+            self.messages[copy.id] = copy
+
+    def _find_sent(self, query: dict[str, list[str]]) -> httpx.Response:
+        wanted = re.fullmatch(r"internetMessageId eq '((?:[^']|'')*)'", query.get("$filter", [""])[0])
+        if wanted is None or query.get("$select") != ["id"]:
+            return _error(400, "BadRequest")
+        mid = wanted.group(1).replace("''", "'")
+        found = [x for x in self.in_folder("sentitems") if _parse(x.raw)["Message-ID"] == mid]
+        top = int(query.get("$top", ["10"])[0])
+        return httpx.Response(200, json={"value": [{"id": x.id} for x in found[:top]]})
 
     def _delta(self, query: dict[str, list[str]]) -> httpx.Response:
         url = f"{BASE}/users/{MAILBOX}/mailFolders/inbox/messages/delta"
