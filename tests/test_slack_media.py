@@ -356,11 +356,15 @@ def test_the_notifier_never_raises_and_missing_alerts_are_reposted(slack: SlackH
     assert JOURNALIST not in slack.api.everything_sent()
 
 
-def test_without_the_slack_notifier_the_handlers_post_and_update_the_alert(slack: SlackHarness) -> None:
+def test_the_alert_is_posted_by_the_notifier_alone(slack: SlackHarness) -> None:
+    """One code path posts an alert (issue 11): the handlers never post it themselves; without
+    the Slack notifier (Slack down when it was reported) the tick's re-post does."""
     from bot.core import NullNotifier
 
     slack.core.notifiers = [NullNotifier()]
     found = report(slack)
-    assert slack.post_of("media", found.id).conversation == COMMS and dms_to(slack, PRESS)
-    slack.press("media_ack", found.ref, user=PRESS)
-    assert "Acknowledged by" in alert_updates(slack, found)[-1]
+    assert slack.post_of("media", found.id) is None
+    assert [c for c in slack.api.of("chat.postMessage") if c.body["channel"] == COMMS] == []
+    assert dms_to(slack, PRACTITIONER)  # the raiser's thank-you is the door's answer, not a post
+    assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 1
+    assert slack.post_of("media", enquiry(slack).id).conversation == COMMS and dms_to(slack, PRESS)
