@@ -11,3 +11,11 @@ class NotFound(ServiceError):
 
 class Refused(ServiceError):
     """An action the case's stage or the actor's role does not allow now."""
+
+
+class Invalid(ServiceError):
+    """Form errors that NAME their field (issue 11: doors never match on the message text)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(self.errors.values()))

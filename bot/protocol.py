@@ -50,6 +50,8 @@ class Person(_Strict):
     name: str = Field(min_length=1)
     email: str
     slack_user_id: str | None = None
+    #: The Entra (AAD) object id Teams sends as ``aadObjectId`` (issue 11).
+    teams_user_id: str | None = None
 
     _email = field_validator("email")(_check_email)
 

@@ -1,0 +1,83 @@
+"""What a use case gives back to a door (issue 11): forms to ask, actions to offer, results.
+
+Surface-neutral: a door renders a :class:`Form` as a Slack modal or an Adaptive Card, a
+:class:`NextAction` as a button, and a :class:`Result` as its reply. Nothing here is typed text
+from a person: messages carry references, stages and dates only (process.md 8.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import Invalid
+
+__all__ = ["Choice", "FieldSpec", "Form", "Invalid", "NextAction", "Notice", "Result"]
+
+FIELD_KINDS = ("text", "longtext", "date", "datetime", "choice", "choices")
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    kind: str  # "text" | "longtext" | "date" | "datetime" | "choice" | "choices"
+    required: bool = False
+    options: tuple[Choice, ...] = ()
+    initial: Any = None  # str | date | datetime | list[str] | None
+    hint: str | None = None
+    max_length: int | None = None
+    placeholder: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELD_KINDS:
+            raise ValueError(f"field kind must be one of: {', '.join(FIELD_KINDS)}")
+
+
+@dataclass(frozen=True)
+class Form:
+    action: str  # e.g. "refer", "accept", "decide", "media_enquiry", "draft_statement"
+    title: str
+    submit: str
+    fields: tuple[FieldSpec, ...]
+    ref: str | None = None  # the case or enquiry the form acts on
+    #: Opaque values the door must send back (e.g. the request kind, the triage item).
+    context: dict[str, str] = field(default_factory=dict)
+    warning: str | None = None  # e.g. the "do not type names" notice
+    intro: str | None = None  # one fixed sentence above the fields (no typed text)
+
+
+@dataclass(frozen=True)
+class NextAction:
+    name: str
+    label: str
+    style: str | None = None  # "primary" | "danger" | None
+    form: bool = False  # True: the door asks for the Form first (use case ``form_for``)
+    confirm: str | None = None  # a confirmation question for actions without a form
+    confirm_title: str | None = None
+    confirm_button: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Who must be told, decided by the core (the fan-out rules)."""
+
+    to: str  # an Actor key or a role name ("business_unit", "press_office", ...)
+    kind: str  # "referral_received", "media_alert", "refused", ...
+    ref: str | None = None
+
+
+@dataclass
+class Result:
+    message: str  # a chat-safe one-line answer (references, stages, dates only)
+    view: dict[str, Any] | None = None  # bot.views.case_view / media_report.enquiry_view / lists
+    actions: tuple[NextAction, ...] = ()  # what THIS actor may do next on the object
+    changed: tuple[tuple[str, int], ...] = ()  # ("case", id) / ("media", id)
+    notify: tuple[Notice, ...] = ()
+    repeat: bool = False  # the same request again (doors.once): the door shows, does not redo
