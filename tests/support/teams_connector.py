@@ -1,0 +1,263 @@
+"""A local fake of the Bot Connector service and of the token issuers, for the Teams tests.
+
+One ``ThreadingHTTPServer`` on 127.0.0.1, port 0, playing three parts:
+
+- **the Bot Framework's OpenID metadata and JWKS** (``/v1/.well-known/openidconfiguration``,
+  ``/v1/.well-known/keys``) with a real RSA key endorsed for ``msteams``; :meth:`inbound_token`
+  signs the RS256 JWTs Teams would send with an activity, and can sign with a forged key, for
+  another audience, or already expired;
+- **Entra's token endpoint** (``/{tenant}/oauth2/v2.0/token``): client credentials checked,
+  answered with a real RS256 access token that the connector routes then require;
+- **the Bot Connector** (``/v3/conversations...``): create a 1:1 conversation, post, reply to
+  and update activities. Every activity the bot sends is recorded in :attr:`activities`.
+
+:meth:`post_activity` sends a signed activity to the bot's endpoint over HTTP, as Teams does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+APP_ID = "00000000-0000-4000-8000-0000000000b0"
+APP_PASSWORD = "test-client-secret"
+TENANT = "11111111-2222-4333-8444-555555555555"
+ISSUER = "https://api.botframework.com"
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64(n: int) -> str:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass
+class Sent:
+    """One call the bot made to the connector."""
+
+    method: str  # "create" | "reply" | "update" | "conversation"
+    conversation: str
+    activity_id: str
+    body: dict[str, Any]
+
+    def dumps(self) -> str:
+        return json.dumps(self.body, default=str)
+
+
+@dataclass
+class TeamsConnector:
+    now: Callable[[], datetime]
+    url: str = ""
+    key: rsa.RSAPrivateKey = field(default_factory=new_key)
+    kid: str = "teams-key-1"
+    endorsements: list[str] = field(default_factory=lambda: ["msteams"])
+    sent: list[Sent] = field(default_factory=list)
+    tokens_issued: int = 0
+    #: Status codes the next connector calls answer with, first one first (e.g. [429, 500]).
+    fail_next: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ids: Any = field(default_factory=lambda: count(1))
+    _access_tokens: set[str] = field(default_factory=set)
+    _server: ThreadingHTTPServer | None = None
+
+    # --- running ------------------------------------------------------------------------
+    def start(self) -> TeamsConnector:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        serve = self._server.serve_forever
+        threading.Thread(target=serve, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def service_url(self) -> str:
+        return self.url + "/"
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/v1/.well-known/openidconfiguration"
+
+    # --- looking at what the bot sent ---------------------------------------------------
+    def of(self, method: str, conversation: str | None = None) -> list[Sent]:
+        with self._lock:
+            return [s for s in self.sent if s.method == method
+                    and (conversation is None or s.conversation == conversation)]
+
+    def in_conversation(self, conversation: str) -> list[Sent]:
+        with self._lock:
+            return [s for s in self.sent if s.conversation == conversation]
+
+    def everything(self) -> str:
+        with self._lock:
+            return "\n".join(s.dumps() for s in self.sent)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.sent.clear()
+
+    # --- tokens -------------------------------------------------------------------------
+    def inbound_token(
+        self, *, service_url: str | None = None, audience: str = APP_ID, key: rsa.RSAPrivateKey | None = None,
+        kid: str | None = None, issued: datetime | None = None, lifetime: timedelta = timedelta(hours=1),
+        issuer: str = ISSUER,
+    ) -> str:
+        """A token as the Bot Connector signs it for an activity it sends to the bot."""
+        at = issued or self.now()
+        claims = {
+            "iss": issuer, "aud": audience, "serviceurl": service_url or self.service_url,
+            "nbf": int(at.timestamp()), "iat": int(at.timestamp()), "exp": int((at + lifetime).timestamp()),
+        }
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+
+    def jwks(self) -> dict[str, Any]:
+        numbers = self.key.public_key().public_numbers()
+        return {"keys": [{
+            "kty": "RSA", "use": "sig", "kid": self.kid, "n": _b64(numbers.n), "e": _b64(numbers.e),
+            "endorsements": list(self.endorsements),
+        }]}
+
+    def _issue_access_token(self, form: dict[str, str], tenant: str) -> tuple[int, dict[str, Any]]:
+        ok = (form.get("grant_type") == "client_credentials" and form.get("client_id") == APP_ID
+              and form.get("client_secret") == APP_PASSWORD and form.get("scope") == f"{ISSUER}/.default"
+              and tenant == TENANT)
+        if not ok:
+            return 401, {"error": "invalid_client"}
+        now = self.now()
+        token = jwt.encode({
+            "iss": f"https://sts.windows.net/{TENANT}/", "aud": ISSUER, "appid": APP_ID, "tid": TENANT,
+            "iat": int(now.timestamp()), "exp": int((now + timedelta(hours=1)).timestamp()),
+            "jti": uuid.uuid4().hex,
+        }, self.key, algorithm="RS256", headers={"kid": self.kid})
+        with self._lock:
+            self._access_tokens.add(token)
+            self.tokens_issued += 1
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+
+    # --- sending activities to the bot --------------------------------------------------
+    def post_activity(self, endpoint: str, activity: dict[str, Any], *, token: str | None = "sign",
+                      client: httpx.Client | None = None) -> httpx.Response:
+        """POST an activity to the bot as Teams does; ``token=None`` sends no Authorization."""
+        headers = {"Content-Type": "application/json"}
+        if token == "sign":
+            token = self.inbound_token(service_url=activity.get("serviceUrl"))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(activity).encode()
+        if client is not None:
+            return client.post(endpoint, content=data, headers=headers)
+        return httpx.post(endpoint, content=data, headers=headers, timeout=30)
+
+    # --- the connector ------------------------------------------------------------------
+    def _record(self, method: str, conversation: str, body: dict[str, Any], activity_id: str = "") -> str:
+        with self._lock:
+            new_id = activity_id or f"1{next(self._ids):012d}"
+            self.sent.append(Sent(method, conversation, new_id, body))
+        return new_id
+
+    def _authorised(self, header: str | None) -> bool:
+        token = (header or "").removeprefix("Bearer ")
+        with self._lock:
+            return token in self._access_tokens
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        parts = [unquote(p) for p in urlsplit(path).path.strip("/").split("/")]
+        if method == "GET" and path.endswith("/openidconfiguration"):
+            return 200, {"issuer": ISSUER, "jwks_uri": f"{self.url}/v1/.well-known/keys",
+                         "id_token_signing_alg_values_supported": ["RS256"]}
+        if method == "GET" and path.endswith("/keys"):
+            return 200, self.jwks()
+        if method == "POST" and parts[1:] == ["oauth2", "v2.0", "token"]:
+            return self._issue_access_token(dict(parse_qsl(raw.decode())), parts[0])
+        if parts[:2] != ["v3", "conversations"]:
+            return 404, {"error": "not found"}
+        if not self._authorised(headers.get("authorization")):
+            return 401, {"error": {"code": "Unauthorized"}}
+        with self._lock:
+            status = self.fail_next.pop(0) if self.fail_next else None
+        if status is not None:
+            return status, {"error": {"code": "Failed"}}
+        body = json.loads(raw or b"{}")
+        if len(parts) == 2 and method == "POST":
+            member = body["members"][0]["id"]
+            conversation = f"a:dm-{member}"
+            self._record("conversation", conversation, body)
+            return 201, {"id": conversation}
+        conversation = parts[2]
+        if len(parts) == 4 and method == "POST":
+            return 201, {"id": self._record("create", conversation, body)}
+        if len(parts) == 5 and method == "POST":
+            return 201, {"id": self._record("reply", conversation, body)}
+        if len(parts) == 5 and method == "PUT":
+            return 200, {"id": self._record("update", conversation, body, activity_id=parts[4])}
+        return 404, {"error": "not found"}
+
+
+def _handler(fake: TeamsConnector) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return None
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, body = fake.handle(self.command, self.path, headers, raw)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 429 or status >= 500:
+                self.send_header("Retry-After", "0")
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = _serve
+
+    return Handler
+
+
+# --- activities as Teams sends them -------------------------------------------------------------
+
+def user(aad: str, name: str = "A person") -> dict[str, Any]:
+    return {"id": f"29:{aad}", "aadObjectId": aad, "name": name}
+
+
+def activity(fake: TeamsConnector, kind: str, sender: dict[str, Any], *, conversation: str = "a:personal-1",
+             conversation_type: str = "personal", tenant: str = TENANT, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": kind, "id": f"f:{uuid.uuid4().hex[:12]}", "timestamp": fake.now().isoformat(),
+        "channelId": "msteams", "serviceUrl": fake.service_url, "from": sender,
+        "conversation": {"id": conversation, "conversationType": conversation_type, "tenantId": tenant},
+        "recipient": {"id": f"28:{APP_ID}", "name": "review-bot"},
+        "channelData": {"tenant": {"id": tenant}}, **extra,
+    }
+
+
+def message(fake: TeamsConnector, sender: dict[str, Any], text: str, **kw: Any) -> dict[str, Any]:
+    return activity(fake, "message", sender, text=text, textFormat="plain", **kw)
+
+
+def invoke(fake: TeamsConnector, sender: dict[str, Any], name: str, value: dict[str, Any],
+           **kw: Any) -> dict[str, Any]:
+    return activity(fake, "invoke", sender, name=name, value=value, **kw)
