@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, SystemClock
-from bot.core import Core
+from bot.core import Core, Notifier
 from bot.db import Database
 from bot.health import (
     Check,
@@ -133,9 +133,10 @@ class BotApp:
             self._stop_slack()
         if self.health_server is not None:
             self.health_server.stop()
-        close = getattr(self.core.notifier, "close", None)
-        if close is not None:
-            close()
+        for notifier in self.core.notifiers:
+            close = getattr(notifier, "close", None)
+            if close is not None:
+                close()
         if self._instance_lock is not None:  # the SQLite single-instance lock (decision 0013)
             self._instance_lock.close()
             self._instance_lock = None
@@ -181,9 +182,10 @@ class BotApp:
                 from handlers.slack.media_notifier import repost_missing_media_alerts
                 from handlers.slack.notifier import SlackNotifier, repost_missing_cards
 
-                if isinstance(self.core.notifier, SlackNotifier):
-                    repost_missing_cards(self.core, self.core.notifier.client, self.settings)
-                    repost_missing_media_alerts(self.core, self.core.notifier.client, self.settings)
+                slack = self.core.notifier_for("slack")
+                if isinstance(slack, SlackNotifier):
+                    repost_missing_cards(self.core, slack.client, self.settings)
+                    repost_missing_media_alerts(self.core, slack.client, self.settings)
             except Exception:
                 log.exception("re-posting case cards failed")
 
@@ -198,16 +200,23 @@ def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
     )
 
 
+def build_notifiers(core: Core, settings: Settings) -> list[Notifier]:
+    """One notifier per chat surface the settings switch on; the core tells each after a commit.
+    Adapters depend on the core, never the reverse: the core only knows a Notifier."""
+    notifiers: list[Notifier] = []
+    if settings.slack_bot_token is not None:
+        from handlers.slack.app import build_client
+        from handlers.slack.notifier import SlackNotifier
+
+        notifiers.append(SlackNotifier(build_client(settings), core, settings))
+    return notifiers
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
     protocol = load_protocol(settings.protocol_file)
     new_database = is_new_sqlite_database(settings)
     core = build_core(settings, protocol, clock or SystemClock())
-    if settings.slack_bot_token is not None:
-        # Adapters depend on the core, never the reverse: the core only knows a Notifier.
-        from handlers.slack.app import build_client
-        from handlers.slack.notifier import SlackNotifier
-
-        core.notifier = SlackNotifier(build_client(settings), core, settings)
+    core.notifiers = build_notifiers(core, settings)
     gateway = build_gateway(settings, state_dir=settings.state_dir)
     return BotApp(settings=settings, core=core, gateway=gateway, new_database=new_database)
 

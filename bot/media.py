@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import audit, chat_posts
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
 from bot.mailer import render
@@ -323,12 +323,11 @@ def close_enquiry(
     )
 
 
-def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts: str) -> None:
-    """The Slack adapter posted the alert: remember where, and when (time to notify)."""
-    enquiry = session.get(MediaEnquiry, enquiry_id)
-    if enquiry is not None:
-        enquiry.slack_channel, enquiry.slack_ts = channel, ts
-        enquiry.slack_posted_at = enquiry.slack_posted_at or core.clock.now()
+def mark_posted(session: Session, core: Core, enquiry_id: int, channel: str, ts: str, *,
+                surface: str = "slack") -> None:
+    """A chat surface posted the alert: remember where, and when (time to notify)."""
+    if session.get(MediaEnquiry, enquiry_id) is not None:
+        chat_posts.record_post(session, core, surface, chat_posts.MEDIA, enquiry_id, channel, ts)
 
 
 def open_enquiries(session: Session) -> list[MediaEnquiry]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import chat_posts
 from bot.core import Core
 from bot.media import OPEN, case_ref_of, routing_of
 from bot.media_routing import ROLE_LABELS, SUBJECTS
@@ -27,7 +28,8 @@ def _notified_at(session: Session, enquiry: MediaEnquiry) -> datetime | None:
             OutboxMessage.idempotency_key == f"media:{enquiry.id}:alert"
         )
     ).first()
-    times = [t for t in (sent, enquiry.slack_posted_at) if t is not None]
+    posted = chat_posts.first_posted_at(session, chat_posts.MEDIA, enquiry.id) if enquiry.id else None
+    times = [t for t in (sent, posted) if t is not None]
     return min(times) if times else None
 
 

@@ -49,9 +49,6 @@ class Case(SQLModel, table=True):
     closed_reason: str | None = None
     #: Durations and chase policy frozen when the case opened (architecture rule 7).
     terms: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    # Slack seam (issue 3): where the case card lives.
-    slack_channel: str | None = None
-    slack_ts: str | None = None
 
 
 class Deadline(SQLModel, table=True):
@@ -288,10 +285,27 @@ class MediaEnquiry(SQLModel, table=True):
     #: When the sweep must next look at it (repeat an unacknowledged alert, deadline reminder).
     next_action_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
-    # Slack seam: the alert in the comms channel, updated in place.
-    slack_channel: str | None = None
-    slack_ts: str | None = None
-    slack_posted_at: datetime | None = _dt()
+
+
+class ChatPost(SQLModel, table=True):
+    """A message a chat surface posted about a case (its card) or a media enquiry (its alert),
+    updated in place on every change (issue 11; decision 0019). One per surface, object and
+    conversation: the unique key stops a second card when two instances race."""
+
+    __table_args__ = (UniqueConstraint("surface", "object_kind", "object_id", "conversation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    surface: str  # slack | teams
+    object_kind: str  # case | media
+    #: case.id or mediaenquiry.id (no foreign key: the kind says which table).
+    object_id: int
+    #: A Slack channel id, a Teams conversation id.
+    conversation: str
+    #: A Slack message ts, a Teams activity id.
+    message_id: str
+    #: When it was first posted (a media enquiry's time to notify, issue 4 item 6).
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class MediaStatement(SQLModel, table=True):

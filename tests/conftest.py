@@ -34,6 +34,8 @@ MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 
 
 class RecordingNotifier:
+    surface = "test"
+
     def __init__(self) -> None:
         self.calls: list[tuple[set[int], list[str]]] = []
 
@@ -129,7 +131,7 @@ def core(tmp_path: Path, clock: FixedClock, schema_database_url: str) -> Iterato
     db = Database(schema_database_url)
     yield Core(
         db=db, protocol=load_protocol(None), clock=clock, attachments_dir=tmp_path / "attachments",
-        notifier=RecordingNotifier(),
+        notifiers=[RecordingNotifier()],
     )
     db.engine.dispose()  # before the database is dropped
 

@@ -105,4 +105,5 @@ def alert_ts(slack: SlackHarness) -> str | None:
     from bot import media
 
     with slack.core.db.session() as s:
-        return media.get_enquiry(s, "ME-2026-0001").slack_ts
+        media_id = media.get_enquiry(s, "ME-2026-0001").id
+    return slack.ts_of("media", media_id)

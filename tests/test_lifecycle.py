@@ -230,6 +230,6 @@ def test_every_change_is_an_event_with_its_actor_and_the_notifier_hears_it(core:
     assert [(e.kind, e.actor) for e in events] == [
         ("case_opened", BM), ("stage_changed", BM), ("stage_changed", BM)]
     assert all(e.case_id == 1 for e in events)
-    calls = core.notifier.calls  # type: ignore[attr-defined]
+    calls = core.notifiers[0].calls  # type: ignore[attr-defined]
     assert calls[0] == ({1}, ["case_opened"])
     assert ref == "SI-2026-0001"

@@ -40,12 +40,13 @@ def refer(slack: SlackHarness) -> Case:
 
 
 def card_updates(slack: SlackHarness, case: Case) -> list[dict[str, Any]]:
-    return [c.body for c in slack.api.of("chat.update") if c.body["ts"] == case.slack_ts]
+    ts = slack.ts_of("case", case.id)
+    return [c.body for c in slack.api.of("chat.update") if c.body["ts"] == ts]
 
 
 def thread_replies(slack: SlackHarness, case: Case) -> list[str]:
-    return [c.body["text"] for c in slack.api.of("chat.postMessage")
-            if c.body.get("thread_ts") == case.slack_ts]
+    ts = slack.ts_of("case", case.id)
+    return [c.body["text"] for c in slack.api.of("chat.postMessage") if c.body.get("thread_ts") == ts]
 
 
 def test_the_card_shows_reference_stage_dates_deadlines_and_buttons(slack: SlackHarness) -> None:
@@ -190,16 +191,16 @@ def test_the_notifier_never_raises_and_missing_cards_are_reposted(slack: SlackHa
     with slack.core.transaction() as session:
         open_case(session, slack.core, Referral(referring_agency="police"), actor="a@x.example",
                   source="email")
-    assert the_case(slack).slack_ts is None
+    assert slack.ts_of("case", the_case(slack).id) is None
     del slack.api.fail["chat.postMessage"]
     assert repost_missing_cards(slack.core, slack.client, slack.settings) == 1
-    assert the_case(slack).slack_ts
+    assert slack.ts_of("case", the_case(slack).id)
     assert repost_missing_cards(slack.core, slack.client, slack.settings) == 0
 
 
 def test_the_background_notifier_delivers_in_order(slack: SlackHarness) -> None:
     notifier = SlackNotifier(slack.client, slack.core, slack.settings)
-    slack.core.notifier = notifier
+    slack.core.notifiers = [notifier]
     try:
         with slack.core.transaction() as session:
             open_case(session, slack.core, Referral(referring_agency="police"), actor="a@x.example",
@@ -207,7 +208,7 @@ def test_the_background_notifier_delivers_in_order(slack: SlackHarness) -> None:
         notifier.flush()
     finally:
         notifier.close()
-    assert the_case(slack).slack_ts
+    assert slack.ts_of("case", the_case(slack).id)
 
 
 def test_thread_replies_carry_whitelisted_facts_only(slack: SlackHarness) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot import leases
 from bot.core import NullNotifier
-from bot.models import Case, MediaEnquiry
+from bot.models import Case
 from handlers.slack.media_notifier import repost_missing_media_alerts
 from handlers.slack.notifier import SlackNotifier, repost_missing_cards
 from tests.conftest import new_case
@@ -32,10 +32,10 @@ def held_by_other_instance(slack: SlackHarness, name: str) -> None:
 
 
 def test_a_card_another_instance_is_posting_is_not_posted_twice(slack: SlackHarness) -> None:
-    notifier = slack.core.notifier
-    slack.core.notifier = NullNotifier()  # the case opens while Slack is unreachable
+    notifiers = slack.core.notifiers
+    slack.core.notifiers = [NullNotifier()]  # the case opens while Slack is unreachable
     ref = new_case(slack.core)
-    slack.core.notifier = notifier
+    slack.core.notifiers = notifiers
     with slack.core.db.session() as s:
         case_id = s.exec(select(Case.id).where(Case.ref == ref)).one()
     held_by_other_instance(slack, f"slack-card:{case_id}")
@@ -54,14 +54,14 @@ def test_a_media_alert_another_instance_is_posting_is_not_posted_or_dmed_twice(
 ) -> None:
     from bot.media import EnquiryInput, receive_enquiry
 
-    assert isinstance(slack.core.notifier, SlackNotifier)
-    notifier = slack.core.notifier
-    slack.core.notifier = NullNotifier()
+    assert isinstance(slack.core.notifier_for("slack"), SlackNotifier)
+    notifiers = slack.core.notifiers
+    slack.core.notifiers = [NullNotifier()]
     with slack.core.transaction() as s:
         enquiry = receive_enquiry(s, slack.core, EnquiryInput(outlet="Local Radio", subject="general"),
                                   actor="cli:press", source="cli")
         media_id = enquiry.id
-    slack.core.notifier = notifier
+    slack.core.notifiers = notifiers
     held_by_other_instance(slack, f"slack-media:{media_id}")
 
     assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 0
@@ -71,5 +71,4 @@ def test_a_media_alert_another_instance_is_posting_is_not_posted_or_dmed_twice(
     posts = len(slack.api.of("chat.postMessage"))
     assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 0
     assert len(slack.api.of("chat.postMessage")) == posts  # no second alert, no second DMs
-    with slack.core.db.session() as s:
-        assert s.get(MediaEnquiry, media_id).slack_ts is not None  # type: ignore[union-attr]
+    assert slack.ts_of("media", media_id) is not None

@@ -68,7 +68,7 @@ def test_submitting_the_referral_opens_a_case_tells_the_referrer_and_posts_the_c
     [case] = cases(slack)
     assert case.referrer == f"slack:{PRACTITIONER}" and case.source == "slack"
     assert case.agencies_involved == ["school", "icb"] and case.age_band == "1-4"
-    assert case.slack_channel == "CBU" and case.slack_ts
+    assert slack.post_of("case", case.id).conversation == "CBU" and slack.ts_of("case", case.id)
     dms = [c for c in slack.api.of("chat.postMessage") if c.body["channel"] == f"D{PRACTITIONER}"]
     assert len(dms) == 1 and case.ref in dms[0].body["text"]
     cards = [c for c in slack.api.of("chat.postMessage") if c.body["channel"] == "CBU"]

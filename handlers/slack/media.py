@@ -97,7 +97,7 @@ def refuse(core: Core, client: WebClient, body: dict[str, Any], *, action: str, 
 
 def refresh_alert(core: Core, client: WebClient, settings: Settings, media_id: int | None) -> None:
     """Without the Slack notifier wired in, the handler posts or updates the alert itself."""
-    if media_id is None or isinstance(core.notifier, SlackNotifier):
+    if media_id is None or isinstance(core.notifier_for("slack"), SlackNotifier):
         return
     try:
         _, new = post_or_update_media_alert(core, client, settings, media_id)

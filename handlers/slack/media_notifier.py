@@ -9,18 +9,20 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from bot import media, media_report, media_team
+from bot import chat_posts, fanout, media, media_report, media_team
 from bot.core import Core
 from bot.media_routing import ROLE_LABELS
-from bot.models import MediaEnquiry
+from bot.models import ChatPost, MediaEnquiry
 from bot.settings import Settings
 from handlers.slack.blocks import escape, local_time
 from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text, outlet_label
 from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
+
+SURFACE = "slack"
 
 #: One alert post at a time within this process (posting_lease does it across instances).
 _media_lock = threading.Lock()
@@ -29,8 +31,12 @@ _media_lock = threading.Lock()
 def _alert_posted(core: Core, media_id: int) -> bool:
     with core.db.session() as session:
         enquiry = session.get(MediaEnquiry, media_id)
-        return enquiry is None or enquiry.slack_ts is not None
+        return enquiry is None or alert_of(session, media_id) is not None
 
+
+def alert_of(session: Session, media_id: int) -> ChatPost | None:
+    """The enquiry's alert in Slack, if it has been posted."""
+    return chat_posts.first_post(session, SURFACE, chat_posts.MEDIA, media_id)
 
 
 def media_channel(settings: Settings) -> str:
@@ -48,11 +54,16 @@ def post_or_update_media_alert(
             if enquiry is None:
                 return None, False
             view = media_report.enquiry_view(session, core, enquiry)
-            channel, ts, closed = enquiry.slack_channel, enquiry.slack_ts, enquiry.status == "closed"
+            post = alert_of(session, media_id)
+            where = (post.id, post.conversation, post.message_id) if post else None
+            closed = enquiry.status == "closed"
         blocks = alert_blocks(view, core.protocol, media_team.media_people(core), now=core.clock.now(),
                               tz=core.calendar.tz)
-        if channel and ts:
+        if where is not None:
+            post_id, channel, ts = where
             client.chat_update(channel=channel, ts=ts, text=alert_text(view), blocks=blocks)
+            with core.db.transaction() as session:
+                chat_posts.mark_updated(session, core, post_id)
             return ts, False
         if closed or not media_channel(settings):
             return None, False
@@ -80,23 +91,23 @@ def _where(channel: str | None) -> str:
 
 
 def media_fan_out(core: Core, client: WebClient, media_id: int) -> int:
-    """D-M1, M-1: DM the spokesperson, the press office and the business manager. Returns count."""
+    """D-M1, M-1: DM the people the core says are told of a new enquiry (bot.fanout: the
+    spokesperson, the press office, the business manager) whom Slack can reach. Returns count."""
     with core.db.transaction() as session:
         enquiry = session.get(MediaEnquiry, media_id)
         if enquiry is None:
             return 0
         view = media_report.enquiry_view(session, core, enquiry)
         routing = media.routing_of(enquiry)
-        channel = enquiry.slack_channel
-    roles = core.protocol.roles
+        audience = fanout.media_audience(core, enquiry)
+        post = alert_of(session, media_id)
+        channel = post.conversation if post else None
     why: dict[str, list[str]] = {}
-    for uid, role in (
-        (routing.spokesperson.slack_user_id, f"the spokesperson ({routing.spokesperson.label})"),
-        (roles.press_office.slack_user_id if roles.press_office else None, "the press office"),
-        (roles.business_manager.slack_user_id, "the business manager"),
-    ):
-        if uid:
-            why.setdefault(uid, []).append(role)
+    for person in audience:
+        uid = person.user_id(SURFACE)
+        if uid:  # one DM per Slack user, with every reason they are told for
+            reasons = why.setdefault(uid, [])
+            reasons += [r for r in person.reasons if r not in reasons]
     tz = core.calendar.tz
     case = f" (case {view['case_ref']})" if view.get("case_ref") else ""
     warning = ""
@@ -146,15 +157,18 @@ def deliver_media(
         if enquiry is None:
             return
         view = media_report.enquiry_view(session, core, enquiry)
-        channel = enquiry.slack_channel
+        post = alert_of(session, media_id)
+        channel = post.conversation if post else None
+        escalated = fanout.unacknowledged_audience(core, enquiry)
     for event in events:
         text = media_reply_text(core, view, event)
         if text and channel and ts:
             client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
-        bm = core.protocol.roles.business_manager.slack_user_id
-        if event.kind == "media_alert_repeated" and bm:
-            # The unacknowledged alert goes to the business manager too (issue 4 item 3).
-            dm(client, bm, (
+        if event.kind != "media_alert_repeated":
+            continue
+        # The unacknowledged alert goes to the business manager too (issue 4 item 3).
+        for uid in dict.fromkeys(u for p in escalated if (u := p.user_id(SURFACE))):
+            dm(client, uid, (
                 f":rotating_light: Media enquiry *{view['ref']}* from {outlet_label(view)} has not been "
                 f"acknowledged (repeat {event.detail.get('repeat', '')}). Journalist's deadline: "
                 f"{deadline_text(view, core.clock.now(), core.calendar.tz)}. {_where(channel)}"
@@ -169,8 +183,9 @@ def repost_missing_media_alerts(core: Core, client: WebClient, settings: Setting
     with core.db.transaction() as session:
         ids = list(session.exec(
             select(MediaEnquiry.id).where(
-                col(MediaEnquiry.slack_ts).is_(None), col(MediaEnquiry.status).in_(media.OPEN)
-            ).order_by(MediaEnquiry.id)
+                chat_posts.unposted(SURFACE, chat_posts.MEDIA, MediaEnquiry.id),
+                col(MediaEnquiry.status).in_(media.OPEN),
+            ).order_by(col(MediaEnquiry.id))
         ))
     posted = 0
     for media_id in ids:

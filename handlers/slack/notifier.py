@@ -19,8 +19,9 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_sdk import WebClient
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot import chat_posts
 from bot.core import Core
 from bot.deadlines import STATUTORY
 from bot.models import Case, Event
@@ -34,10 +35,10 @@ from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
 
+SURFACE = "slack"
+
 #: One card per case even when a handler and the notifier both try to post it.
 _card_lock = threading.Lock()
-
-#: One alert per media enquiry, for the same reason.
 
 #: Events that change nothing on the card.
 QUIET = frozenset({"action_refused", "auto_reply", "return_supplement"})
@@ -52,17 +53,26 @@ def quiet_for_card(kind: str) -> bool:
 
 
 def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_id: int) -> str | None:
-    """Update the case's card in place, or post it in the business unit channel. Returns its ts."""
+    """Update the case's card in place, or post it in the business unit channel. Returns its ts.
+
+    The one code path that posts a case card in Slack; where it lives is a chat post row
+    (bot.chat_posts), so a restart, another instance or an upgrade from the Slack columns
+    updates the same message."""
     with _card_lock:
         with core.db.transaction() as session:
             case = session.get(Case, case_id)
             if case is None:
                 return None
             view = case_view(session, core, case)
-            channel, ts, closed = case.slack_channel, case.slack_ts, case.stage in CLOSED_STAGES
+            post = chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id)
+            where = (post.id, post.conversation, post.message_id) if post else None
+            closed = case.stage in CLOSED_STAGES
         blocks = case_card(view, now=core.clock.now(), tz=core.calendar.tz)
-        if channel and ts:
+        if where is not None:
+            post_id, channel, ts = where
             client.chat_update(channel=channel, ts=ts, text=card_text(view), blocks=blocks)
+            with core.db.transaction() as session:
+                chat_posts.mark_updated(session, core, post_id)
             return ts
         if closed or not settings.slack_business_unit_channel:
             return None
@@ -73,16 +83,24 @@ def post_or_update_card(core: Core, client: WebClient, settings: Settings, case_
                 channel=settings.slack_business_unit_channel, text=card_text(view), blocks=blocks,
             )
             with core.db.transaction() as session:
-                case = session.get(Case, case_id)
-                if case is not None:
-                    case.slack_channel, case.slack_ts = posted["channel"], posted["ts"]
+                if session.get(Case, case_id) is not None:
+                    chat_posts.record_post(session, core, SURFACE, chat_posts.CASE, case_id,
+                                           str(posted["channel"]), str(posted["ts"]))
         return str(posted["ts"])
+
+
+def card_of(core: Core, case_id: int) -> tuple[str, str, str] | None:
+    """The case's reference, and the channel and ts of its card; None: no card yet."""
+    with core.db.session() as session:
+        case = session.get(Case, case_id)
+        post = chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id) if case else None
+        return (case.ref, post.conversation, post.message_id) if case and post else None
 
 
 def _card_posted(core: Core, case_id: int) -> bool:
     with core.db.session() as session:
         case = session.get(Case, case_id)
-        return case is None or case.slack_ts is not None
+        return case is None or chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id) is not None
 
 
 def _agency(core: Core, slug: object) -> str:
@@ -139,11 +157,13 @@ def reply_text(core: Core, ref: str, event: Happened) -> str | None:
 
 
 class SlackNotifier:
-    """``core.notifier = SlackNotifier(client, core, settings)``.
+    """One of ``core.notifiers``: ``core.notifiers.append(SlackNotifier(client, core, settings))``.
 
     By default the Slack calls run on one background thread (in order), so a commit (and a
     Slack ``ack()``) never waits for Slack. ``background=False`` runs them inline (tests).
     """
+
+    surface = SURFACE
 
     def __init__(self, client: WebClient, core: Core, settings: Settings, *, background: bool = True):
         self.client = client
@@ -180,15 +200,15 @@ class SlackNotifier:
             if mine and all(quiet_for_card(e.kind) for e in mine):
                 continue
             try:
-                ts = post_or_update_card(self.core, self.client, self.settings, case_id)
-                if ts is None:
+                if post_or_update_card(self.core, self.client, self.settings, case_id) is None:
                     continue
-                with self.core.db.transaction() as session:
-                    case = session.get(Case, case_id)
-                    ref, channel = (case.ref, case.slack_channel) if case else ("", None)
+                card = card_of(self.core, case_id)
+                if card is None:
+                    continue
+                ref, channel, ts = card
                 for event in mine:
                     text = reply_text(self.core, ref, event)
-                    if text and channel:
+                    if text:
                         self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
             except Exception:
                 log.exception("slack notifier failed for case %s; a later change or sweep retries", case_id)
@@ -211,8 +231,9 @@ def repost_missing_cards(core: Core, client: WebClient, settings: Settings) -> i
     with core.db.transaction() as session:
         ids = list(session.exec(
             select(Case.id).where(
-                Case.slack_ts.is_(None), Case.stage.not_in([s.value for s in CLOSED_STAGES])
-            ).order_by(Case.id)
+                chat_posts.unposted(SURFACE, chat_posts.CASE, Case.id),
+                col(Case.stage).not_in([s.value for s in CLOSED_STAGES]),
+            ).order_by(col(Case.id))
         ))
     posted = 0
     for case_id in ids:

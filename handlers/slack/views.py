@@ -99,7 +99,7 @@ def _error_block(message: str, default: str) -> str:
 
 def refresh_card(core: Core, client: WebClient, settings: Settings, case_id: int | None) -> None:
     """Without the Slack notifier wired in, the handler updates the card itself."""
-    if case_id is None or isinstance(core.notifier, SlackNotifier):
+    if case_id is None or isinstance(core.notifier_for("slack"), SlackNotifier):
         return
     try:
         post_or_update_card(core, client, settings, case_id)

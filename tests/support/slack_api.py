@@ -195,8 +195,19 @@ class SlackHarness:
         self.client = build_client(self.settings)
         self.app = create_slack_app(self.core, self.settings, client=self.client,
                                     process_before_response=True)
-        self.core.notifier = SlackNotifier(self.client, self.core, self.settings, background=False)
+        self.core.notifiers = [SlackNotifier(self.client, self.core, self.settings, background=False)]
         self._trigger = count(1)
+
+    def post_of(self, kind: str, object_id: int | None) -> Any:
+        """The Slack post (a bot.models.ChatPost) of a case card or media alert, or None."""
+        from bot.chat_posts import first_post
+
+        with self.core.db.session() as session:
+            return first_post(session, "slack", kind, object_id) if object_id is not None else None
+
+    def ts_of(self, kind: str, object_id: int | None) -> str | None:
+        post = self.post_of(kind, object_id)
+        return None if post is None else str(post.message_id)
 
     # --- sending signed requests ---------------------------------------------------------
     def send(self, body: str, content_type: str, *, secret: str = SIGNING_SECRET) -> Any:
