@@ -13,12 +13,13 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from bot import audit, deadlines
+from bot import audit, deadlines, vocabulary
 from bot.core import Core
-from bot.errors import NotFound, Refused, ServiceError
+from bot.errors import Invalid, NotFound, Refused
 from bot.mailer import render
 from bot.models import AgencyRequest, Case
 from bot.outbox import enqueue
+from bot.protocol import UnknownAgency
 from bot.refs import next_ref
 from bot.stages import (
     BEFORE_NOTIFICATION,
@@ -29,16 +30,12 @@ from bot.stages import (
     Stage,
 )
 
-OUTCOMES = ("death", "serious-harm")
-ANSWERS = ("yes", "no", "unclear")
+OUTCOMES = vocabulary.values(vocabulary.OUTCOMES)
+ANSWERS = vocabulary.values(vocabulary.ANSWERS)
 #: process.md 5.5 item 6.
-LEGAL_STATUSES = ("lac", "cp-plan", "cin", "care-leaver", "previously-known", "not-known")
-#: The only ages Slack may show (process.md 7.1 "age band only in Slack"; 8.4 item 1 "Ages in
-#: bands"): (value, label). Children's services age groups, 0 to 17 (Children Act 1989 s.105).
-AGE_BANDS = (
-    ("unborn", "Unborn"), ("0-1", "Under 1"), ("1-4", "1 to 4"), ("5-10", "5 to 10"),
-    ("11-15", "11 to 15"), ("16-17", "16 to 17"),
-)
+LEGAL_STATUSES = vocabulary.values(vocabulary.LEGAL_STATUSES)
+#: The only ages a chat may show (process.md 7.1; 8.4 item 1): (value, label).
+AGE_BANDS = tuple(vocabulary.AGE_BANDS)
 AGE_BAND_NOTE = "age band: not one of the protocol's bands; please set it"
 _BAND_WORDS = {
     **{v: v for v, _ in AGE_BANDS}, **{label.lower(): v for v, label in AGE_BANDS},
@@ -103,25 +100,43 @@ def get_case(session: Session, ref: str) -> Case:
     return case
 
 
-def _validate_referral(core: Core, referral: Referral, today: date) -> None:
+def referral_errors(core: Core, referral: Referral, today: date) -> dict[str, str]:
+    """What is wrong with a referral, by field (the form's field names; every door the same)."""
+    errors: dict[str, str] = {}
     for name in ("incident_date", "la_aware_date"):
         value = getattr(referral, name)
         if value is not None and value > today:
-            raise ServiceError(f"{name.replace('_', ' ')} {value} is in the future")
+            errors[name] = f"{name.replace('_', ' ')} {value} is in the future"
     if (
         referral.incident_date and referral.la_aware_date
-        and referral.la_aware_date < referral.incident_date
+        and referral.la_aware_date < referral.incident_date and "la_aware_date" not in errors
     ):
-        raise ServiceError("the local authority cannot have become aware before the incident")
-    if referral.outcome not in (None, *OUTCOMES):
-        raise ServiceError(f"outcome must be one of: {', '.join(OUTCOMES)}")
-    if referral.abuse_neglect not in (None, *ANSWERS):
-        raise ServiceError(f"abuse or neglect must be one of: {', '.join(ANSWERS)}")
-    if referral.legal_status not in (None, *LEGAL_STATUSES):
-        raise ServiceError(f"legal status must be one of: {', '.join(LEGAL_STATUSES)}")
-    for slug in [referral.referring_agency, *referral.agencies_involved]:
-        if slug:
-            core.protocol.agency(slug)  # raises UnknownAgency listing the valid slugs
+        errors["la_aware_date"] = "the local authority cannot have become aware before the incident"
+    for name, allowed, words in (
+        ("outcome", OUTCOMES, "outcome"), ("abuse_neglect", ANSWERS, "abuse or neglect"),
+        ("legal_status", LEGAL_STATUSES, "legal status"),
+        ("media_interest", vocabulary.values(vocabulary.MEDIA_INTEREST), "media interest"),
+    ):
+        if getattr(referral, name) not in (None, "", *allowed):
+            errors[name] = f"{words} must be one of: {', '.join(allowed)}"
+    parallel = vocabulary.values(vocabulary.PARALLEL)
+    if any(p not in parallel for p in referral.parallel_processes):
+        errors["parallel_processes"] = f"parallel processes must be among: {', '.join(parallel)}"
+    for name, slugs in (("referring_agency", [referral.referring_agency]),
+                        ("agencies_involved", referral.agencies_involved)):
+        for slug in slugs:
+            if slug and name not in errors:
+                try:
+                    core.protocol.agency(slug)
+                except UnknownAgency as exc:
+                    errors[name] = str(exc)
+    return errors
+
+
+def _validate_referral(core: Core, referral: Referral, today: date) -> None:
+    errors = referral_errors(core, referral, today)
+    if errors:
+        raise Invalid(errors)
 
 
 def open_case(
@@ -215,9 +230,9 @@ def set_la_aware(session: Session, core: Core, case: Case, la_aware: date, *, ac
     """Record (or correct) when the LA became aware: the anchor of the notification clock."""
     now = core.clock.now()
     if la_aware > core.calendar.local_date(now):
-        raise ServiceError(f"date the local authority became aware {la_aware} is in the future")
+        raise Invalid({"la_aware_date": f"date the local authority became aware {la_aware} is in the future"})
     if case.incident_date and la_aware < case.incident_date:
-        raise ServiceError("the local authority cannot have become aware before the incident")
+        raise Invalid({"la_aware_date": "the local authority cannot have become aware before the incident"})
     if case.la_aware_date == la_aware:
         return
     case.la_aware_date = la_aware
@@ -253,9 +268,9 @@ def not_met(
 ) -> None:
     """R1 -> X1 / N1 / A1: the serious incident criteria are not met (process.md R1, 5.5)."""
     if route not in NOT_MET_ROUTES:
-        raise ServiceError(f"route must be one of: {', '.join(NOT_MET_ROUTES)}")
+        raise Invalid({"route": f"route must be one of: {', '.join(NOT_MET_ROUTES)}"})
     if not reason.strip():
-        raise ServiceError("a reason is required: the rationale must be recorded (process.md 2.3)")
+        raise Invalid({"reason": "a reason is required: the rationale must be recorded (process.md 2.3)"})
     require_stage(
         case, {Stage.REFERRAL_RECEIVED, Stage.TRIAGE, Stage.SIN_PENDING},
         "the criteria decision has already been made",
@@ -289,14 +304,14 @@ def record_sin_submitted(
     now = core.clock.now()
     at = at or now
     if at > now:
-        raise ServiceError("the notification cannot have been submitted in the future")
+        raise Invalid({"at": "the notification cannot have been submitted in the future"})
     if case.la_aware_date is None:
         raise Refused(
             f"{case.ref} needs the date the local authority became aware first "
             "(case REF accept --la-aware DATE): it is what the notification is measured against"
         )
     if core.calendar.local_date(at) < case.la_aware_date:
-        raise ServiceError("the notification cannot precede the local authority becoming aware")
+        raise Invalid({"at": "the notification cannot precede the local authority becoming aware"})
     sin = deadlines.find(session, case, "sin_notification") or deadlines.open_statutory(
         session, core.calendar, case, "sin_notification", case.la_aware_date, now
     )
@@ -328,7 +343,7 @@ def decide(
 ) -> None:
     """RR2 -> RR3 and on: the panel's decision (process.md 5.4), sent to the National Panel."""
     if option not in DECISIONS:
-        raise ServiceError(f"decision must be one of: {', '.join(DECISIONS)}")
+        raise Invalid({"option": f"decision must be one of: {', '.join(DECISIONS)}"})
     require_stage(
         case, {Stage.INFO_GATHERING, Stage.PANEL_DECISION},
         "the panel decides after the notification is submitted and information is gathered",
@@ -344,7 +359,7 @@ def decide(
     now = core.clock.now()
     at = at or now
     if at > now:
-        raise ServiceError("the decision cannot be in the future")
+        raise Invalid({"at": "the decision cannot be in the future"})
     deadlines.meet_statutory(session, case, "rapid_review", at)
     case.decision = option
     case.decision_at = at
@@ -359,7 +374,7 @@ def decide(
 def close(session: Session, core: Core, case: Case, *, reason: str, actor: str) -> None:
     """Close the case: every clock and chaser stops."""
     if not reason.strip():
-        raise ServiceError("a reason is required to close a case")
+        raise Invalid({"reason": "a reason is required to close a case"})
     if case.stage in CLOSED_STAGES:
         raise Refused(f"{case.ref} is already closed")
     now = core.clock.now()

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit, chat_posts
 from bot.core import Core
-from bot.errors import NotFound, Refused, ServiceError
+from bot.errors import Invalid, NotFound, Refused
 from bot.mailer import render
 from bot.media_routing import SUBJECTS, Routing, resolve, route_for
 from bot.media_team import chair_absence_at, require_team
@@ -34,7 +34,7 @@ from bot.models import (
     Publication,
 )
 from bot.outbox import enqueue
-from bot.protocol import MEDIA_ROLES
+from bot.protocol import MEDIA_ROLES, UnknownAgency
 from bot.refs import next_ref
 from bot.stages import Stage
 
@@ -91,22 +91,29 @@ def current_routing(
 
 
 def _validate(session: Session, core: Core, data: EnquiryInput) -> Case | None:
+    """What is wrong, by the form's field names (issue 11): every door shows it on its field."""
+    errors: dict[str, str] = {}
     if data.subject not in SUBJECTS:
-        raise ServiceError(f"subject must be one of: {', '.join(SUBJECTS)}")
+        errors["subject"] = f"subject must be one of: {', '.join(SUBJECTS)}"
     if not _line(data.outlet, 120):
-        raise ServiceError("the outlet is required (the newspaper, channel or programme)")
-    for slug in (data.subject_agency, data.raising_agency):
+        errors["outlet"] = "the outlet is required (the newspaper, channel or programme)"
+    for name, slug in (("subject_agency", data.subject_agency), ("raising_agency", data.raising_agency)):
         if slug:
-            core.protocol.agency(slug)
+            try:
+                core.protocol.agency(slug)
+            except UnknownAgency as exc:
+                errors[name] = str(exc)
     if data.subject == "agency" and not data.subject_agency:
-        raise ServiceError("say which agency the enquiry is about")
+        errors.setdefault("subject_agency", "say which agency the enquiry is about")
     if data.journalist_deadline is not None and data.journalist_deadline <= core.clock.now():
-        raise ServiceError("the journalist's deadline is in the past")
-    if not data.case_ref:
-        return None
-    case = session.exec(select(Case).where(Case.ref == data.case_ref.strip().upper())).first()
-    if case is None:
-        raise NotFound(f"no case {data.case_ref!r}; leave it empty if the case is not known")
+        errors["deadline"] = "the journalist's deadline is in the past"
+    case = None
+    if data.case_ref:
+        case = session.exec(select(Case).where(Case.ref == data.case_ref.strip().upper())).first()
+        if case is None:
+            errors["case_ref"] = f"no case {data.case_ref!r}; leave it empty if the case is not known"
+    if errors:
+        raise Invalid(errors)
     return case
 
 
@@ -283,11 +290,11 @@ def record_response(
     require_team(core, actor, team_member, "record a response")
     require_open(enquiry)
     if spoke not in (*MEDIA_ROLES, "agency"):
-        raise ServiceError(f"spoke must be one of: {', '.join((*MEDIA_ROLES, 'agency'))}")
+        raise Invalid({"spoke": f"spoke must be one of: {', '.join((*MEDIA_ROLES, 'agency'))}"})
     now = core.clock.now()
     at = at or now
     if at > now:
-        raise ServiceError("the response cannot be in the future")
+        raise Invalid({"at": "the response cannot be in the future"})
     mark_responded(session, core, enquiry, spoke=spoke, at=at, actor=actor, via="recorded")
 
 
@@ -313,7 +320,7 @@ def close_enquiry(
 ) -> None:
     require_team(core, actor, team_member, "close a media enquiry")
     if not reason.strip():
-        raise ServiceError("a reason is required to close an enquiry")
+        raise Invalid({"reason": "a reason is required to close an enquiry"})
     require_open(enquiry)
     enquiry.status, enquiry.closed_at, enquiry.closed_reason = "closed", core.clock.now(), reason.strip()
     enquiry.next_action_at = None

@@ -82,6 +82,8 @@ class Named:
     name: str
     email: str | None = None
     slack_user_id: str | None = None
+    #: The Entra object id Teams knows them by (issue 11); routings frozen before have none.
+    teams_user_id: str | None = None
 
     @property
     def display(self) -> str:
@@ -121,7 +123,8 @@ class Routing:
 def _person(role: str, person: Person | None) -> Named | None:
     if person is None:
         return None
-    return Named(role, ROLE_LABELS[role], person.name, person.email, person.slack_user_id)
+    return Named(role, ROLE_LABELS[role], person.name, person.email, person.slack_user_id,
+                 person.teams_user_id)
 
 
 def _agency_office(agency: Agency | None) -> Named:
@@ -131,7 +134,7 @@ def _agency_office(agency: Agency | None) -> Named:
     label = f"{agency.name} press office"
     if person is None:
         return Named("agency", label, agency.name, agency.request_addresses[0])
-    return Named("agency", label, person.name, person.email, person.slack_user_id)
+    return Named("agency", label, person.name, person.email, person.slack_user_id, person.teams_user_id)
 
 
 def resolve(

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.core import Core
-from bot.errors import NotFound, Refused, ServiceError
+from bot.errors import Invalid, NotFound, Refused
 from bot.media_routing import ROLE_LABELS, Named
 from bot.models import ChairAbsence
 from bot.protocol import MEDIA_ROLES
@@ -21,9 +21,11 @@ from bot.protocol import MEDIA_ROLES
 
 
 def actor_is(named: Named, actor: str) -> bool:
-    """Whether ``actor`` (an email address or ``slack:U...``) is the person ``named``."""
+    """Whether ``actor`` (an email address, ``slack:U...`` or ``teams:<id>``) is the person ``named``."""
     actor = actor.strip().lower()
     if named.email and actor == named.email.lower():
+        return True
+    if named.teams_user_id and actor == f"teams:{named.teams_user_id}".lower():
         return True
     return bool(named.slack_user_id) and actor == f"slack:{named.slack_user_id}".lower()
 
@@ -32,10 +34,10 @@ def media_people(core: Core) -> list[Named]:
     """Everyone the media protocol involves: may acknowledge and see enquiries."""
     roles = core.protocol.roles
     people = [
-        Named(role, ROLE_LABELS[role], p.name, p.email, p.slack_user_id)
+        Named(role, ROLE_LABELS[role], p.name, p.email, p.slack_user_id, p.teams_user_id)
         for role in MEDIA_ROLES if (p := core.protocol.person(role)) is not None
     ]
-    people += [Named("business_unit", "Business unit", p.name, p.email, p.slack_user_id)
+    people += [Named("business_unit", "Business unit", p.name, p.email, p.slack_user_id, p.teams_user_id)
                for p in roles.business_unit]
     return people
 
@@ -71,16 +73,17 @@ def set_chair_absence(
     """Record that the Chair is away; the Deputy (or ``delegate``, SOM l.234) speaks meanwhile."""
     require_team(core, actor, team_member, "record the Chair's absence")
     if ends_at <= starts_at:
-        raise ServiceError("the absence must end after it starts")
+        raise Invalid({"ends_at": "the absence must end after it starts"})
     if ends_at <= core.clock.now():
-        raise ServiceError("the absence has already ended")
+        raise Invalid({"ends_at": "the absence has already ended"})
     if delegate is not None:
         if delegate not in MEDIA_ROLES or delegate == "chair":
-            raise ServiceError(
-                f"delegate must be a role: {', '.join(r for r in MEDIA_ROLES if r != 'chair')}"
-            )
+            raise Invalid({
+                "delegate": f"delegate must be a role: {', '.join(r for r in MEDIA_ROLES if r != 'chair')}"
+            })
         if core.protocol.person(delegate) is None:
-            raise ServiceError(f"nobody holds the role {delegate} in the protocol (roles.{delegate})")
+            raise Invalid({"delegate": f"nobody holds the role {delegate} in the protocol "
+                                       f"(roles.{delegate})"})
     absence = ChairAbsence(
         starts_at=starts_at, ends_at=ends_at, delegate=delegate, created_by=actor,
         created_at=core.clock.now(),

@@ -14,8 +14,9 @@ from sqlmodel import Session
 from bot import audit, deadlines
 from bot.cases import move_stage, require_stage
 from bot.core import Core
-from bot.errors import ServiceError
+from bot.errors import Invalid
 from bot.models import Case, Publication
+from bot.protocol import UnknownAgency
 from bot.stages import Stage
 
 EMBARGO_REASONS = ("criminal", "coroner")
@@ -39,7 +40,7 @@ def embargo(session: Session, core: Core, case: Case, *, reason: str, actor: str
     (KIR l.316; SW-COMMS l.57): the event records that the business unit was told so.
     """
     if reason not in EMBARGO_REASONS:
-        raise ServiceError(f"reason must be one of: {', '.join(EMBARGO_REASONS)}")
+        raise Invalid({"reason": f"reason must be one of: {', '.join(EMBARGO_REASONS)}"})
     require_stage(case, {Stage.LCSPR, Stage.PRE_PUBLICATION}, "only a local review can be held back")
     pub = publication_of(session, case)
     pub.embargoed_at, pub.embargo_reason = core.clock.now(), reason
@@ -53,7 +54,7 @@ def set_publication_date(
     require_stage(case, _UNDER_REVIEW, "a publication date is set for a local review")
     today = core.calendar.local_date(core.clock.now())
     if when < today:
-        raise ServiceError(f"the publication date {when} is in the past")
+        raise Invalid({"publication_date": f"the publication date {when} is in the past"})
     pub = publication_of(session, case)
     pub.publication_date = when
     if case.stage == Stage.PRE_PUBLICATION:
@@ -75,7 +76,7 @@ def publish(
     now = core.clock.now()
     at = at or now
     if at > now:
-        raise ServiceError("the review cannot have been published in the future")
+        raise Invalid({"at": "the review cannot have been published in the future"})
     pub = publication_of(session, case)
     pub.published_at = at
     deadlines.meet_statutory(session, case, "lcspr_publication", at)
@@ -87,7 +88,10 @@ def authorise_agency(
 ) -> None:
     """M-8: an agency may speak for itself about this review; its words still need the Chair and
     the Council press office (SW-COMMS l.93). Decided as part of publication planning."""
-    core.protocol.agency(agency)  # UnknownAgency lists the valid slugs
+    try:
+        core.protocol.agency(agency)
+    except UnknownAgency as exc:  # it lists the valid slugs
+        raise Invalid({"agency": str(exc)}) from exc
     require_stage(
         case, {Stage.PRE_PUBLICATION, Stage.PUBLISHED},
         "agencies are authorised to speak as part of publication planning (SW-COMMS l.93)",

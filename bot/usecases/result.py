@@ -48,7 +48,7 @@ class Form:
     fields: tuple[FieldSpec, ...]
     ref: str | None = None  # the case or enquiry the form acts on
     #: Opaque values the door must send back (e.g. the request kind, the triage item).
-    context: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # JSON scalars
     warning: str | None = None  # e.g. the "do not type names" notice
     intro: str | None = None  # one fixed sentence above the fields (no typed text)
 
@@ -81,3 +81,23 @@ class Result:
     changed: tuple[tuple[str, int], ...] = ()  # ("case", id) / ("media", id)
     notify: tuple[Notice, ...] = ()
     repeat: bool = False  # the same request again (doors.once): the door shows, does not redo
+    ref: str | None = None  # the case or enquiry acted on (kept with the door's key)
+    #: Small chat-safe facts a door may show (e.g. who speaks); kept with the door's key.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """What :func:`bot.doors.once` keeps under the door's key (no view: a repeat re-reads)."""
+        return {
+            "message": self.message, "ref": self.ref, "data": self.data,
+            "changed": [list(c) for c in self.changed],
+            "notify": [[n.to, n.kind, n.ref] for n in self.notify],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], *, repeat: bool) -> Result:
+        return cls(
+            message=str(record.get("message") or ""), ref=record.get("ref"),
+            data=dict(record.get("data") or {}), repeat=repeat,
+            changed=tuple((str(k), int(i)) for k, i in record.get("changed") or []),
+            notify=tuple(Notice(str(t), str(k), r) for t, k, r in record.get("notify") or []),
+        )

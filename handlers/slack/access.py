@@ -1,8 +1,9 @@
-"""Who may do what (issue 3 item 7): the business unit, checked on the server for every action.
+"""Who is asking, as Slack knows them (issue 3 item 7; issue 11): the core decides what they may do.
 
-The business unit is the protocol's people with a ``slack_user_id`` plus, when configured, the
-members of ``SLACK_BUSINESS_UNIT_USERGROUP`` (looked up with ``usergroups.users.list`` and cached
-for a few minutes). A refused action is audited and the person is told why.
+The protocol's people are matched by ``slack_user_id`` (in :func:`bot.actors.resolve_actor`);
+the members of ``SLACK_BUSINESS_UNIT_USERGROUP`` (looked up with ``usergroups.users.list`` and
+cached for a few minutes) arrive as the group "business_unit". Refusals are audited by the core;
+the door only tells the person.
 """
 
 from __future__ import annotations
@@ -14,23 +15,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
 
-from bot import audit
+from bot.actors import BUSINESS_UNIT, Actor, resolve_actor
 from bot.core import Core
-from bot.models import Case
+from bot.privacy import safe_message
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-REFUSED = (
-    "Only the safeguarding business unit can do this. If you think you should be able to, "
-    "ask the business manager."
-)
-
-
-def actor(user_id: str) -> str:
-    return f"slack:{user_id}"
 
 
 class Access:
@@ -59,29 +50,13 @@ class Access:
             self._group, self._group_at = set(users), time.monotonic()
             return self._group
 
-    def is_business_unit(self, user_id: str) -> bool:
-        if user_id in self.core.protocol.roles.business_unit_slack_ids():
-            return True
-        return user_id in self._usergroup_members()
-
-    def record_refusal(self, user_id: str, action: str, ref: str | None = None) -> None:
-        """The audit event for a refused action (process.md 8.4 item 8)."""
-        with self.core.transaction() as session:
-            case_id = None
-            if ref:
-                found = session.exec(select(Case.id).where(Case.ref == ref.strip().upper())).first()
-                case_id = found
-            audit.record(
-                session, at=self.core.clock.now(), actor=actor(user_id), kind="action_refused",
-                case_id=case_id, action=action,
-            )
-
-    def refuse(self, client: WebClient, body: dict[str, Any], *, action: str, ref: str | None,
-               text: str = REFUSED) -> None:
-        """Audit the refusal and tell the person, ephemerally where the button was."""
-        user_id = body["user"]["id"]
-        self.record_refusal(user_id, action, ref)
-        tell(client, body, text)
+    def actor(self, user_id: str) -> Actor:
+        """The core's actor for a Slack user; the usergroup is asked only when the protocol does
+        not already name them in the business unit."""
+        found = resolve_actor(self.core, surface="slack", user_id=user_id)
+        if found.has(BUSINESS_UNIT) or user_id not in self._usergroup_members():
+            return found
+        return resolve_actor(self.core, surface="slack", user_id=user_id, groups=[BUSINESS_UNIT])
 
 
 def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
@@ -90,9 +65,13 @@ def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
     channel = (body.get("channel") or {}).get("id")
     try:
         if channel:
-            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            client.chat_postEphemeral(channel=channel, user=user_id, text=safe_message(text))
         else:
-            dm = client.conversations_open(users=user_id)["channel"]["id"]
-            client.chat_postMessage(channel=dm, text=text)
+            dm(client, user_id, safe_message(text))
     except SlackApiError:
         log.exception("could not tell %s", user_id)
+
+
+def dm(client: WebClient, user_id: str, text: str) -> None:
+    channel = client.conversations_open(users=user_id)["channel"]["id"]
+    client.chat_postMessage(channel=channel, text=text)

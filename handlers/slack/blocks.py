@@ -21,79 +21,32 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
-    Option,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from bot import cases
+from bot import cases, vocabulary
 from bot.privacy import mrkdwn_escape, safe_label
-from bot.stages import Stage
+from bot.usecases import common
+from bot.usecases.cases import card_actions
+from bot.usecases.result import NextAction
 
-# --- fixed choices (process.md 7.1) ----------------------------------------------------------
+# --- the core's vocabulary, as Slack shows it -------------------------------------------------
 
-OUTCOMES = [("death", "Death"), ("serious-harm", "Serious harm")]
-ANSWERS = [("yes", "Yes"), ("no", "No"), ("unclear", "Unclear")]
-LEGAL_STATUSES = [
-    ("lac", "Looked after child"),
-    ("cp-plan", "Child protection plan (current or previous)"),
-    ("cin", "Child in need"),
-    ("care-leaver", "Care leaver"),
-    ("previously-known", "Previously known to children's social care"),
-    ("not-known", "Not known"),
-]
-AGE_BANDS = list(cases.AGE_BANDS)  # the core validates every door against the same bands
-PARALLEL = [
-    ("police-investigation", "Police investigation"),
-    ("coroner", "Coroner"),
-    ("other-reviews", "Other reviews (DHR, SAR, MAPPA, NHS serious incident)"),
-]
-MEDIA = [("known", "Known"), ("likely", "Likely"), ("none-known", "None known")]
-KIND_LABELS = {"info-gathering": "information gathering", "chronology": "chronology"}
-ROUTE_LABELS = {
-    "no-further-action": "No further action",
-    "notification-only": "Notification only (looked-after child or care leaver)",
-    "alternative-learning": "Alternative learning",
-}
+OUTCOMES = vocabulary.OUTCOMES
+LEGAL_STATUSES = vocabulary.LEGAL_STATUSES
+AGE_BANDS = list(vocabulary.AGE_BANDS)
+PARALLEL = vocabulary.PARALLEL
+KIND_LABELS = vocabulary.REQUEST_KIND_LABELS
+ROUTE_LABELS = vocabulary.ROUTE_LABELS
 STATE_MARK = {
     "overdue": ":red_circle:", "due-soon": ":large_orange_circle:", "open": ":white_circle:",
     "met": ":white_check_mark:", "met-late": ":heavy_check_mark:", "cancelled": ":heavy_minus_sign:",
 }
-NO_NAMES = (
-    ":lock: Do not type names, dates of birth, addresses or a description of what happened. "
-    "Send identifying details by secure email to the business unit."
-)
-
-#: Which business-unit buttons a card shows at each stage (the services refuse the rest anyway).
-STAGE_ACTIONS: dict[str, list[str]] = {
-    Stage.REFERRAL_RECEIVED: ["accept", "not_met", "close"],
-    Stage.TRIAGE: ["accept", "not_met", "close"],
-    Stage.SIN_PENDING: ["sin_submitted", "not_met", "close"],
-    Stage.INFO_GATHERING: ["send_info", "return", "decide", "close"],
-    Stage.PANEL_DECISION: ["send_info", "return", "decide", "close"],
-    Stage.LCSPR: ["send_chronology", "return", "close"],
-    Stage.NATIONAL_REVIEW: ["close"],
-    Stage.NO_FURTHER_REVIEW: ["close"],
-    Stage.ALTERNATIVE_LEARNING: ["close"],
-    Stage.NOTIFICATION_ONLY: ["close"],
-}
-BUTTON_TEXT = {
-    "accept": "Accept (criteria met)",
-    "not_met": "Criteria not met",
-    "sin_submitted": "Notification submitted",
-    "send_info": "Send information requests",
-    "return": "Return received",
-    "decide": "Record panel decision",
-    "send_chronology": "Send chronology requests",
-    "close": "Close case",
-}
+NO_NAMES = ":lock: " + common.NO_NAMES
 
 
 escape = mrkdwn_escape  # fixed vocabulary; typed labels go through bot.privacy.safe_label
-
-
-def _opts(pairs: Iterable[tuple[str, str]]) -> list[Option]:
-    return [Option(value=v, label=label[:75]) for v, label in pairs]
 
 
 def _label(pairs: Sequence[tuple[str, str]], value: str | None) -> str:
@@ -140,11 +93,27 @@ def time_left(due: str | None, now: datetime | None) -> str:
 # --- the case card ---------------------------------------------------------------------------
 
 
+def action_block(block_id: str, prefix: str, value: str, actions: Sequence[NextAction]) -> ActionsBlock:
+    """The core's next actions as buttons (one renderer for every card): ``<prefix><name>``."""
+    elements = []
+    for a in actions:
+        confirm = None
+        if a.confirm:
+            confirm = ConfirmObject(title=(a.confirm_title or "Are you sure?")[:100], text=a.confirm[:300],
+                                    confirm=a.confirm_button or "Confirm", deny="Cancel")
+        elements.append(ButtonElement(text=a.label[:75], action_id=f"{prefix}{a.name}", value=value,
+                                      style=a.style if a.style in ("primary", "danger") else None,
+                                      confirm=confirm))
+    return ActionsBlock(block_id=block_id, elements=elements)
+
+
 def case_card(
     view: dict[str, Any], *, now: datetime | None = None, tz: ZoneInfo | None = None,
-    actions: bool = True,
+    actions: bool | Sequence[NextAction] = True,
 ) -> list[dict[str, Any]]:
-    """The card for one case (from :func:`bot.views.case_view`): posted once, updated in place."""
+    """The card for one case (from :func:`bot.views.case_view`): posted once, updated in place.
+    ``actions``: True, the business unit's buttons for the stage (the channel's card); False,
+    none; or the actions a use case gave for one person."""
     ref = view["ref"]
     blocks: list[Block] = [
         HeaderBlock(text=f"{ref}: {view['stage_label']}"[:150]),
@@ -220,23 +189,9 @@ def case_card(
     if returns:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="*Agency returns*\n" + "\n".join(returns))))
 
-    buttons = STAGE_ACTIONS.get(view["stage"], []) if actions else []
-    if buttons:
-        elements = []
-        for name in buttons:
-            button = ButtonElement(text=BUTTON_TEXT[name], action_id=f"case_{name}", value=ref)
-            if name == "sin_submitted":
-                button = ButtonElement(
-                    text=BUTTON_TEXT[name], action_id=f"case_{name}", value=ref, style="primary",
-                    confirm=ConfirmObject(
-                        title="Record the notification?",
-                        text=f"Record that the local authority submitted the notification for {ref} "
-                        "now. This starts the 15 working day rapid review clock.",
-                        confirm="Record", deny="Cancel",
-                    ),
-                )
-            elements.append(button)
-        blocks.append(ActionsBlock(block_id=f"card:{ref}", elements=elements))
+    shown = (card_actions(view["stage"]) if actions is True else actions) if actions else ()
+    if shown:
+        blocks.append(action_block(f"card:{ref}", "case_", ref, shown))
     if now is not None:
         blocks.append(ContextBlock(elements=[
             MarkdownTextObject(text=f"Updated {local_time(now.isoformat(), tz)}")
@@ -272,7 +227,8 @@ def board_blocks(rows: list[dict[str, Any]], tz: ZoneInfo | None) -> list[Block]
     return blocks
 
 
-def triage_blocks(items: list[dict[str, Any]], tz: ZoneInfo | None) -> list[Block]:
+def triage_blocks(items: list[dict[str, Any]], tz: ZoneInfo | None,
+                  actions: Sequence[NextAction] = ()) -> list[Block]:
     blocks: list[Block] = [DividerBlock(), HeaderBlock(text="Triage: mail to look at")]
     if not items:
         blocks.append(SectionBlock(text="Nothing waiting."))
@@ -289,22 +245,9 @@ def triage_blocks(items: list[dict[str, Any]], tz: ZoneInfo | None) -> list[Bloc
                 text=f"*Item {item['id']}* received {local_time(item['received_at'], tz)}\n{about}"
             ),
         ))
-        blocks.append(ActionsBlock(block_id=f"triage:{item['id']}", elements=[
-            ButtonElement(text="Assign to a request", action_id="triage_assign", value=str(item["id"])),
-            ButtonElement(text="Dismiss", action_id="triage_dismiss", value=str(item["id"])),
-        ]))
+        if actions:
+            blocks.append(action_block(f"triage:{item['id']}", "", str(item["id"]), actions))
     return blocks
-
-
-def next_step(stage: str) -> str:
-    return {
-        Stage.REFERRAL_RECEIVED: "The business unit will screen it against the serious incident "
-        "criteria and may contact you by secure email for the identifying details.",
-        Stage.TRIAGE: "The business unit is screening it against the criteria.",
-        Stage.SIN_PENDING: "The criteria are met; the local authority is notifying the National Panel.",
-        Stage.INFO_GATHERING: "Agencies are being asked for information for the rapid review.",
-        Stage.PANEL_DECISION: "The rapid review panel will decide on the next steps.",
-    }.get(stage, "The business unit will keep you informed.")
 
 
 def my_referrals_blocks(rows: list[dict[str, Any]]) -> list[Block]:
@@ -316,7 +259,7 @@ def my_referrals_blocks(rows: list[dict[str, Any]]) -> list[Block]:
         blocks.append(SectionBlock(text="You have not raised a referral. Use /serious-incident to make one."))
     for row in rows:
         blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=f"*{row['ref']}*: {escape(row['stage_label'])}\n{next_step(row['stage'])}"
+            text=f"*{row['ref']}*: {escape(row['stage_label'])}\n{escape(row['next_step'])}"
         )))
     return blocks
 

@@ -1,14 +1,15 @@
-"""The modals (Block Kit views) the bot opens: referral, business-unit forms, triage.
+"""Slack modals rendered from the core's :class:`bot.usecases.result.Form`, and their answers read
+back into the values the use cases take (issue 11: one renderer for every form).
 
-Every choice is a fixed list (process.md 7.1, the protocol's agencies); the free-text boxes are
-kept in the case record only and never rendered back into Slack.
+Every choice is a fixed list from the core; free text typed into a form is kept in the record
+only and never rendered back into Slack (except a statement, into the editor that shows it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,8 +17,10 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
     DatePickerElement,
+    DateTimePickerElement,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
@@ -26,169 +29,117 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.protocol import REQUEST_KINDS, Protocol
-from bot.stages import DECISIONS
-from handlers.slack.blocks import (
-    AGE_BANDS,
-    ANSWERS,
-    KIND_LABELS,
-    LEGAL_STATUSES,
-    MEDIA,
-    NO_NAMES,
-    OUTCOMES,
-    PARALLEL,
-    ROUTE_LABELS,
-    _opts,
-)
+from bot.privacy import mrkdwn_escape
+from bot.usecases.result import FieldSpec, Form
+
+#: Forms whose Slack callback id predates the use cases (kept: open views carry them). Every
+#: other form's callback is ``si_<action>``.
+CALLBACKS = {
+    "refer": "si_referral", "send_requests": "si_requests", "media_enquiry": "media_enquiry",
+    "draft_statement": "media_statement", "chair_away": "media_chair_away",
+}
+ACTIONS = {callback: action for action, callback in CALLBACKS.items()}
+#: A "choices" field with this many options or fewer shows as checkboxes.
+CHECKBOXES_UP_TO = 4
+Values = dict[str, dict[str, dict[str, Any]]]
 
 
-def _modal(
-    callback_id: str, title: str, blocks: list[Block], meta: dict[str, Any], submit: str = "Submit"
-) -> dict[str, Any]:
+def callback_id(action: str) -> str:
+    return CALLBACKS.get(action, f"si_{action}")
+
+
+def action_of(callback: str) -> str:
+    return ACTIONS.get(callback, callback.removeprefix("si_"))
+
+
+def _options(field: FieldSpec) -> list[Option]:
+    return [Option(value=c.value, label=c.label[:75]) for c in field.options[:100]]
+
+
+def _element(field: FieldSpec) -> Any:
+    initial = field.initial
+    if field.kind == "date":
+        day = initial.isoformat() if isinstance(initial, date) else initial
+        return DatePickerElement(action_id="value", initial_date=day)
+    if field.kind == "datetime":
+        stamp = int(initial.timestamp()) if isinstance(initial, datetime) else None
+        return DateTimePickerElement(action_id="value", initial_date_time=stamp)
+    if field.kind == "choice":
+        options = _options(field)
+        chosen = next((o for o in options if o.value == initial), None)
+        return StaticSelectElement(action_id="value", options=options, initial_option=chosen,
+                                   placeholder="Choose")
+    if field.kind == "choices":
+        options = _options(field)
+        chosen = [o for o in options if o.value in (initial or ())] or None
+        if len(options) <= CHECKBOXES_UP_TO:
+            return CheckboxesElement(action_id="value", options=options, initial_options=chosen)
+        return StaticMultiSelectElement(action_id="value", options=options, initial_options=chosen,
+                                        placeholder="Choose")
+    longtext = field.kind == "longtext"
+    return PlainTextInputElement(
+        action_id="value", multiline=longtext, max_length=field.max_length or (2000 if longtext else 200),
+        initial_value=str(initial)[: field.max_length or 3000] if initial else None,
+        placeholder=field.placeholder,
+    )
+
+
+def form_blocks(form: Form) -> list[Block]:
+    blocks: list[Block] = []
+    if form.intro:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=mrkdwn_escape(form.intro)[:3000])))
+    if form.warning:
+        warning = ":lock: " + mrkdwn_escape(form.warning)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=warning[:3000])]))
+    for field in form.fields:
+        blocks.append(InputBlock(block_id=field.name, label=field.label[:2000], optional=not field.required,
+                                 hint=field.hint, element=_element(field)))
+    return blocks
+
+
+def form_modal(form: Form, **extra: Any) -> dict[str, Any]:
+    """The modal for ``form``; ``private_metadata`` carries the reference and the form's context
+    (and ``extra``, e.g. that it was opened from App Home)."""
+    meta = {**({"ref": form.ref} if form.ref else {}), **form.context, **extra}
     return View(
-        type="modal", callback_id=callback_id, title=PlainTextObject(text=title[:24]),
-        submit=PlainTextObject(text=submit), close=PlainTextObject(text="Cancel"),
-        private_metadata=json.dumps(meta), blocks=blocks,
+        type="modal", callback_id=callback_id(form.action), title=PlainTextObject(text=form.title[:24]),
+        submit=PlainTextObject(text=form.submit[:24]), close=PlainTextObject(text="Cancel"),
+        private_metadata=json.dumps(meta), blocks=form_blocks(form),
     ).to_dict()
 
 
-def _select(block_id: str, label: str, pairs: Sequence[tuple[str, str]], *, optional: bool = False,
-            initial: str | None = None) -> InputBlock:
-    options = _opts(pairs)
-    chosen = next((o for o in options if o.value == initial), None)
-    return InputBlock(
-        block_id=block_id, label=label, optional=optional,
-        element=StaticSelectElement(action_id="value", options=options, initial_option=chosen,
-                                    placeholder="Choose"),
-    )
+def answer(values: Values, block_id: str) -> Any:
+    """The answer in one input block (``action_id`` is always ``value``) as the core reads it:
+    dates as ISO strings, date-times as Unix seconds, choices as values, text stripped."""
+    element = (values.get(block_id) or {}).get("value") or {}
+    kind = element.get("type")
+    if kind == "datepicker":
+        return element.get("selected_date") or None
+    if kind == "datetimepicker":
+        raw = element.get("selected_date_time")
+        return int(raw) if raw not in (None, "") else None
+    if kind in ("static_select", "radio_buttons"):
+        option = element.get("selected_option")
+        return option["value"] if option else None
+    if kind in ("multi_static_select", "checkboxes"):
+        return [o["value"] for o in element.get("selected_options") or []]
+    text = element.get("value")
+    return text.strip() if isinstance(text, str) else text
 
 
-def _multi(block_id: str, label: str, pairs: Sequence[tuple[str, str]], *, optional: bool = True,
-           initial: Sequence[str] = ()) -> InputBlock:
-    options = _opts(pairs)
-    chosen = [o for o in options if o.value in initial]
-    return InputBlock(
-        block_id=block_id, label=label, optional=optional,
-        element=StaticMultiSelectElement(action_id="value", options=options,
-                                         initial_options=chosen or None, placeholder="Choose"),
-    )
+def answers(view: dict[str, Any]) -> dict[str, Any]:
+    values: Values = (view.get("state") or {}).get("values") or {}
+    return {block: answer(values, block) for block in values}
 
 
-def _date(block_id: str, label: str, *, optional: bool = False, initial: date | None = None) -> InputBlock:
-    return InputBlock(
-        block_id=block_id, label=label, optional=optional,
-        element=DatePickerElement(action_id="value",
-                                  initial_date=initial.isoformat() if initial else None),
-    )
+def field_errors(errors: dict[str, str], submitted: Sequence[str]) -> dict[str, str]:
+    """Errors on the form's own blocks: one the form has no block for goes on the first one."""
+    shown: dict[str, str] = {}
+    for name, message in errors.items():
+        block = name if name in submitted else (submitted[0] if submitted else name)
+        shown[block] = (f"{shown[block]} " if block in shown else "") + message[:300]
+    return shown
 
-
-def _text(block_id: str, label: str, hint: str) -> InputBlock:
-    return InputBlock(
-        block_id=block_id, label=label, hint=hint,
-        element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
-    )
-
-
-def _agency_pairs(protocol: Protocol) -> list[tuple[str, str]]:
-    return [(a.slug, a.name) for a in protocol.agencies]
-
-
-def referral_modal(protocol: Protocol) -> dict[str, Any]:
-    """/serious-incident: the referral form without identifying fields (process.md 7.1)."""
-    agencies = _agency_pairs(protocol)
-    blocks: list[Block] = [
-        ContextBlock(elements=[MarkdownTextObject(text=NO_NAMES)]),
-        _select("referring_agency", "Referring agency", agencies),
-        _date("incident_date", "Date of incident"),
-        _date("la_aware_date", "Date the local authority became aware", optional=True),
-        _select("outcome", "Outcome", OUTCOMES),
-        _select("abuse_neglect", "Abuse or neglect known or suspected", ANSWERS),
-        _select("legal_status", "Child's legal status", LEGAL_STATUSES),
-        _select("age_band", "Age band", AGE_BANDS),
-        _multi("agencies_involved", "Agencies known to be involved", agencies),
-        InputBlock(
-            block_id="parallel_processes", label="Parallel processes", optional=True,
-            element=CheckboxesElement(action_id="value", options=_opts(PARALLEL)),
-        ),
-        _select("media_interest", "Known or likely media interest", MEDIA, optional=True),
-    ]
-    return _modal("si_referral", "Serious incident", blocks, {}, submit="Refer")
-
-
-def reason_hint() -> str:
-    return "Kept in the case record only; never posted in Slack. Do not type names."
-
-
-def accept_modal(ref: str, la_aware: date | None) -> dict[str, Any]:
-    blocks: list[Block] = [
-        SectionBlock(text=f"The criteria are met for *{ref}*. The notification clock "
-                          "(5 working days) runs from the date the local authority became aware."),
-        _date("la_aware_date", "Date the local authority became aware", initial=la_aware),
-    ]
-    return _modal("si_accept", f"Accept {ref}", blocks, {"ref": ref}, submit="Accept")
-
-
-def not_met_modal(ref: str) -> dict[str, Any]:
-    blocks: list[Block] = [
-        _select("route", "Route", list(ROUTE_LABELS.items())),
-        _text("reason", "Reason", reason_hint()),
-    ]
-    return _modal("si_not_met", f"Not met {ref}", blocks, {"ref": ref})
-
-
-def requests_modal(ref: str, kind: str, protocol: Protocol, preselected: Sequence[str]) -> dict[str, Any]:
-    blocks: list[Block] = [
-        SectionBlock(text=f"Send {KIND_LABELS[kind]} requests for *{ref}* by email to each agency's "
-                          "safeguarding inbox. Agencies already asked are skipped."),
-        _multi("agencies", "Agencies", _agency_pairs(protocol), optional=False, initial=preselected),
-    ]
-    return _modal("si_requests", "Send requests", blocks, {"ref": ref, "kind": kind}, submit="Send")
-
-
-def decide_modal(ref: str) -> dict[str, Any]:
-    options = [(o, o.replace("-", " ").capitalize()) for o in DECISIONS]
-    blocks: list[Block] = [
-        _select("option", "Panel decision", options),
-        _text("rationale", "Rationale", reason_hint()),
-    ]
-    return _modal("si_decide", f"Decision {ref}", blocks, {"ref": ref}, submit="Record")
-
-
-def return_modal(ref: str, outstanding: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    pairs = [
-        (f"{agency}|{kind}", f"{agency} ({KIND_LABELS.get(kind, kind)})") for agency, kind in outstanding
-    ]
-    blocks: list[Block] = [
-        SectionBlock(text=f"Record a return for *{ref}* that arrived by other means "
-                          "(secure upload, by hand). Its chasers stop."),
-        _select("request", "Agency and request", pairs),
-    ]
-    return _modal("si_return", "Return received", blocks, {"ref": ref}, submit="Record")
-
-
-def close_modal(ref: str) -> dict[str, Any]:
-    blocks: list[Block] = [
-        SectionBlock(text=f"Closing *{ref}* stops every clock and chaser."),
-        _text("reason", "Reason", reason_hint()),
-    ]
-    return _modal("si_close", f"Close {ref}", blocks, {"ref": ref}, submit="Close case")
-
-
-def assign_modal(item_id: int, refs: Sequence[str], protocol: Protocol) -> dict[str, Any]:
-    blocks: list[Block] = [
-        SectionBlock(text=f"Triage item {item_id} is an agency's return for:"),
-        _select("ref", "Case", [(r, r) for r in refs]),
-        _select("agency", "Agency", _agency_pairs(protocol)),
-        _select("kind", "Request", [(k, KIND_LABELS[k]) for k in REQUEST_KINDS], optional=True),
-    ]
-    return _modal("si_triage_assign", "Assign triage item", blocks, {"item": item_id, "home": True},
-                  submit="Assign")
-
-
-def dismiss_modal(item_id: int) -> dict[str, Any]:
-    blocks: list[Block] = [_text("reason", "Reason", reason_hint())]
-    return _modal("si_triage_dismiss", "Dismiss triage item", blocks, {"item": item_id, "home": True},
-                  submit="Dismiss")
 
 def check_modal(view: dict[str, Any]) -> None:
     """Validate a modal against slack_sdk's model rules (used by tests)."""
