@@ -71,7 +71,10 @@ def buttons(use: str, actions: tuple[NextAction, ...], *, ref: str | None = None
             continue
         execute = ExecuteAction(title=a.confirm_button or a.label, verb=a.name, data=data, style=style)
         if a.confirm:
-            ask = AdaptiveCard(body=[line(a.confirm_title or a.label), line(a.confirm)], actions=[execute])
+            # The core's question names the object as "{ref}" (bot/usecases/case_actions.py).
+            question = a.confirm.replace("{ref}", ref or "")
+            title = line((a.confirm_title or a.label, True))
+            ask = AdaptiveCard(body=[title, line(question)], actions=[execute])
             out.append(ShowCardAction(title=a.label, card=ask))
         else:
             out.append(execute)
@@ -85,9 +88,11 @@ def action_set(use: str, actions: tuple[NextAction, ...], **kw: Any) -> list[Car
 
 # --- forms as dialogs ------------------------------------------------------------------------
 
-def form_card(form: Form, use: str, *, tz: ZoneInfo | None, errors: dict[str, str] | None = None,
+def form_card(form: Form, env: dict[str, Any], *, tz: ZoneInfo | None, errors: dict[str, str] | None = None,
               typed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The dialog's card. ``typed``: what was submitted, shown again beside ``errors``."""
+    """The dialog's card. ``env``: the envelope that asked for it (the button's action, which the
+    submit names again: a form's own ``action`` may be shared by several buttons). ``typed``:
+    what was submitted, shown again beside ``errors``."""
     body: list[CardElement] = []
     if form.warning:
         body.append(line(form.warning, subtle=True))
@@ -101,8 +106,9 @@ def form_card(form: Form, use: str, *, tz: ZoneInfo | None, errors: dict[str, st
     for name, message in errors.items():
         if name not in {s.name for s in form.fields}:
             body.append(line(("⚠ ", True), message))
-    submit = SubmitAction(title=form.submit, style="positive",
-                          data=envelope(use, ref=form.ref, action=form.action, context=form.context))
+    data = {**env, "context": dict(form.context)} if form.context else {k: v for k, v in env.items()
+                                                                        if k != "context"}
+    submit = SubmitAction(title=form.submit, style="positive", data={ENVELOPE: data})
     return dump(AdaptiveCard(body=body, actions=[submit]))
 
 

@@ -53,7 +53,7 @@ class TeamsDoor:
             return 200, None  # conversationUpdate, installationUpdate, typing: nothing to do
         actor = self.actor(activity)
         if actor is None:
-            return (200, None) if kind == "message" else (200, dialog_closed("Teams did not say who you are."))
+            return 200, None if kind == "message" else dialog_closed("Teams did not say who you are.")
         if kind == "message":
             reply = commands.handle(self, actor, activity, getattr(parsed, "text", None) or "")
             if reply is not None:
@@ -85,7 +85,7 @@ class TeamsDoor:
             form = offers.form_of(self.core, actor, env)
         except ServiceError as exc:
             return dialog_closed(str(exc))
-        return dialog(form.title, form_card(form, env["use"], tz=self.core.calendar.tz))
+        return dialog(form.title, form_card(form, env, tz=self.core.calendar.tz))
 
     def submit(self, actor: Actor, data: dict[str, Any], key: str | None) -> dict[str, Any]:
         env = _envelope(data)
@@ -107,7 +107,7 @@ class TeamsDoor:
         """The form again with each error beside its field, and what was typed (a dialog is not a
         post: only the person typing sees it)."""
         errors = dict(getattr(exc, "errors", {}) or {"": str(exc)})
-        card = form_card(form, env["use"], tz=self.core.calendar.tz, errors=errors, typed=data)
+        card = form_card(form, env, tz=self.core.calendar.tz, errors=errors, typed=data)
         return dialog(form.title, card)
 
     # --- card buttons ---------------------------------------------------------------------

@@ -81,8 +81,8 @@ class TeamsNotifier:
                 self.post_case(case_id)
             except Exception:
                 log.exception("teams notifier failed for case %s; the sweep re-posts", case_id)
-        media_ids = sorted({int(d["media_id"]) for _, k, d in events
-                            if k.startswith("media_") and k not in QUIET and isinstance(d.get("media_id"), int)})
+        media_ids = sorted({int(d["media_id"]) for _, k, d in events if k.startswith("media_")
+                            and k not in QUIET and isinstance(d.get("media_id"), int)})
         for media_id in media_ids:
             try:
                 new = self.post_media(media_id)
@@ -194,7 +194,8 @@ class TeamsNotifier:
         try:
             chat = self._chats.get(user_id)
             if chat is None:
-                chat = self.connector.open_personal_chat(self.service_url, user_id, self.settings.teams_tenant_id)
+                tenant = self.settings.teams_tenant_id
+                chat = self.connector.open_personal_chat(self.service_url, user_id, tenant)
                 self._chats[user_id] = chat
             self.connector.send(self.service_url, chat, text_message(text))
             return True

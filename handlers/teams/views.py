@@ -20,7 +20,8 @@ from bot.vocabulary import AGE_BANDS, LEGAL_STATUSES, OUTCOMES, REQUEST_KIND_LAB
 from handlers.teams.cards import action_set
 from handlers.teams.text import dump, fact, fixed, heading, line, local_time, time_left
 
-STATE_MARK = {"overdue": "🔴", "due-soon": "🟠", "open": "⚪", "met": "✅", "met-late": "☑️", "cancelled": "➖"}
+STATE_MARK = {"overdue": "🔴", "due-soon": "🟠", "open": "⚪", "met": "✅", "met-late": "☑️",
+              "cancelled": "➖"}
 MEDIA_STATUS = {"open": "🔴 Waiting for someone to acknowledge", "acknowledged": "🟠 Acknowledged",
                 "responded": "✅ Responded", "closed": "➖ Closed"}
 M2 = ("Do not respond to the journalist yourselves, not even to confirm that you have passed the "
@@ -168,7 +169,8 @@ def media_card(view: dict[str, Any], actions: tuple[NextAction, ...], *, now: da
     if view.get("acknowledged_at"):
         body.append(line(f"Acknowledged {local_time(view['acknowledged_at'], tz)}"))
     elif view.get("alerts_repeated"):
-        body.append(line(f"Alert repeated {view['alerts_repeated']} time(s); the business manager has been told"))
+        body.append(line(f"Alert repeated {view['alerts_repeated']} time(s); "
+                         "the business manager has been told"))
     if view.get("responded_at"):
         spoke = ROLE_LABELS.get(view.get("spoke") or "", view.get("spoke") or "someone")
         body.append(line(f"Responded {local_time(view['responded_at'], tz)} ({spoke} spoke)"))

@@ -261,3 +261,114 @@ def message(fake: TeamsConnector, sender: dict[str, Any], text: str, **kw: Any) 
 def invoke(fake: TeamsConnector, sender: dict[str, Any], name: str, value: dict[str, Any],
            **kw: Any) -> dict[str, Any]:
     return activity(fake, "invoke", sender, name=name, value=value, **kw)
+
+
+# --- the bot behind its real endpoint, for the door's tests --------------------------------------
+
+BUSINESS_MANAGER = "aad-bm-0001"
+BU_CHANNEL = "19:bu-channel@thread.tacv2"
+MEDIA_CHANNEL = "19:media-channel@thread.tacv2"
+
+
+class TeamsHarness:
+    """A core on the test database, the Teams door on 127.0.0.1 (port 0) and its notifier,
+    calling this fake connector; the protocol's business manager has a Teams id."""
+
+    def __init__(self, fake: TeamsConnector, clock: Any, tmp_path: Any, database_url: str, *,
+                 roles: dict[str, Any] | None = None) -> None:
+        from bot.core import Core
+        from bot.db import Database
+        from bot.protocol import parse_protocol
+        from bot.settings import Settings
+        from handlers.teams.app import build_teams
+
+        self.fake = fake
+        db = Database(database_url)
+        db.create_schema()
+        protocol = parse_protocol({"preset": "working-together-2023", "roles": {"business_manager": {
+            "name": "BM", "email": "bm@partnership.example", "teams_user_id": BUSINESS_MANAGER,
+        }, **(roles or {})}}, "test")
+        self.clock = clock
+        self.core = Core(db=db, protocol=protocol, clock=clock, attachments_dir=tmp_path / "att")
+        self.settings = Settings(
+            _env_file=None, teams_app_id=APP_ID, teams_app_password=APP_PASSWORD, teams_tenant_id=TENANT,
+            teams_business_unit_channel=BU_CHANNEL, teams_media_channel=MEDIA_CHANNEL,
+            teams_service_url=fake.service_url, teams_openid_metadata_url=fake.metadata_url,
+            teams_login_url=fake.url, teams_port=0, data_dir=tmp_path / "data",
+        )
+        self.app = build_teams(self.core, self.settings, background=False)
+        self.core.notifiers = [self.app.notifier]
+        self.url = self.app.start().url
+        self.http = httpx.Client(timeout=30)
+
+    def close(self) -> None:
+        self.app.stop()
+        self.http.close()
+        self.core.db.engine.dispose()
+
+    def send(self, activity: dict[str, Any], **kw: Any) -> httpx.Response:
+        return self.fake.post_activity(self.url, activity, client=self.http, **kw)
+
+    def say(self, text: str, aad: str = BUSINESS_MANAGER, **kw: Any) -> httpx.Response:
+        return self.send(message(self.fake, user(aad), text, **kw))
+
+    def fetch(self, data: dict[str, Any], aad: str = BUSINESS_MANAGER) -> dict[str, Any]:
+        response = self.send(invoke(self.fake, user(aad), "task/fetch", {"data": data}))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def submit(self, data: dict[str, Any], aad: str = BUSINESS_MANAGER, *,
+               activity_id: str | None = None) -> dict[str, Any]:
+        activity = invoke(self.fake, user(aad), "task/submit", {"data": data})
+        if activity_id:
+            activity["id"] = activity_id
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def execute(self, verb: str, data: dict[str, Any], aad: str = BUSINESS_MANAGER,
+                conversation: str = BU_CHANNEL) -> dict[str, Any]:
+        activity = invoke(self.fake, user(aad), "adaptiveCard/action",
+                          {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
+                          conversation=conversation, conversation_type="channel")
+        response = self.send(activity)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def post_of(self, kind: str, object_id: int) -> Any:
+        from bot.chat_posts import first_post
+
+        with self.core.db.session() as session:
+            return first_post(session, "teams", kind, object_id)
+
+
+def dialog_card(answer: dict[str, Any]) -> dict[str, Any]:
+    """The Adaptive Card in a ``task/fetch`` / ``task/submit`` answer that continues the dialog."""
+    assert answer["task"]["type"] == "continue", answer
+    return dict(answer["task"]["value"]["card"]["content"])
+
+
+def submit_data(card: dict[str, Any]) -> dict[str, Any]:
+    """The data of a dialog card's submit button (what Teams merges the inputs into)."""
+    [action] = [a for a in card["actions"] if a["type"] == "Action.Submit"]
+    return dict(action["data"])
+
+
+def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["id"]: e for e in card["body"] if str(e.get("type", "")).startswith("Input.")}
+
+
+def card_of(sent: Sent) -> dict[str, Any]:
+    return dict(sent.body["attachments"][0]["content"])
+
+
+def buttons_of(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button on a card, in its action sets (ShowCard's inner Execute included)."""
+    found: list[dict[str, Any]] = []
+    for element in card.get("body", []):
+        if element.get("type") == "ActionSet":
+            for action in element["actions"]:
+                found.append(action)
+                if action["type"] == "Action.ShowCard":
+                    found += action["card"].get("actions", [])
+    return found
