@@ -15,7 +15,6 @@ from bot.models import Case, Event
 from tests.conftest import MONDAY_10
 from tests.support.teams_connector import (
     BU_CHANNEL,
-    BUSINESS_MANAGER,
     TeamsConnector,
     TeamsHarness,
     buttons_of,
@@ -29,7 +28,8 @@ PRACTITIONER = "aad-practitioner-1"
 REFERRAL = {
     "referring_agency": "police", "incident_date": "2026-11-12", "la_aware_date": "2026-11-13",
     "outcome": "serious-harm", "abuse_neglect": "yes", "legal_status": "cin", "age_band": "1-4",
-    "agencies_involved": "school,icb", "parallel_processes": "police-investigation", "media_interest": "likely",
+    "agencies_involved": "school,icb", "parallel_processes": "police-investigation",
+    "media_interest": "likely",
 }
 
 

@@ -49,7 +49,8 @@ def submit(core: Core, actor: Actor, env: dict[str, Any], values: dict[str, Any]
     if use == "case":
         return cases.act(core, actor, env["ref"], env["action"], values, key=key, context=context)
     if use == "media":
-        return _media().act_on_enquiry(core, actor, env["ref"], env["action"], values, key=key, context=context)
+        return _media().act_on_enquiry(core, actor, env["ref"], env["action"], values, key=key,
+                                       context=context)
     if use == "triage":
         return triage.act_on_triage(core, actor, int(env["item"]), env["action"], values, key=key)
     raise Refused(UNKNOWN)
