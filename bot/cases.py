@@ -115,13 +115,9 @@ def referral_errors(core: Core, referral: Referral, today: date) -> dict[str, st
     for name, allowed, words in (
         ("outcome", OUTCOMES, "outcome"), ("abuse_neglect", ANSWERS, "abuse or neglect"),
         ("legal_status", LEGAL_STATUSES, "legal status"),
-        ("media_interest", vocabulary.values(vocabulary.MEDIA_INTEREST), "media interest"),
     ):
         if getattr(referral, name) not in (None, "", *allowed):
             errors[name] = f"{words} must be one of: {', '.join(allowed)}"
-    parallel = vocabulary.values(vocabulary.PARALLEL)
-    if any(p not in parallel for p in referral.parallel_processes):
-        errors["parallel_processes"] = f"parallel processes must be among: {', '.join(parallel)}"
     for name, slugs in (("referring_agency", [referral.referring_agency]),
                         ("agencies_involved", referral.agencies_involved)):
         for slug in slugs:

@@ -13,11 +13,10 @@ from sqlmodel import Session, select
 
 from bot import vocabulary
 from bot.actors import BUSINESS_UNIT, Actor
-from bot.cases import Referral, age_band, get_case, open_case, referral_errors
+from bot.cases import Referral, get_case, open_case, referral_errors
 from bot.core import Core
 from bot.errors import Invalid, NotFound, Refused
 from bot.models import Case
-from bot.privacy import safe_label
 from bot.stages import LABELS, Stage
 from bot.usecases import case_actions
 from bot.usecases.common import (
@@ -28,6 +27,7 @@ from bot.usecases.common import (
     choice,
     choices,
     day,
+    echo,
     missing,
     once,
 )
@@ -112,8 +112,6 @@ def refer(core: Core, actor: Actor, values: Values, *, key: str | None = None) -
     today = core.calendar.local_date(core.clock.now())
     errors = {**referral_errors(core, referral, today),
               **missing(referral_form(core, actor).fields, values, REQUIRED)}
-    if referral.age_band and age_band(referral.age_band) is None:
-        errors.setdefault("age_band", REQUIRED["age_band"])
     if errors:
         raise Invalid(errors)
 
@@ -161,7 +159,7 @@ def case_status(core: Core, actor: Actor, ref: str) -> Result:
         found = case.ref if case is not None else None
     if found is not None:
         case_refused(core, actor, "status", found)
-    asked = safe_label(ref, field="reference", limit=20)
+    asked = echo(ref)
     raise NotFound(f"There is no case '{asked}' among the referrals you can see.")
 
 

@@ -15,6 +15,7 @@ from bot.actors import Actor
 from bot.core import Core
 from bot.errors import Invalid, Refused
 from bot.models import Case
+from bot.privacy import redact
 from bot.usecases.result import FieldSpec, Result
 
 #: The refusal a person sees when the business unit's action is not theirs (issue 3 item 7).
@@ -67,6 +68,13 @@ def require_business_unit(core: Core, actor: Actor, action: str, ref: str | None
     if not actor.business_unit:
         case_refused(core, actor, action, ref)
         raise Refused(REFUSED)
+
+
+def echo(typed: str, *, limit: int = 20) -> str:
+    """What someone typed, said back to them: one line, identifiers removed, cut short. Not
+    escaped: each door escapes for its surface (Slack mrkdwn, Adaptive Card text)."""
+    one_line = " ".join(redact(typed or "").split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1].rstrip() + "…"
 
 
 # --- answers: what a door sends back, as Python values ------------------------------------------

@@ -93,18 +93,21 @@ def time_left(due: str | None, now: datetime | None) -> str:
 # --- the case card ---------------------------------------------------------------------------
 
 
+def button(prefix: str, value: str, action: NextAction) -> ButtonElement:
+    """One of the core's next actions as a button: ``<prefix><name>``, its confirmation if any."""
+    confirm = None
+    if action.confirm:
+        confirm = ConfirmObject(title=(action.confirm_title or "Are you sure?")[:100],
+                                text=action.confirm[:300], confirm=action.confirm_button or "Confirm",
+                                deny="Cancel")
+    return ButtonElement(text=action.label[:75], action_id=f"{prefix}{action.name}", value=value,
+                         style=action.style if action.style in ("primary", "danger") else None,
+                         confirm=confirm)
+
+
 def action_block(block_id: str, prefix: str, value: str, actions: Sequence[NextAction]) -> ActionsBlock:
-    """The core's next actions as buttons (one renderer for every card): ``<prefix><name>``."""
-    elements = []
-    for a in actions:
-        confirm = None
-        if a.confirm:
-            confirm = ConfirmObject(title=(a.confirm_title or "Are you sure?")[:100], text=a.confirm[:300],
-                                    confirm=a.confirm_button or "Confirm", deny="Cancel")
-        elements.append(ButtonElement(text=a.label[:75], action_id=f"{prefix}{a.name}", value=value,
-                                      style=a.style if a.style in ("primary", "danger") else None,
-                                      confirm=confirm))
-    return ActionsBlock(block_id=block_id, elements=elements)
+    """The core's next actions as a row of buttons (one renderer for every card and list)."""
+    return ActionsBlock(block_id=block_id, elements=[button(prefix, value, a) for a in actions])
 
 
 def case_card(
