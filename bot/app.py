@@ -183,24 +183,16 @@ class BotApp:
         finally:
             # Readiness counts only ticks that finished without an error (bot/health.py).
             self.ticks.finished(self.core.clock.now(), ok=ok)
-        if self.slack_mode() != "off":
-            # A card that could not be posted (Slack down, rate limited) is posted now: a failed
-            # post never loses the case.
+        # A card or alert that could not be posted (a surface down, rate limited) is posted now:
+        # a failed post never loses the case. Each notifier that can re-post does (decision 0019).
+        for notifier in self.core.notifiers:
+            repost = getattr(notifier, "repost_missing", None)
+            if repost is None:
+                continue
             try:
-                from handlers.slack.media_notifier import repost_missing_media_alerts
-                from handlers.slack.notifier import SlackNotifier, repost_missing_cards
-
-                slack = self.core.notifier_for("slack")
-                if isinstance(slack, SlackNotifier):
-                    repost_missing_cards(self.core, slack.client, self.settings)
-                    repost_missing_media_alerts(self.core, slack.client, self.settings)
+                repost()
             except Exception:
-                log.exception("re-posting case cards failed")
-        if self.teams is not None:  # the same for Teams: a failed post never loses the card
-            try:
-                self.teams.notifier.repost_missing()
-            except Exception:
-                log.exception("re-posting Teams cards failed")
+                log.exception("re-posting on %s failed", notifier.surface)
 
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:

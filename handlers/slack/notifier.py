@@ -30,7 +30,7 @@ from bot.settings import Settings
 from bot.stages import CLOSED_STAGES, LABELS, Stage
 from bot.views import case_view
 from handlers.slack.blocks import KIND_LABELS, card_text, case_card, escape, local_time
-from handlers.slack.media_notifier import deliver_media
+from handlers.slack.media_notifier import deliver_media, repost_missing_media_alerts
 from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,12 @@ class SlackNotifier:
                 self._deliver(set(case_ids), happened)
         except Exception:  # never out of committed(): the commit already happened
             log.exception("slack notifier could not take events for cases %s", sorted(case_ids))
+
+    def repost_missing(self) -> int:
+        """The tick's re-post (bot.app): cards and alerts that could not be posted when they
+        happened. Safe on every tick; returns how many it posted."""
+        return (repost_missing_cards(self.core, self.client, self.settings)
+                + repost_missing_media_alerts(self.core, self.client, self.settings))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything handed over so far has been sent (tests, shutdown)."""
