@@ -106,8 +106,11 @@ def form_card(form: Form, env: dict[str, Any], *, tz: ZoneInfo | None, errors: d
     for name, message in errors.items():
         if name not in {s.name for s in form.fields}:
             body.append(line(("⚠ ", True), message))
-    data = {**env, "context": dict(form.context)} if form.context else {k: v for k, v in env.items()
-                                                                        if k != "context"}
+    # Sent back on submit: the form's own action (the use case to run), its context, and each
+    # field's kind (to read the answers without asking the core for the form again: fetching a
+    # statement editor may draft a statement).
+    data = {**env, "submit": form.action, "context": dict(form.context),
+            "kinds": {s.name: s.kind for s in form.fields}}
     submit = SubmitAction(title=form.submit, style="positive", data={ENVELOPE: data})
     return dump(AdaptiveCard(body=body, actions=[submit]))
 
@@ -160,22 +163,22 @@ def _as_datetime(value: Any, tz: ZoneInfo | None) -> datetime | None:
     return None
 
 
-def values_of(form: Form, data: dict[str, Any], tz: ZoneInfo | None) -> dict[str, Any]:
+def values_of(kinds: dict[str, str], data: dict[str, Any], tz: ZoneInfo | None) -> dict[str, Any]:
     """What a dialog sent back, keyed by field name, typed as the form's fields say: text as
     typed (the core validates), a date as an ISO string, a date and time as an aware datetime in
     the partnership's time zone, several choices as a list. Empty inputs are None."""
     values: dict[str, Any] = {}
-    for spec in form.fields:
-        raw = data.get(spec.name)
-        raw = raw.strip() if isinstance(raw, str) and spec.kind != "longtext" else raw
+    for name, kind in kinds.items():
+        raw = data.get(name)
+        raw = raw.strip() if isinstance(raw, str) and kind != "longtext" else raw
         if raw in (None, ""):
-            values[spec.name] = [] if spec.kind == "choices" else None
-        elif spec.kind == "choices":
-            values[spec.name] = [v for v in str(raw).split(",") if v]
-        elif spec.kind == "datetime":
-            values[spec.name] = _combine(str(raw), data.get(spec.name + TIME_SUFFIX), tz)
+            values[name] = [] if kind == "choices" else None
+        elif kind == "choices":
+            values[name] = [v for v in str(raw).split(",") if v]
+        elif kind == "datetime":
+            values[name] = _combine(str(raw), data.get(name + TIME_SUFFIX), tz)
         else:
-            values[spec.name] = str(raw)
+            values[name] = str(raw)
     return values
 
 

@@ -16,7 +16,7 @@ from microsoft_teams.cards import AdaptiveCard
 from bot.actors import Actor
 from bot.errors import ServiceError
 from bot.privacy import safe_label
-from bot.usecases import cases, triage
+from bot.usecases import cases, media, triage
 from bot.usecases.result import Result
 from handlers.teams.cards import card_message, dialog_button, envelope, text_message
 from handlers.teams.text import dump, fixed, heading
@@ -81,8 +81,6 @@ def answer(door: TeamsDoor, actor: Actor, word: str, rest: str) -> dict[str, Any
         if not ref:
             return text_message("Say which: status SI-2026-0001, or status ME-2026-0001")
         if ref.startswith("ME-"):
-            from bot.usecases import media
-
             result = media.enquiry_status(core, actor, ref)
             return _card(result, media_card(result.view or {}, result.actions, now=now, tz=tz))
         if not ref.startswith("SI-"):
@@ -98,10 +96,8 @@ def answer(door: TeamsDoor, actor: Actor, word: str, rest: str) -> dict[str, Any
     if word == "triage":
         result = triage.triage(core, actor)
         return _card(result, triage_card((result.view or {}).get("items", []), result.actions, tz=tz))
-    from bot.usecases import media
-
     result = media.enquiries(core, actor)
-    return _card(result, enquiries_card((result.view or {}).get("rows", []), tz=tz))
+    return _card(result, enquiries_card((result.view or {}).get("enquiries", []), tz=tz))
 
 
 def _card(result: Result, card: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ Teams may deliver an activity twice; its id is the idempotency key (bot/doors.py
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from microsoft_teams.api import ActivityTypeAdapter
@@ -25,7 +26,7 @@ from bot.actors import Actor, resolve_actor
 from bot.core import Core
 from bot.errors import Invalid, ServiceError
 from bot.settings import Settings
-from bot.usecases.result import Form, Result
+from bot.usecases.result import FIELD_KINDS, Result
 from handlers.teams import commands, offers
 from handlers.teams.cards import ENVELOPE, dialog, dialog_closed, form_card, text_message, values_of
 from handlers.teams.connector import Connector
@@ -90,22 +91,23 @@ class TeamsDoor:
     def submit(self, actor: Actor, data: dict[str, Any], key: str | None) -> dict[str, Any]:
         env = _envelope(data)
         try:
-            form = offers.form_of(self.core, actor, env)
-        except ServiceError as exc:
-            return dialog_closed(str(exc))
-        try:
-            values = values_of(form, data, self.core.calendar.tz)
+            values = values_of(env.get("kinds", {}), data, self.core.calendar.tz)
             result = offers.submit(self.core, actor, env, values, key)
         except Invalid as exc:
-            return self._again(form, env, data, exc)
+            return self._again(actor, env, data, exc)
         except ServiceError as exc:
             return dialog_closed(str(exc))
         self.acknowledge(actor, env, result)
         return dialog_closed(result.message)
 
-    def _again(self, form: Form, env: dict[str, Any], data: dict[str, Any], exc: Invalid) -> dict[str, Any]:
+    def _again(self, actor: Actor, env: dict[str, Any], data: dict[str, Any], exc: Invalid) -> dict[str, Any]:
         """The form again with each error beside its field, and what was typed (a dialog is not a
-        post: only the person typing sees it)."""
+        post: only the person typing sees it). It keeps the context it was submitted with (a
+        statement's version: a save over a newer one stays refused)."""
+        try:
+            form = replace(offers.form_of(self.core, actor, env), context=env.get("context", {}))
+        except ServiceError as again:
+            return dialog_closed(str(again))
         errors = dict(getattr(exc, "errors", {}) or {"": str(exc)})
         card = form_card(form, env, tz=self.core.calendar.tz, errors=errors, typed=data)
         return dialog(form.title, card)
@@ -153,14 +155,18 @@ def _envelope(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(env, dict):
         return {"use": ""}
     out: dict[str, Any] = {"use": str(env.get("use") or "")[:20]}
-    for name in ("ref", "action"):
+    for name in ("ref", "action", "submit"):
         if isinstance(env.get(name), str):
             out[name] = env[name][:60]
     if isinstance(env.get("item"), int):
         out["item"] = env["item"]
     context = env.get("context")
-    if isinstance(context, dict):
-        out["context"] = {str(k)[:40]: str(v)[:200] for k, v in list(context.items())[:10]}
+    if isinstance(context, dict):  # JSON scalars as the core gave them (a version is a number)
+        out["context"] = {str(k)[:40]: v if isinstance(v, int | float | bool) or v is None else str(v)[:200]
+                          for k, v in list(context.items())[:10]}
+    kinds = env.get("kinds")
+    if isinstance(kinds, dict):
+        out["kinds"] = {str(k)[:60]: str(v) for k, v in list(kinds.items())[:40] if v in FIELD_KINDS}
     return out
 
 

@@ -12,17 +12,12 @@ from typing import Any
 from bot.actors import Actor
 from bot.core import Core
 from bot.errors import Refused
-from bot.usecases import cases, triage
+from bot.usecases import cases, media, triage
 from bot.usecases.result import Form, NextAction, Result
 
 UNKNOWN = "That button is not known (the card may be out of date)."
 
 
-def _media():  # type: ignore[no-untyped-def]
-    # Imported when first used: the media use cases arrive with wt-usecases' media step.
-    from bot.usecases import media
-
-    return media
 
 
 def form_of(core: Core, actor: Actor, env: dict[str, Any]) -> Form:
@@ -30,11 +25,11 @@ def form_of(core: Core, actor: Actor, env: dict[str, Any]) -> Form:
     if use == "refer":
         return cases.referral_form(core, actor)
     if use == "enquiry":
-        return _media().enquiry_form(core, actor)
+        return media.enquiry_form(core, actor)
     if use == "case" and env.get("ref") and env.get("action"):
         return cases.form_for(core, actor, env["ref"], env["action"])
     if use == "media" and env.get("ref") and env.get("action"):
-        return _media().media_form_for(core, actor, env["ref"], env["action"])
+        return media.media_form_for(core, actor, env["ref"], env["action"])
     if use == "triage" and "item" in env and env.get("action"):
         return triage.triage_form(core, actor, int(env["item"]), env["action"])
     raise Refused(UNKNOWN)
@@ -45,12 +40,13 @@ def submit(core: Core, actor: Actor, env: dict[str, Any], values: dict[str, Any]
     if use == "refer":
         return cases.refer(core, actor, values, key=key)
     if use == "enquiry":
-        return _media().raise_enquiry(core, actor, values, key=key)
+        return media.raise_enquiry(core, actor, values, key=key)
     if use == "case":
-        return cases.act(core, actor, env["ref"], env["action"], values, key=key, context=context)
+        return cases.act(core, actor, env["ref"], env.get("submit") or env["action"], values, key=key,
+                         context=context)
     if use == "media":
-        return _media().act_on_enquiry(core, actor, env["ref"], env["action"], values, key=key,
-                                       context=context)
+        return media.act_on_enquiry(core, actor, env["ref"], env.get("submit") or env["action"], values,
+                                    key=key, context=context)
     if use == "triage":
         return triage.act_on_triage(core, actor, int(env["item"]), env["action"], values, key=key)
     raise Refused(UNKNOWN)
@@ -61,7 +57,7 @@ def press(core: Core, actor: Actor, env: dict[str, Any], key: str | None) -> Res
     if env["use"] == "case" and env.get("ref"):
         return cases.act(core, actor, env["ref"], env["action"], key=key)
     if env["use"] == "media" and env.get("ref"):
-        return _media().act_on_enquiry(core, actor, env["ref"], env["action"], key=key)
+        return media.act_on_enquiry(core, actor, env["ref"], env["action"], key=key)
     raise Refused(UNKNOWN)
 
 
@@ -72,4 +68,4 @@ def case_card_actions(stage: str) -> tuple[NextAction, ...]:
 
 def media_card_actions(status: str) -> tuple[NextAction, ...]:
     """The buttons on the media alert: what the media team may do at this status."""
-    return _media().card_actions(status)
+    return media.alert_actions(status)
