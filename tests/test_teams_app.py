@@ -62,3 +62,24 @@ def test_the_app_starts_the_teams_endpoint_beside_the_rest(tmp_path: Path, datab
 def test_without_teams_settings_there_is_no_teams_door(tmp_path: Path, database_url: str) -> None:
     app = create_app(Settings(_env_file=None, database_url=database_url, data_dir=tmp_path, health_port=None))
     assert app.teams is None and all(n.surface != "teams" for n in app.core.notifiers)
+
+
+def test_the_manifest_names_the_bot_its_scopes_commands_and_icons() -> None:
+    import json
+    import struct
+
+    from handlers.teams.commands import HELP
+
+    folder = Path(__file__).resolve().parent.parent / "teams"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["manifestVersion"] == manifest["$schema"].split("/v")[-1].split("/")[0]
+    [bot] = manifest["bots"]
+    assert bot["botId"] == manifest["id"] and set(bot["scopes"]) == {"personal", "team"}
+    for commands in bot["commandLists"]:
+        for command in commands["commands"]:
+            assert command["title"] in HELP or command["title"] == "help"
+    sizes = {"color": 192, "outline": 32}
+    for kind, size in sizes.items():
+        data = (folder / manifest["icons"][kind]).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (size, size)
