@@ -93,7 +93,7 @@ def view_of(call_body: dict[str, Any]) -> dict[str, Any]:
 
 def alert_updates(slack: SlackHarness, found: MediaEnquiry) -> list[str]:
     return [json.dumps(blocks_of(c.body)) for c in slack.api.of("chat.update")
-            if c.body["ts"] == found.slack_ts]
+            if c.body["ts"] == slack.ts_of("media", found.id)]
 
 
 def dms_to(slack: SlackHarness, user: str) -> list[str]:
@@ -134,7 +134,8 @@ def test_a_report_creates_the_enquiry_posts_the_alert_and_tells_the_people_who_m
     assert found.raised_by == f"slack:{PRACTITIONER}" and found.raising_agency == "police"
     # The alert in the comms channel: posted once, remembered, time to notify recorded.
     [alert] = [c.body for c in slack.api.of("chat.postMessage") if c.body["channel"] == COMMS]
-    assert found.slack_channel == COMMS and found.slack_ts and found.slack_posted_at == NOW
+    post = slack.post_of("media", found.id)
+    assert post.conversation == COMMS and post.message_id and post.posted_at == NOW
     text = json.dumps(blocks_of(alert))
     for fact in ("ME-2026-0001", "Evening Post", case_ref, "A specific incident, case or review",
                  "row 1", "Speaks: Chair", f"<@{CHAIR}>", "Signs off", "Holding statement",
@@ -266,7 +267,8 @@ def test_an_unacknowledged_alert_repeats_in_the_thread_and_to_the_business_manag
     slack.api.clear()
     slack.clock.advance(timedelta(minutes=15))
     assert media_clock.chase_media(slack.core) == 1
-    [reply] = [c.body for c in slack.api.of("chat.postMessage") if c.body.get("thread_ts") == found.slack_ts]
+    ts = slack.ts_of("media", found.id)
+    [reply] = [c.body for c in slack.api.of("chat.postMessage") if c.body.get("thread_ts") == ts]
     assert reply["channel"] == COMMS and ":rotating_light:" in reply["text"] and found.ref in reply["text"]
     [dm] = dms_to(slack, BUSINESS_MANAGER)
     assert found.ref in dm and "not been acknowledged" in dm
@@ -346,10 +348,10 @@ def test_the_notifier_never_raises_and_missing_alerts_are_reposted(slack: SlackH
         media.receive_enquiry(session, slack.core, EnquiryInput(
             outlet="Radio Example", subject="partnership", journalist=JOURNALIST, contact=CONTACT,
         ), actor="press.office@borough.example", source="email")
-    assert enquiry(slack).slack_ts is None
+    assert slack.post_of("media", enquiry(slack).id) is None
     del slack.api.fail["chat.postMessage"]
     assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 1
-    assert enquiry(slack).slack_channel == COMMS and dms_to(slack, PRESS)
+    assert slack.post_of("media", enquiry(slack).id).conversation == COMMS and dms_to(slack, PRESS)
     assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 0
     assert JOURNALIST not in slack.api.everything_sent()
 
@@ -359,10 +361,10 @@ def test_the_alert_is_posted_by_the_notifier_alone(slack: SlackHarness) -> None:
     the Slack notifier (Slack down when it was reported) the tick's re-post does."""
     from bot.core import NullNotifier
 
-    slack.core.notifier = NullNotifier()
+    slack.core.notifiers = [NullNotifier()]
     found = report(slack)
-    assert found.slack_channel is None
+    assert slack.post_of("media", found.id) is None
     assert [c for c in slack.api.of("chat.postMessage") if c.body["channel"] == COMMS] == []
     assert dms_to(slack, PRACTITIONER)  # the raiser's thank-you is the door's answer, not a post
     assert repost_missing_media_alerts(slack.core, slack.client, slack.settings) == 1
-    assert enquiry(slack).slack_channel == COMMS and dms_to(slack, PRESS)
+    assert slack.post_of("media", enquiry(slack).id).conversation == COMMS and dms_to(slack, PRESS)
