@@ -170,6 +170,10 @@ def test_the_personal_view_board_and_status(teams: TeamsHarness) -> None:
     assert case.ref in str(status) and buttons_of(status) == []  # the referrer may not act on it
     teams.say("status SI-2026-9999", PRACTITIONER)
     assert "There is no case" in teams.fake.of("create", "a:personal-1")[-1].body["text"]
+    teams.say("triage")
+    assert "Triage: mail to look at" in str(card_of(teams.fake.of("create", "a:personal-1")[-1]))
+    teams.say("triage", PRACTITIONER)  # the core refuses, and says why
+    assert "business unit" in teams.fake.of("create", "a:personal-1")[-1].body["text"]
 
 
 def test_in_a_channel_only_the_forms_are_offered(teams: TeamsHarness) -> None:
