@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlmodel import Session
 
 from bot.cli_common import (
     Ctx,
@@ -267,25 +266,19 @@ def open_cmd(ctx: Ctx, referring_agency: str | None, incident_date: date | None,
     """Open a case from a referral received by other means (phone, secure form).
 
     Needs at least --referring-agency, --incident-date and --outcome."""
-    from bot import doors
-    from bot.cases import Referral, open_case
+    from bot.usecases.cases import refer
 
     refuse_thin_referral(referring_agency=referring_agency, incident_date=incident_date,
                          outcome=outcome)
-    referral = Referral(
-        referring_agency=referring_agency, incident_date=incident_date, la_aware_date=la_aware,
-        outcome=outcome, abuse_neglect=abuse_neglect, legal_status=legal_status,
-        age_band=age_band, agencies_involved=list(agencies),
-    )
-
-    def run(s: Session) -> dict[str, Any]:
-        case = open_case(s, ctx.core, referral, actor=ctx.actor, source="cli")
-        return {"ref": case.ref, "missing": case.missing}
-
+    values = {
+        "referring_agency": referring_agency, "incident_date": incident_date, "la_aware_date": la_aware,
+        "outcome": outcome, "abuse_neglect": abuse_neglect, "legal_status": legal_status,
+        "age_band": age_band, "agencies_involved": list(agencies),
+    }
     with handled():
-        opened, _ = doors.once(ctx.core, key=idempotency_key and f"cli-open:{idempotency_key}",
-                               surface="cli", action=run)
-    ref, missing = opened["ref"], opened["missing"]
+        opened = refer(ctx.core, ctx.who(), values, complete=False,
+                       key=idempotency_key and f"cli-open:{idempotency_key}")
+    ref, missing = opened.ref, opened.data.get("missing", [])
     if as_json:
         emit({"ref": ref, "missing": missing})
     else:

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-from sqlmodel import Session
 
 from bot.cli_common import (
     Ctx,
@@ -20,8 +19,9 @@ from bot.cli_common import (
     human_day,
     human_detail,
     human_value,
-    stage_label,
 )
+from bot.stages import DECISIONS
+from bot.vocabulary import EMBARGO_LABELS, ROUTE_LABELS
 
 
 class _CaseGroup(click.Group):
@@ -91,76 +91,68 @@ def _print_case(v: dict[str, Any]) -> None:
                    f"{human_detail(e['detail'])}")
 
 
-def case_action(fn: Callable[..., str | None]) -> Callable[..., None]:
-    """Run ``fn(session, core, case, actor, **options)`` in one transaction and say what changed."""
+def case_action(fn: Callable[..., tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], dict[str, str]]]
+                ) -> Callable[..., None]:
+    """``fn(**options)`` names the use case's action and its answers; one transaction acts."""
 
     @click.pass_context
     def wrapper(click_ctx: click.Context, **options: Any) -> None:
-        from bot.cases import get_case
+        from bot.usecases.cases import act
 
         ctx: Ctx = click_ctx.obj
         ref = click_ctx.parent.meta["ref"] if click_ctx.parent else ""
-        with handled(), ctx.core.transaction() as s:
-            c = get_case(s, ref)
-            message = fn(s, ctx.core, c, ctx.actor, **options)
-            ref, stage = c.ref, c.stage
-        click.echo(message or f"{ref}: now {stage_label(stage)}")
+        action, values, *context = fn(**options)
+        with handled():
+            result = act(ctx.core, ctx.who(), ref, action, values, context=context[0] if context else None)
+        click.echo(result.message)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
 
 
+Action = tuple[str, dict[str, Any]]
+
+
 @case.command("accept")
 @click.option("--la-aware", callback=_day_cb, metavar="DATE",
               help="When the local authority became aware (anchors the 5 working day clock).")
 @case_action
-def case_accept(s: Session, core: Any, c: Any, actor: str, la_aware: date | None) -> None:
+def case_accept(la_aware: date | None) -> Action:
     """The criteria are met: the local authority is to notify the National Panel."""
-    from bot.cases import accept
-
-    accept(s, core, c, actor=actor, la_aware=la_aware)
+    return "accept", {"la_aware_date": la_aware}
 
 
 @case.command("triage")
 @case_action
-def case_triage(s: Session, core: Any, c: Any, actor: str) -> None:
+def case_triage() -> Action:
     """Start screening the referral against the criteria."""
-    from bot.cases import start_triage
-
-    start_triage(s, core, c, actor=actor)
+    return "triage", {}
 
 
 @case.command("la-aware")
 @click.argument("day", callback=_day_cb, metavar="DATE")
 @case_action
-def case_la_aware(s: Session, core: Any, c: Any, actor: str, day: date) -> None:
+def case_la_aware(day: date) -> Action:
     """Record or correct when the local authority became aware."""
-    from bot.cases import set_la_aware
-
-    set_la_aware(s, core, c, day, actor=actor)
+    return "la_aware", {"la_aware_date": day}
 
 
 @case.command("not-met")
-@click.argument("route", type=click.Choice(["no-further-action", "notification-only",
-                                            "alternative-learning"]))
+@click.argument("route", type=click.Choice(list(ROUTE_LABELS)))
 @click.option("--reason", required=True, help="The rationale (kept in the case record only).")
 @case_action
-def case_not_met(s: Session, core: Any, c: Any, actor: str, route: str, reason: str) -> None:
+def case_not_met(route: str, reason: str) -> Action:
     """The serious incident criteria are not met: choose the route."""
-    from bot.cases import not_met
-
-    not_met(s, core, c, route=route, reason=reason, actor=actor)
+    return "not_met", {"route": route, "reason": reason}
 
 
 @case.command("sin-submitted")
 @click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was submitted (default now).")
 @case_action
-def case_sin_submitted(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
+def case_sin_submitted(at: datetime | None) -> Action:
     """The local authority submitted the notification; the rapid review clock starts."""
-    from bot.cases import record_sin_submitted
-
-    record_sin_submitted(s, core, c, at=at, actor=actor)
+    return "sin_submitted", {"at": at}
 
 
 @case.command("request")
@@ -169,29 +161,19 @@ def case_sin_submitted(s: Session, core: Any, c: Any, actor: str, at: datetime |
               help="An agency to ask (repeat for several).")
 @click.option("--named-by", metavar="SLUG", help="The agency that named these agencies.")
 @case_action
-def case_request(s: Session, core: Any, c: Any, actor: str, kind: str, agencies: tuple[str, ...],
-                 named_by: str | None) -> str:
+def case_request(kind: str, agencies: tuple[str, ...], named_by: str | None) -> tuple[str, dict[str, Any],
+                                                                                        dict[str, str]]:
     """Send a request to agencies by email, each with its own clock."""
-    from bot.agency_requests import send_requests
-
-    sent = send_requests(s, core, c, kind=kind, agencies=list(agencies), actor=actor,
-                         named_by=named_by)
-    skipped = sorted(set(agencies) - {r.agency for r in sent})
-    asked = ", ".join(r.agency for r in sent) or "nobody"
-    msg = f"{c.ref}: {deadline_kind_label(kind)} request queued for {asked}"
-    return msg + (f" (already asked: {', '.join(skipped)})" if skipped else "")
+    return "send_requests", {"agencies": list(agencies), "named_by": named_by}, {"kind": kind}
 
 
 @case.command("returned")
 @click.argument("agency")
 @click.option("--kind", type=click.Choice(["info-gathering", "chronology"]))
 @case_action
-def case_returned(s: Session, core: Any, c: Any, actor: str, agency: str, kind: str | None) -> None:
+def case_returned(agency: str, kind: str | None) -> Action:
     """Mark an agency's return received by other means (secure portal, by hand)."""
-    from bot.agency_requests import get_request, record_return
-
-    core.protocol.agency(agency)
-    record_return(s, core, get_request(s, c, agency, kind), actor=actor, via="other means")
+    return "return", {"agency": agency, "kind": kind}
 
 
 @case.command("withdraw")
@@ -199,77 +181,57 @@ def case_returned(s: Session, core: Any, c: Any, actor: str, agency: str, kind: 
 @click.option("--kind", type=click.Choice(["info-gathering", "chronology"]))
 @click.option("--reason", required=True)
 @case_action
-def case_withdraw(s: Session, core: Any, c: Any, actor: str, agency: str, kind: str | None,
-                  reason: str) -> None:
+def case_withdraw(agency: str, kind: str | None, reason: str) -> Action:
     """Stop chasing a request that will not be answered."""
-    from bot.agency_requests import get_request, withdraw
-
-    core.protocol.agency(agency)
-    withdraw(s, core, get_request(s, c, agency, kind), reason=reason, actor=actor)
+    return "withdraw", {"agency": agency, "kind": kind, "reason": reason}
 
 
 @case.command("decide")
-@click.argument("option", type=click.Choice(["national-review", "lcspr", "single-agency-review",
-                                             "audit", "practice-review", "reflective-session",
-                                             "escalation", "no-further-review"]))
+@click.argument("option", type=click.Choice(list(DECISIONS)))
 @click.option("--rationale", default="", help="The panel's rationale (case record only).")
 @click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was decided (default now).")
 @case_action
-def case_decide(s: Session, core: Any, c: Any, actor: str, option: str, rationale: str,
-                at: datetime | None) -> None:
+def case_decide(option: str, rationale: str, at: datetime | None) -> Action:
     """Record the rapid review panel's decision, sent to the National Panel."""
-    from bot.cases import decide
-
-    decide(s, core, c, option=option, rationale=rationale, actor=actor, at=at)
+    return "decide", {"option": option, "rationale": rationale, "at": at}
 
 
 @case.command("close")
 @click.option("--reason", required=True)
 @case_action
-def case_close(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
+def case_close(reason: str) -> Action:
     """Close the case; every clock and chaser stops."""
-    from bot.cases import close
-
-    close(s, core, c, reason=reason, actor=actor)
+    return "close", {"reason": reason}
 
 
 @case.command("embargo")
-@click.option("--reason", required=True, type=click.Choice(["criminal", "coroner"]),
+@click.option("--reason", required=True, type=click.Choice(list(EMBARGO_LABELS)),
               help="Which proceedings publication waits for.")
 @case_action
-def case_embargo(s: Session, core: Any, c: Any, actor: str, reason: str) -> None:
+def case_embargo(reason: str) -> Action:
     """The report is complete but publication waits for proceedings (P0; KIR l.316)."""
-    from bot.publication import embargo
-
-    embargo(s, core, c, reason=reason, actor=actor)
+    return "embargo", {"reason": reason}
 
 
 @case.command("publication-date")
 @click.argument("day", callback=_day_cb, metavar="DATE")
 @case_action
-def case_publication_date(s: Session, core: Any, c: Any, actor: str, day: date) -> None:
+def case_publication_date(day: date) -> Action:
     """Set (or move) the publication date of the local review (P1)."""
-    from bot.publication import set_publication_date
-
-    set_publication_date(s, core, c, day, actor=actor)
+    return "publication_date", {"publication_date": day}
 
 
 @case.command("published")
 @click.option("--at", callback=_when_cb, metavar="WHEN", help="When it was published (default now).")
 @case_action
-def case_published(s: Session, core: Any, c: Any, actor: str, at: datetime | None) -> None:
+def case_published(at: datetime | None) -> Action:
     """The review is published (P2): the 6 month clock is met; press releases are now allowed."""
-    from bot.publication import publish
-
-    publish(s, core, c, actor=actor, at=at)
+    return "published", {"at": at}
 
 
 @case.command("authorise-speaker")
 @click.argument("agency")
 @case_action
-def case_authorise_speaker(s: Session, core: Any, c: Any, actor: str, agency: str) -> str:
+def case_authorise_speaker(agency: str) -> Action:
     """Authorise an agency to speak for itself about this review (M-8, SW-COMMS l.93)."""
-    from bot.publication import authorise_agency
-
-    authorise_agency(s, core, c, agency, actor=actor)
-    return f"{c.ref}: {agency} may respond for itself; the Chair and the Council press office agree its words"
+    return "authorise_speaker", {"agency": agency}

@@ -55,6 +55,19 @@ class Ctx:
     def core(self) -> Any:
         return self.app.core
 
+    def who(self) -> Any:
+        """The core's actor for ``--actor`` (default ``cli:<login>``): an operator on the server,
+        with the roles the protocol gives an email address (e.g. a signer for ``media approve``)."""
+        from dataclasses import replace
+
+        from bot.actors import resolve_actor
+
+        if self.actor.startswith("cli:"):
+            return resolve_actor(self.core, surface="cli", user_id=self.actor.removeprefix("cli:"))
+        if "@" in self.actor:
+            return resolve_actor(self.core, surface="cli", email=self.actor)
+        return replace(resolve_actor(self.core, surface="cli", user_id=self.actor), key=self.actor)
+
 
 def _login() -> str:
     try:

@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlmodel import Session
 
 from bot.cli_common import Ctx, _deadline_cb, _local, _when_cb, emit, handled, human_detail, pass_ctx
-from bot.errors import Refused
 from bot.media_routing import SUBJECTS
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROLES
 
@@ -77,50 +75,59 @@ def media_new(ctx: Ctx, outlet: str, subject: str, journalist: str, contact: str
               raised_by_agency: str | None, summary: str, ack_to: str | None,
               idempotency_key: str | None) -> None:
     """Record a media enquiry received by telephone or in person; everyone is told at once."""
-    from bot import doors
-    from bot.media import EnquiryInput, receive_enquiry
+    from bot.usecases.media import raise_enquiry
 
-    data = EnquiryInput(
-        outlet=outlet, subject=subject, journalist=journalist, contact=contact,
-        journalist_deadline=deadline, case_ref=case_ref, subject_agency=about_agency,
-        raising_agency=raised_by_agency, summary=summary,
-    )
-    def run(s: Session) -> dict[str, Any]:
-        enquiry = receive_enquiry(s, ctx.core, data, actor=ctx.actor, source="cli",
-                                  acknowledge_to=ack_to)
-        routing = enquiry.routing
-        return {"line": f"{enquiry.ref}: row {routing['row']}; {routing['spokesperson']['label']} "
-                        f"speaks; output {routing['output_label']}"}
-
+    values = {
+        "outlet": outlet, "subject": subject, "journalist": journalist, "contact": contact,
+        "deadline": deadline, "case_ref": case_ref, "subject_agency": about_agency,
+        "raising_agency": raised_by_agency, "summary": summary,
+    }
     with handled():
-        got, _ = doors.once(ctx.core, key=idempotency_key and f"cli-media-new:{idempotency_key}",
-                            surface="cli", action=run)
-    click.echo(got["line"])
+        got = raise_enquiry(ctx.core, ctx.who(), values, complete=False, acknowledge_to=ack_to,
+                            key=idempotency_key and f"cli-media-new:{idempotency_key}")
+    click.echo(f"{got.ref}: row {got.data['row']}; {got.data['speaks_label']} speaks; output "
+               f"{got.data['output_label']}")
 
 
-def enquiry_action(fn: Callable[..., str]) -> Callable[..., None]:
-    """Run ``fn(session, core, enquiry, actor, **options)`` in one transaction; print its message.
-
-    A refusal is audited in its own transaction (the refused one rolled back) and exits 2."""
+def enquiry_action(fn: Callable[..., tuple[str, dict[str, Any]]]) -> Callable[..., None]:
+    """``fn(**options)`` names the use case's action and its answers; one transaction acts (a
+    refusal is audited by the core and exits 2). What was done is said from the statement."""
 
     @click.argument("ref")
     @pass_ctx
     def wrapper(ctx: Ctx, ref: str, **options: Any) -> None:
-        from bot.media import get_enquiry, record_refusal
+        from bot.usecases.media import act_on_enquiry
 
+        action, values = fn(**options)
         with handled():
-            try:
-                with ctx.core.transaction() as s:
-                    message = fn(s, ctx.core, get_enquiry(s, ref), ctx.actor, **options)
-            except Refused as exc:
-                action = fn.__name__.removeprefix("media_")
-                record_refusal(ctx.core, ref=ref, actor=ctx.actor, action=action, reason=str(exc))
-                raise
-        click.echo(message)
+            result = act_on_enquiry(ctx.core, ctx.who(), ref, action, values)
+        click.echo(said(ctx, action, result.ref or ref, result.message))
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def said(ctx: Ctx, action: str, ref: str, message: str) -> str:
+    """The CLI's line for an action on a statement: the whole text or where it went (the
+    operator's own terminal, not a chat)."""
+    if action not in ("draft", "approve", "release"):
+        return message
+    from bot.media import get_enquiry
+    from bot.media_statements import latest_statement, pending_signers
+
+    with ctx.core.db.session() as s:
+        enquiry = get_enquiry(s, ref)
+        st = latest_statement(s, enquiry)
+        assert st is not None
+        if action == "draft":
+            return f"{ref}: {MEDIA_OUTPUTS.get(st.kind, st.kind)} version {st.version} drafted\n\n{st.text}"
+        if action == "release":
+            return f"{ref}: version {st.version} released to {st.released_to}"
+        waiting = [n.display for n in pending_signers(enquiry, st)]
+    if waiting:
+        return f"{ref}: version {st.version} approved by you; still waiting for {', '.join(waiting)}"
+    return f"{ref}: version {st.version} approved; it can be released"
 
 
 @media.command("show")
@@ -181,12 +188,9 @@ def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
 
 @media.command("ack")
 @enquiry_action
-def media_ack(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+def media_ack() -> tuple[str, dict[str, Any]]:
     """Acknowledge the alert: it stops repeating."""
-    from bot.media import acknowledge
-
-    done = acknowledge(s, core, enquiry, actor=actor)
-    return f"{enquiry.ref}: acknowledged" if done else f"{enquiry.ref}: already acknowledged"
+    return "ack", {}
 
 
 @media.command("draft")
@@ -195,37 +199,23 @@ def media_ack(s: Session, core: Any, enquiry: Any, actor: str) -> str:
 @click.option("--text-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The edited statement (a new version); default: the template.")
 @enquiry_action
-def media_draft(s: Session, core: Any, enquiry: Any, actor: str, kind: str | None,
-                text_file: Path | None) -> str:
+def media_draft(kind: str | None, text_file: Path | None) -> tuple[str, dict[str, Any]]:
     """Draft (or redraft) the statement. A press release is refused before publication (M-5)."""
-    from bot.media_statements import draft_statement
-
-    text = text_file.read_text("utf-8") if text_file else None
-    st = draft_statement(s, core, enquiry, actor=actor, kind=kind, text=text)
-    return f"{enquiry.ref}: {MEDIA_OUTPUTS.get(st.kind, st.kind)} version {st.version} drafted\n\n{st.text}"
+    return "draft", {"kind": kind, "text": text_file.read_text("utf-8") if text_file else None}
 
 
 @media.command("approve")
 @enquiry_action
-def media_approve(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+def media_approve() -> tuple[str, dict[str, Any]]:
     """Approve the current draft as a signer the routing names (--actor EMAIL)."""
-    from bot.media_statements import approve_statement, pending_signers
-
-    st = approve_statement(s, core, enquiry, actor=actor)
-    waiting = [n.display for n in pending_signers(enquiry, st)]
-    if waiting:
-        return f"{enquiry.ref}: version {st.version} approved by you; still waiting for {', '.join(waiting)}"
-    return f"{enquiry.ref}: version {st.version} approved; it can be released"
+    return "approve", {}
 
 
 @media.command("release")
 @enquiry_action
-def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
+def media_release() -> tuple[str, dict[str, Any]]:
     """Release the approved statement (to the journalist by email when the contact is an address)."""
-    from bot.media_statements import release_statement
-
-    st = release_statement(s, core, enquiry, actor=actor)
-    return f"{enquiry.ref}: version {st.version} released to {st.released_to}"
+    return "release", {}
 
 
 @media.command("responded")
@@ -233,24 +223,17 @@ def media_release(s: Session, core: Any, enquiry: Any, actor: str) -> str:
               help="Who answered the journalist.")
 @click.option("--at", callback=_when_cb, metavar="WHEN", help="When (default now).")
 @enquiry_action
-def media_responded(s: Session, core: Any, enquiry: Any, actor: str, spoke: str,
-                    at: datetime | None) -> str:
+def media_responded(spoke: str, at: datetime | None) -> tuple[str, dict[str, Any]]:
     """Record a response given outside the bot (e.g. by telephone) and who gave it."""
-    from bot.media import record_response
-
-    record_response(s, core, enquiry, spoke=spoke, actor=actor, at=at)
-    return f"{enquiry.ref}: response by {spoke} recorded"
+    return "respond", {"spoke": spoke, "at": at}
 
 
 @media.command("close")
 @click.option("--reason", required=True)
 @enquiry_action
-def media_close(s: Session, core: Any, enquiry: Any, actor: str, reason: str) -> str:
+def media_close(reason: str) -> tuple[str, dict[str, Any]]:
     """Close the enquiry: no more alerts or reminders."""
-    from bot.media import close_enquiry
-
-    close_enquiry(s, core, enquiry, reason=reason, actor=actor)
-    return f"{enquiry.ref}: closed"
+    return "close", {"reason": reason}
 
 
 # --- the Chair's absence -------------------------------------------------------------------
@@ -282,12 +265,12 @@ def chair_away(click_ctx: click.Context) -> None:
 @pass_ctx
 def chair_away_set(ctx: Ctx, starts: datetime, ends: datetime, delegate: str | None) -> None:
     """Record that the Chair is away from --from until --until."""
-    from bot.media_team import set_chair_absence
+    from bot.usecases.chair import set_chair_away
 
-    with handled(), ctx.core.transaction() as s:
-        absence = set_chair_absence(s, ctx.core, starts_at=starts, ends_at=ends, actor=ctx.actor,
-                                    delegate=delegate)
-        absence_id = absence.id
+    with handled():
+        result = set_chair_away(ctx.core, ctx.who(), {"starts_at": starts, "ends_at": ends,
+                                                      "delegate": delegate})
+    absence_id = result.data["absence_id"]
     click.echo(f"#{absence_id}: the Chair is away {_local(starts.isoformat())} to {_local(ends.isoformat())}")
 
 
@@ -296,8 +279,8 @@ def chair_away_set(ctx: Ctx, starts: datetime, ends: datetime, delegate: str | N
 @pass_ctx
 def chair_away_cancel(ctx: Ctx, absence_id: int) -> None:
     """Cancel a recorded absence (the Chair is back)."""
-    from bot.media_team import cancel_chair_absence
+    from bot.usecases.chair import cancel_chair_away
 
-    with handled(), ctx.core.transaction() as s:
-        cancel_chair_absence(s, ctx.core, absence_id, actor=ctx.actor)
-    click.echo(f"#{absence_id}: cancelled")
+    with handled():
+        result = cancel_chair_away(ctx.core, ctx.who(), absence_id)
+    click.echo(result.message)

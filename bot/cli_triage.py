@@ -38,11 +38,12 @@ def triage(click_ctx: click.Context, as_json: bool) -> None:
 @pass_ctx
 def triage_assign(ctx: Ctx, item_id: int, ref: str, agency: str, kind: str | None) -> None:
     """Confirm a held message as an agency's return."""
-    from bot.inbound import assign_triage
+    from bot.usecases.triage import act_on_triage
 
-    with handled(), ctx.core.transaction() as s:
-        assign_triage(s, ctx.core, item_id, ref=ref, agency=agency, kind=kind, actor=ctx.actor)
-    click.echo(f"#{item_id}: recorded as {agency}'s return on {ref.upper()}")
+    with handled():
+        result = act_on_triage(ctx.core, ctx.who(), item_id, "triage_assign",
+                               {"ref": ref, "agency": agency, "kind": kind})
+    click.echo(result.message)
 
 
 @triage.command("dismiss")
@@ -51,8 +52,8 @@ def triage_assign(ctx: Ctx, item_id: int, ref: str, agency: str, kind: str | Non
 @pass_ctx
 def triage_dismiss(ctx: Ctx, item_id: int, reason: str) -> None:
     """Take a message off the triage list."""
-    from bot.inbound import dismiss_triage
+    from bot.usecases.triage import act_on_triage
 
-    with handled(), ctx.core.transaction() as s:
-        dismiss_triage(s, ctx.core, item_id, reason=reason, actor=ctx.actor)
-    click.echo(f"#{item_id}: dismissed")
+    with handled():
+        result = act_on_triage(ctx.core, ctx.who(), item_id, "triage_dismiss", {"reason": reason})
+    click.echo(result.message)

@@ -106,12 +106,16 @@ def read_referral(values: Values) -> Referral:
     )
 
 
-def refer(core: Core, actor: Actor, values: Values, *, key: str | None = None) -> Result:
-    """R0: a referral from a chat form opens a case; the referrer is thanked, the unit told."""
+def refer(
+    core: Core, actor: Actor, values: Values, *, key: str | None = None, complete: bool = True,
+) -> Result:
+    """R0: a referral opens a case; the referrer is thanked, the unit told. ``complete``: the
+    form's answers are all required (a chat form); the CLI opens with what a call gave."""
     referral = read_referral(values)
     today = core.calendar.local_date(core.clock.now())
-    errors = {**referral_errors(core, referral, today),
-              **missing(referral_form(core, actor).fields, values, REQUIRED)}
+    errors = referral_errors(core, referral, today)
+    if complete:
+        errors = {**errors, **missing(referral_form(core, actor).fields, values, REQUIRED)}
     if errors:
         raise Invalid(errors)
 
@@ -124,7 +128,7 @@ def refer(core: Core, actor: Actor, values: Values, *, key: str | None = None) -
             actions=next_actions(actor, case.stage),
             notify=(Notice(actor.key, "referral_received", case.ref),
                     Notice("business_unit", "referral_alert", case.ref)),
-            data={"stage": case.stage, "case_id": case.id},
+            data={"stage": case.stage, "case_id": case.id, "missing": list(case.missing)},
         )
 
     return once(core, actor, key, run)

@@ -288,8 +288,13 @@ def _one(session: Session, core: Core, actor: Actor, enquiry: MediaEnquiry, acti
     if action == "release":
         statement = statements.release_statement(session, core, enquiry, actor=actor.key, team_member=team)
         return f"Version {statement.version} of the statement for {enquiry.ref} is released."
-    if action == "draft":
+    if action == "draft" and "version" in context:  # the editor saved
         return _save(session, core, actor, enquiry, values, context)
+    if action == "draft":  # a new version: from the template, or a text given whole (the CLI)
+        statement = statements.draft_statement(
+            session, core, enquiry, actor=actor.key, kind=choice(values, "kind"),
+            text=values.get("text") or None, team_member=team)
+        return f"{enquiry.ref}: version {statement.version} drafted"
     if action == "respond":
         media.record_response(session, core, enquiry, spoke=choice(values, "spoke") or "", actor=actor.key,
                               at=moment(values, "at"), team_member=team)
