@@ -1,7 +1,8 @@
 """``python -m bench`` (or ``make bench``): every benchmark, then one combined table.
 
 ``--verbose`` also prints each benchmark's own detail tables. Individually:
-``python -m bench.intake [--profile]``, ``python -m bench.intake_worst`` and ``python -m bench.sweep``.
+``python -m bench.intake [--profile]``, ``python -m bench.intake_worst``, ``python -m bench.sweep`` and
+``python -m bench.chat_ack``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 import time
 from datetime import datetime
 
-from bench import intake, intake_worst, slack_command, sweep
+from bench import chat_ack, intake, intake_worst, sweep
 from bench._common import Row, machine, print_rows
 
 
@@ -22,8 +23,8 @@ def main() -> None:
         t0 = time.perf_counter()
         rows += module.run(verbose=verbose)
         print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    print("running bench.slack_command ...", file=sys.stderr, flush=True)
-    rows += [Row(*r) for r in slack_command.rows()]
+    print("running bench.chat_ack (Slack and Teams acks side by side) ...", file=sys.stderr, flush=True)
+    rows += [Row(*r) for r in chat_ack.rows()]
     print_rows(rows, title=f"Benchmarks, {datetime.now():%Y-%m-%d %H:%M} ({machine()})")
     failed = [r for r in rows if "FAIL" in r.result]
     if failed:

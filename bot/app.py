@@ -50,6 +50,8 @@ class BotApp:
     _stop: threading.Event = field(default_factory=threading.Event)
     _scheduler: Any = None
     _stop_slack: Callable[[], None] | None = None
+    #: The Teams door and notifier (handlers.teams.app.TeamsApp) when TEAMS_* are set.
+    teams: Any = None
     health_server: Any = None
     #: Set by run(): the mailbox lease lasts one tick interval (decision 0013).
     _lease_for: timedelta | None = None
@@ -121,6 +123,10 @@ class BotApp:
             from handlers.slack.runner import start_slack
 
             self._stop_slack = start_slack(self.core, self.settings)
+        if self.teams is not None:
+            server = self.teams.start()
+            log.info("teams endpoint listening on %s:%s%s", self.settings.teams_host, server.port,
+                     self.settings.teams_path)
         scheduler.start()
         self._scheduler = scheduler
         log.info("review-bot running: tick every %ss, mailbox %s", self.settings.tick_seconds,
@@ -131,6 +137,8 @@ class BotApp:
             self._scheduler.shutdown(wait=True)
         if self._stop_slack is not None:
             self._stop_slack()
+        if self.teams is not None:
+            self.teams.stop()
         if self.health_server is not None:
             self.health_server.stop()
         for notifier in self.core.notifiers:
@@ -197,6 +205,18 @@ def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
     )
 
 
+def build_teams_app(core: Core, settings: Settings) -> Any:
+    """The Teams door and notifier when TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID are
+    set (docs/teams.md); its notifier joins the core's."""
+    if not settings.teams_enabled:
+        return None
+    from handlers.teams.app import build_teams
+
+    teams = build_teams(core, settings)
+    core.notifiers.append(teams.notifier)
+    return teams
+
+
 def build_notifiers(core: Core, settings: Settings) -> list[Notifier]:
     """One notifier per chat surface the settings switch on; the core tells each after a commit.
     Adapters depend on the core, never the reverse: the core only knows a Notifier."""
@@ -214,8 +234,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> BotApp:
     new_database = is_new_sqlite_database(settings)
     core = build_core(settings, protocol, clock or SystemClock())
     core.notifiers = build_notifiers(core, settings)
+    teams = build_teams_app(core, settings)
     gateway = build_gateway(settings, state_dir=settings.state_dir)
-    return BotApp(settings=settings, core=core, gateway=gateway, new_database=new_database)
+    return BotApp(settings=settings, core=core, gateway=gateway, new_database=new_database, teams=teams)
 
 
 def configure_logging(level: str, settings: Settings | None = None) -> None:

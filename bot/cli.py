@@ -123,10 +123,15 @@ def check(ctx: Ctx) -> None:
         click.echo(f"database: ok ({mask_url(settings.database_url)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
+    click.echo(f"slack: {app.slack_mode()}")
+    from handlers.teams.app import check_teams, teams_mode  # the CLI sits above the doors
+
+    click.echo(f"teams: {teams_mode(settings)}")
+    problems += [f"teams: {p}" for p in check_teams(settings)]
     checker: Callable[[], list[str]] | None = getattr(app.gateway, "check", None)
-    if checker is not None:
-        problems += [f"mailbox: {p}" for p in checker()]
-    if not problems:
+    mailbox = [f"mailbox: {p}" for p in checker()] if checker is not None else []
+    problems += mailbox
+    if not mailbox:
         click.echo(f"mailbox: ok ({app.gateway.name})")
     for p in problems:
         click.echo(p, err=True)

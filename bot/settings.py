@@ -128,6 +128,31 @@ class Settings(BaseSettings):
     slack_business_unit_usergroup: str = ""
     port: int = 3000
 
+    # --- Microsoft Teams (docs/teams.md, decision 0020) ----------------------------------------
+    #: The bot's Entra app registration (single tenant): its application (client) id, a client
+    #: secret, and the tenant. Teams is off unless all three are set.
+    teams_app_id: str = ""
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str = ""
+    #: Conversation ids of the two channels (``19:...@thread.tacv2``): case cards, media alerts.
+    teams_business_unit_channel: str = ""
+    #: Empty: the business unit channel (as SLACK_COMMS_CHANNEL).
+    teams_media_channel: str = ""
+    #: Where the messaging endpoint listens (behind the TLS reverse proxy Azure Bot points at).
+    teams_host: str = "127.0.0.1"
+    teams_port: int = Field(default=3978, ge=0, le=65535)
+    teams_path: str = "/api/messages"
+    #: The Bot Connector base URL for messages the bot starts (cards, DMs); replies to an
+    #: activity use that activity's (token-checked) serviceUrl.
+    teams_service_url: str = "https://smba.trafficmanager.net/teams/"
+    #: Only for tests: where the Bot Framework's OpenID metadata and the token issuer are.
+    teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    teams_login_url: str = "https://login.microsoftonline.com"
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id and self.teams_app_password and self.teams_tenant_id)
+
     @field_validator("database_url", "attachments_dir", "state_dir", "maildir", "data_dir", mode="before")
     @classmethod
     def _empty_is_field_default(cls, value: object, info: ValidationInfo) -> object:

@@ -68,6 +68,8 @@ def test_maildir_is_healthy(env: dict[str, str]) -> None:
         "sender verification: off (partnership.authserv_id is empty: every sender counts); "
         "boundary other",
         f"database: ok ({env['DATABASE_URL']})",
+        "slack: off",
+        "teams: off",
         f"mailbox: ok (maildir:{env['MAILDIR']})",
     ]
     assert result.stderr == ""

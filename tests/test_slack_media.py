@@ -92,8 +92,8 @@ def view_of(call_body: dict[str, Any]) -> dict[str, Any]:
 
 
 def alert_updates(slack: SlackHarness, found: MediaEnquiry) -> list[str]:
-    ts = slack.ts_of("media", found.id)
-    return [json.dumps(blocks_of(c.body)) for c in slack.api.of("chat.update") if c.body["ts"] == ts]
+    return [json.dumps(blocks_of(c.body)) for c in slack.api.of("chat.update")
+            if c.body["ts"] == slack.ts_of("media", found.id)]
 
 
 def dms_to(slack: SlackHarness, user: str) -> list[str]:
