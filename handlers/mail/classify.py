@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
-from handlers.mail.fastparse import READ_POLICY, Gaps, TooMuch, message_from_raw
+from handlers.mail.fastparse import READ_POLICY, Limits, TooMuch, message_from_raw
 from handlers.mail.mime_parts import leaf_attachments
 from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
@@ -45,7 +45,8 @@ MAX_CONTAINERS = 64
 #: Body text kept for classification and labels; HTML is cut before it is turned into text.
 MAX_TEXT_CHARS = 256 * 1024
 MAX_HTML_CHARS = 64 * 1024
-_CONTAINER = re.compile(rb"boundary[ \t]*=|message/(?:rfc822|global)", re.IGNORECASE)
+#: What the fast parse checks before it parses (handlers/mail/fastparse.py, ``over_limits``).
+LIMITS = Limits(header_block=MAX_HEADER_BLOCK, containers=MAX_CONTAINERS)
 
 
 @dataclass
@@ -290,7 +291,7 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
         deadline = time.thread_time() + BUDGET_SECONDS
     digest = digest_of(raw)
     try:
-        msg, whole_runs = message_from_raw(raw, _over_limits)  # header values cut as they are read
+        msg, whole_runs = message_from_raw(raw, LIMITS)  # header values cut as they are read
     except TooMuch as exc:
         return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
                              unreadable=str(exc), digest=digest)
@@ -300,22 +301,6 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
     if time.thread_time() > deadline:
         parsed.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
     return parsed
-
-
-def _over_limits(raw: bytes, gaps: Gaps) -> str | None:
-    """Why the message is too much to read at all (decision 0010), or None. Containers are
-    counted outside base64 runs (``gaps``), where the structure is."""
-    end = raw.find(b"\n\n", 0, MAX_HEADER_BLOCK + 2)
-    crlf_end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BLOCK + 4)
-    if end < 0 and crlf_end < 0 and len(raw) > MAX_HEADER_BLOCK:
-        return f"its header is longer than {MAX_HEADER_BLOCK // 1024} KB"
-    containers = 0
-    for start, end in gaps:
-        for _match in _CONTAINER.finditer(raw, start, end):
-            containers += 1
-            if containers > MAX_CONTAINERS:
-                return f"it has more than {MAX_CONTAINERS} nested MIME parts"
-    return None
 
 
 #: A Message-ID longer than this, or with anything but printable ASCII in it (a NUL, say), is not
