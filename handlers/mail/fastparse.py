@@ -106,6 +106,27 @@ class _Run(NamedTuple):
     breaks: int
     #: a run of whitespace-only lines (see _blank_runs), never decoded as base64
     blank: bool = False
+    #: ``raw[start:end]`` of a base64 run: the one copy made to check it, kept for the parse
+    data: bytes = b""
+
+
+#: The line breaks at the start of a stretch (the regex engine steps over them without a copy).
+_LEADING_BREAKS = re.compile(rb"[\r\n]*")
+#: How far back from its end a stretch is first looked at for trailing line breaks.
+_TAIL = 256
+
+
+def _without_breaks(raw: bytes, start: int, end: int) -> tuple[int, int]:
+    """``raw[start:end]`` without the line breaks at either end, as offsets: what
+    ``lstrip(b"\r\n")`` and ``rstrip(b"\r\n")`` of the slice give, without copying a stretch
+    that may be a whole attachment (each copy of half a megabyte is a fresh allocation)."""
+    match = _LEADING_BREAKS.match(raw, start, end)
+    start = match.end() if match else start
+    probe = max(start, end - _TAIL)
+    kept = len(raw[probe:end].rstrip(b"\r\n"))
+    if not kept and probe > start:  # more breaks than the probe holds: strip the whole stretch
+        probe, kept = start, len(raw[start:end].rstrip(b"\r\n"))
+    return start, probe + kept
 
 
 def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
@@ -115,19 +136,17 @@ def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
     Blank lines around the run are left out. Encoders write fixed-length lines; a run that is
     not written that way is simply left to the feed parser.
     """
-    segment = raw[start:end]
-    end = start + len(segment.rstrip(b"\r\n"))
-    start += len(segment) - len(segment.lstrip(b"\r\n"))
+    start, end = _without_breaks(raw, start, end)
     if end - start < _MIN_RUN or raw[start - 1] != 0x0A:
         return None
     eol = b"\r\n" if raw[end:end + 2] == b"\r\n" else b"\n" if raw[end:end + 1] == b"\n" else None
     if eol is None:
         return None
     end += len(eol)
-    run = raw[start:end]
-    width = run.find(b"\n") + 1  # one line, its line break included
-    if width <= len(eol) or run[width - len(eol):width] != eol:
+    width = raw.find(b"\n", start, end) + 1 - start  # one line, its line break included
+    if width <= len(eol) or raw[start + width - len(eol):start + width] != eol:
         return None
+    run = raw[start:end]
     full, tail = divmod(len(run), width)
     lines = full + (1 if tail else 0)
     if (
@@ -137,7 +156,7 @@ def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
         or (tail and tail <= len(eol))  # a last, shorter line that is not empty
     ):
         return None
-    return _Run(start, end, lines * len(eol))
+    return _Run(start, end, lines * len(eol), data=run)
 
 
 def _base64_runs(raw: bytes) -> list[_Run]:
@@ -304,7 +323,7 @@ def message_from_raw(
     if limits is not None and (why := over_limits(raw, found, limits)):
         raise TooMuch(why)
     try:
-        runs = sorted([*base64_runs, *_blank_runs(raw, found.gaps, found)])
+        runs = sorted([*base64_runs, *_blank_runs(raw, found.gaps, found)], key=lambda run: run.start)
         parsed = _parse_skeleton(raw, runs) if runs else None
     except Exception:
         parsed = None
@@ -329,10 +348,16 @@ def _parse_skeleton(
         token = f"ReviewBotRun{n}x{salt}"
         if token.encode() in raw:
             return None
-        encoded = raw[run.start:stop]
-        canonical = not run.blank and _canonical_base64(encoded, run.end - run.start - run.breaks)
+        if run.blank:
+            tokens[token] = (raw[run.start:stop].decode("ascii"), None)
+        else:
+            # The bytes copied to check the run serve as they are: its text is decoded from them
+            # and its base64 decoded from them later (line breaks, the last one too, are skipped
+            # by the decoder either way).
+            text = str(memoryview(run.data)[:stop - run.start], "ascii")
+            canonical = _canonical_base64(run.data, run.end - run.start - run.breaks)
+            tokens[token] = (text, run.data if canonical else None)
         pieces += (raw[last:run.start], token.encode())
-        tokens[token] = (encoded.decode("ascii"), encoded if canonical else None)
         last = stop
     pieces.append(raw[last:])
     msg = message_from_bytes(b"".join(pieces), policy=READ_POLICY)
@@ -347,7 +372,8 @@ def _parse_skeleton(
                 if part is not None and encoded is not None and value.rstrip("\r\n") == token:
                     whole[id(part)] = encoded
                 restored += value.count(token)
-                value = value.replace(token, text)
+                # nearly always the whole payload: no second copy of half a megabyte of text
+                value = text if value == token else value.replace(token, text)
         return value
 
     for part in msg.walk():
