@@ -27,6 +27,8 @@ _STRUCTURED = frozenset({"from", "sender", "reply-to", "content-type", "content-
 
 
 def cut_header(name: str, value: str) -> str:
+    if len(value) <= MAX_STRUCTURED_CHARS:  # nearly every header: no need to look at its name
+        return value
     limit = MAX_STRUCTURED_CHARS if name.lower() in _STRUCTURED else MAX_HEADER_CHARS
     if len(value) <= limit:
         return value
@@ -194,12 +196,15 @@ def _base64_runs(raw: bytes) -> list[_Run]:
 #: follows is body text, where whitespace lines are neither boundaries nor headers. An attached
 #: message (message/rfc822) starts with its own headers after that line, so a message that has
 #: one is left to the ordinary parse.
-_BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]+)")  # one pass: each match takes its whole run
+#: One pass: each match takes its whole run. Only runs of _MIN_RUN bytes or more match (a shorter
+#: one is no use, and a match inside it would be shorter still), so the search stays in the
+#: regex engine through the blank lines of an ordinary letter.
+_BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]{%d,})" % _MIN_RUN)
 
 
 #: In a message with no MIME parts at all, every line after the header block is body text, so a
 #: run may start after any line.
-_ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]+)")
+_ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]{%d,})" % _MIN_RUN)
 #: The first empty line: the end of the header block (either line ending, as the parser reads it).
 _EMPTY_LINE = re.compile(rb"\n\r?\n")
 
@@ -346,8 +351,6 @@ def _parse_skeleton(
         eol = 2 if raw[run.end - 2:run.end] == b"\r\n" else 1
         stop = run.end - eol
         token = f"ReviewBotRun{n}x{salt}"
-        if token.encode() in raw:
-            return None
         if run.blank:
             tokens[token] = (raw[run.start:stop].decode("ascii"), None)
         else:
@@ -360,7 +363,14 @@ def _parse_skeleton(
         pieces += (raw[last:run.start], token.encode())
         last = stop
     pieces.append(raw[last:])
-    msg = message_from_bytes(b"".join(pieces), policy=READ_POLICY)
+    skeleton = b"".join(pieces)
+    # The salt only where a token was put (it is random, so this is all but certain). Only the
+    # skeleton is searched, not the runs (a 500 KB search per run): a token that a run's text
+    # holds is either left as written or put back a second time, and then counted twice, which
+    # fails the check at the end.
+    if skeleton.count(salt.encode()) != len(tokens):
+        return None
+    msg = message_from_bytes(skeleton, policy=READ_POLICY)
     assert isinstance(msg, EmailMessage)
     restored = 0
     whole: dict[int, bytes] = {}
