@@ -44,9 +44,10 @@ def _attachments_of(
         elif part.is_multipart() and part.get_content_maintype() == "multipart":
             yield from _attachments_of(part, whole_runs, depth + 1)
         else:
+            filename = part.get_filename()
             yield InboundAttachment(
-                filename=part.get_filename(), content_type=ctype,
-                payload=decoded_payload(part, whole_runs), role=_role(part, ctype),
+                filename=filename, content_type=ctype,
+                payload=decoded_payload(part, whole_runs), role=_role(filename, ctype),
             )
 
 
@@ -69,8 +70,8 @@ def _attached_message(
     yield from _attachments_of(message, whole_runs, depth + 1)
 
 
-def _role(part: EmailMessage, ctype: str) -> str | None:
-    name = (part.get_filename() or "").strip().lower()
+def _role(filename: str | None, ctype: str) -> str | None:
+    name = (filename or "").strip().lower()
     return "signature" if ctype in SIGNATURE_TYPES or name in SIGNATURE_NAMES else None
 
 
