@@ -8,34 +8,37 @@ from __future__ import annotations
 import base64
 import random
 import re
+from email import message_from_bytes
+from email.message import Message
 
 import pytest
 
 from handlers.mail import fastparse
 from handlers.mail.classify import parse
-from handlers.mail.fastparse import (
-    _MIN_RUN,
-    Limits,
-    _base64_runs,
-    _blank_runs,
-    _Run,
-    _without_breaks,
+from handlers.mail.fastparse import READ_POLICY, _parse_skeleton, message_from_raw
+from handlers.mail.line_runs import (
+    MIN_RUN,
+    Run,
+    base64_runs,
+    blank_runs,
     gaps_between,
-    outline,
-    over_limits,
+    text_runs,
+    without_breaks,
 )
+from handlers.mail.outline import Gaps, Limits, outline, over_limits
 from tests.test_parse_equivalence import same
 
 # --- what the code did before, kept here to compare with ---------------------------------------
 
 OLD_CONTAINER = re.compile(rb"boundary[ \t]*=|message/(?:rfc822|global)", re.IGNORECASE)
-OLD_ATTACHED_MESSAGE = re.compile(rb"message/", re.IGNORECASE)
+#: the old exclusion of blank runs, with multipart/digest (whose parts are messages) added
+OLD_NESTED = re.compile(rb"message/|digest", re.IGNORECASE)
 OLD_BOUNDARY = re.compile(rb"boundary", re.IGNORECASE)
 OLD_BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]+)")
 OLD_ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]+)")
 
 
-def old_containers(raw: bytes, gaps: fastparse.Gaps) -> int:
+def old_containers(raw: bytes, gaps: Gaps) -> int:
     return sum(1 for s, e in gaps for _ in OLD_CONTAINER.finditer(raw, s, e))
 
 
@@ -45,8 +48,8 @@ def old_too_long_header(raw: bytes, block: int) -> bool:
     return end < 0 and crlf_end < 0 and len(raw) > block
 
 
-def old_blank_runs(raw: bytes, gaps: fastparse.Gaps) -> list[_Run]:
-    if len(raw) < _MIN_RUN or any(OLD_ATTACHED_MESSAGE.search(raw, s, e) for s, e in gaps):
+def oldblank_runs(raw: bytes, gaps: Gaps) -> list[Run]:
+    if len(raw) < MIN_RUN or any(OLD_NESTED.search(raw, s, e) for s, e in gaps):
         return []
     pattern, start_at = OLD_BLANK_RUN, 0
     if not any(OLD_BOUNDARY.search(raw, s, e) for s, e in gaps):
@@ -58,8 +61,8 @@ def old_blank_runs(raw: bytes, gaps: fastparse.Gaps) -> list[_Run]:
         for match in pattern.finditer(raw, max(gap_start, start_at), gap_end):
             start, end = match.span(1)
             end = raw.rfind(b"\n", start, end) + 1
-            if end - start >= _MIN_RUN:
-                runs.append(_Run(start, end, 0, blank=True))
+            if end - start >= MIN_RUN:
+                runs.append(Run(start, end, 0, blank=True))
     return runs
 
 
@@ -69,7 +72,8 @@ def mixed_case(rng: random.Random, word: bytes) -> bytes:
 
 FRAGMENTS = [
     b"boundary", b"boundary=", b"boundary \t =", b"boundary\n=", b"message/rfc822", b"message/global",
-    b"message/delivery-status", b"message/", b"messag", b"bound", b"Content-Type: multipart/mixed; ",
+    b"message/delivery-status", b"message/", b"messag", b"bound", b"multipart/digest", b"diges",
+    b"Content-Type: multipart/mixed; ",
     b"\n", b"\r\n", b"\n\n", b"\r\n\r\n", b"\n\r\n", b" ", b"\t", b"x", b"--b\n", b"text ", b"=",
 ]
 
@@ -90,7 +94,7 @@ def test_the_outline_counts_and_finds_what_the_case_insensitive_patterns_did(see
     found = outline(raw, gaps, most_containers=10_000)
     assert found.containers == old_containers(raw, gaps)
     assert found.boundary == any(OLD_BOUNDARY.search(raw, s, e) for s, e in gaps)
-    assert found.attached_message == any(OLD_ATTACHED_MESSAGE.search(raw, s, e) for s, e in gaps)
+    assert found.nested_headers == any(OLD_NESTED.search(raw, s, e) for s, e in gaps)
 
 
 def test_the_count_stops_just_past_the_cap_on_a_hostile_message() -> None:
@@ -123,7 +127,7 @@ def _blank_message(rng: random.Random) -> bytes:
     pieces = [head, b"\n"]
     for _ in range(rng.randint(1, 6)):
         filler = rng.choice([b"\n", b"\r\n", b" \n", b"\t", b" ", b"\n\n \n"])
-        length = rng.choice([10, _MIN_RUN - 3, _MIN_RUN - 1, _MIN_RUN, _MIN_RUN + 1, 3 * _MIN_RUN])
+        length = rng.choice([10, MIN_RUN - 3, MIN_RUN - 1, MIN_RUN, MIN_RUN + 1, 3 * MIN_RUN])
         pieces += [rng.choice([b"text\n", b"text\n\n", b"--z\n\n", b"a"]), filler * (length // len(filler)),
                    rng.choice([b"more", b"\nmore", b" more\n"])]
     return b"".join(pieces)
@@ -132,8 +136,8 @@ def _blank_message(rng: random.Random) -> bytes:
 @pytest.mark.parametrize("seed", range(40))
 def test_blank_runs_are_the_ones_the_old_patterns_found(seed: int) -> None:
     raw = _blank_message(random.Random(seed))
-    gaps = gaps_between(raw, _base64_runs(raw))
-    assert _blank_runs(raw, gaps) == old_blank_runs(raw, gaps)
+    gaps = gaps_between(raw, base64_runs(raw))
+    assert blank_runs(raw, gaps) == oldblank_runs(raw, gaps)
 
 
 # --- a run's ends -------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ def test_a_stretch_without_its_line_breaks_is_what_strip_gives(seed: int) -> Non
     start, end = sorted(rng.sample(range(len(raw) + 1), 2)) if len(raw) > 1 else (0, len(raw))
     segment = raw[start:end]
     want = (start + len(segment) - len(segment.lstrip(b"\r\n")), start + len(segment.rstrip(b"\r\n")))
-    got = _without_breaks(raw, start, end)
+    got = without_breaks(raw, start, end)
     if want[0] <= want[1]:
         assert got == want
     else:  # nothing but breaks: both leave nothing to read
@@ -193,3 +197,103 @@ def test_a_known_salt_in_the_text_or_in_a_run_still_parses_as_the_standard_libra
     in_text = plain.replace(b"hi\n", b"hi ReviewBotRun0x" + salt + b"\n")
     same(in_text)
     assert not parse(in_text)._whole_runs
+
+
+# --- runs of body text: the whole tree, not only what the intake reads -------------------------
+
+
+def tree(msg: Message) -> list[tuple[object, ...]]:
+    """Everything the parser decided, part by part."""
+    return [
+        (list(part._headers), part._payload if isinstance(part._payload, str) else None,
+         part.preamble, part.epilogue, [type(d).__name__ for d in part.defects],
+         part.get_default_type())
+        for part in msg.walk()
+    ]
+
+
+LINES = [
+    b"Our return for the rapid review is below.", b"- a bullet that starts with a hyphen",
+    b"-- ", b"--b1", b"--b1--", b"--inner", b"text\r-after a bare CR", b"a bare CR\rthen text",
+    b"caf\xc3\xa9 and \xff bytes", b"Subject: not a header here", b"", b"   ", b"From the desk of",
+    b"=?utf-8?q?not_a_header?=", b"x" * 300,
+]
+ORDINARY = [line for line in LINES if not line.startswith(b"-") and b"\r-" not in line]
+
+
+def _body(rng: random.Random, eol: bytes) -> bytes:
+    lines = [rng.choice(ORDINARY) if rng.random() < 0.93 else rng.choice(LINES)
+             for _ in range(rng.randint(5, 80))]
+    return eol.join(lines) + eol
+
+
+def _text_message(rng: random.Random) -> bytes:
+    eol = rng.choice([b"\n", b"\r\n"])
+    head = eol.join([b"From: a@police.example", b"To: reviews@partnership.example", b"Subject: t",
+                     b"Message-ID: <t@police.example>", b"MIME-Version: 1.0"]) + eol
+    shape = rng.choice(["plain", "mixed", "nested", "digest", "attached", "preamble", "mentions"])
+    if shape == "mentions":  # only says "message/rfc822" in its text: no runs either
+        return head + eol + _body(rng, eol) + b"Content-Type: message/rfc822" + eol + _body(rng, eol)
+    if shape == "plain":
+        return head + b"Content-Type: text/plain; charset=utf-8" + eol + eol + _body(rng, eol)
+    if shape == "attached":
+        inner = head.replace(b"Subject: t", b"Subject: inner") + eol + _body(rng, eol)
+        return (head + b'Content-Type: multipart/mixed; boundary="b1"' + eol + eol + b"--b1" + eol
+                + b"Content-Type: message/rfc822" + eol + eol + inner + b"--b1--" + eol)
+    subtype = b"digest" if shape == "digest" else b"mixed"
+    parts = []
+    for _ in range(rng.randint(1, 3)):
+        part_head = b"" if shape == "digest" else b"Content-Type: text/plain" + eol
+        if shape == "nested" and rng.random() < 0.5:
+            part = (b'Content-Type: multipart/alternative; boundary="inner"' + eol + eol
+                    + b"--inner" + eol + eol + _body(rng, eol) + b"--inner--" + eol + _body(rng, eol))
+        else:
+            part = part_head + eol + _body(rng, eol)
+        parts.append(b"--b1" + eol + part)
+    preamble = _body(rng, eol) if shape == "preamble" else b""
+    epilogue = eol + _body(rng, eol) if rng.random() < 0.3 else b""
+    return (head + b'Content-Type: multipart/' + subtype + b'; boundary="b1"' + eol + eol + preamble
+            + b"".join(parts) + b"--b1--" + eol + epilogue)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_runs_of_body_text_give_the_standard_library_s_whole_tree(seed: int) -> None:
+    raw = _text_message(random.Random(seed))
+    want = tree(message_from_bytes(raw, policy=READ_POLICY))
+    assert tree(message_from_raw(raw)[0]) == want
+    runs = runs_of(raw)
+    skeleton = _parse_skeleton(raw, runs) if runs else None
+    # The skeleton itself, not only the fallback, gives the same tree (None: it saw it could
+    # not, e.g. a close boundary in the preamble, after which the parser drops every line).
+    assert skeleton is None or tree(skeleton[0]) == want
+
+
+def test_runs_of_body_text_are_taken_where_they_can_be_and_never_in_a_nested_message() -> None:
+    shapes = {"with": 0, "skeleton": 0, "nested": 0}
+    for seed in range(120):
+        raw = _text_message(random.Random(seed))
+        nested = b"message/rfc822" in raw.lower() or b"digest" in raw.lower()
+        runs = runs_of(raw)
+        has_text_runs = any(run.text for run in runs)
+        assert not (nested and has_text_runs)
+        shapes["with"] += has_text_runs
+        shapes["skeleton"] += has_text_runs and _parse_skeleton(raw, runs) is not None
+        shapes["nested"] += nested
+    assert shapes["skeleton"] >= 40 and shapes["nested"] >= 20, shapes
+
+
+def runs_of(raw: bytes) -> list[Run]:
+    encoded = base64_runs(raw)
+    found = outline(raw, gaps_between(raw, encoded))
+    runs = sorted([*encoded, *blank_runs(raw, found.gaps, found)], key=lambda r: r.start)
+    return sorted([*runs, *text_runs(raw, gaps_between(raw, runs), found)], key=lambda r: r.start)
+
+
+def test_a_multipart_digest_is_left_to_the_ordinary_parse() -> None:
+    """Its parts are messages (default type message/rfc822): what follows a part's empty line is
+    the attached message's header block, never a run (blank runs were taken there before)."""
+    raw = (b"From: a@police.example\nMessage-ID: <d@police.example>\nSubject: digest\n"
+           b'Content-Type: multipart/digest; boundary="d"\n\n--d\n\n' + b" \n" * 5000
+           + b"Subject: inner\n\nbody\n--d--\n")
+    assert runs_of(raw) == []
+    assert tree(message_from_raw(raw)[0]) == tree(message_from_bytes(raw, policy=READ_POLICY))

@@ -18,8 +18,9 @@ from typing import Any
 
 from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
-from handlers.mail.fastparse import READ_POLICY, Limits, TooMuch, message_from_raw
+from handlers.mail.fastparse import READ_POLICY, TooMuch, message_from_raw
 from handlers.mail.mime_parts import leaf_attachments
+from handlers.mail.outline import Limits
 from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
 CASE_REF = re.compile(r"\[\s*(SI-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
