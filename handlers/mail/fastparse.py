@@ -100,7 +100,7 @@ def message_from_raw(
     try:
         runs = _in_order([*encoded, *blank_runs(raw, found.gaps, found)])
         runs = _in_order([*runs, *text_runs(raw, gaps_between(raw, runs), found)])
-        parsed = _parse_skeleton(raw, runs) if runs else None
+        parsed = _parse_skeleton(raw, runs, single_part=not found.boundary) if runs else None
     except Exception:
         parsed = None
     if parsed is not None:
@@ -115,8 +115,10 @@ def _in_order(runs: list[Run]) -> list[Run]:
 
 
 def _parse_skeleton(
-    raw: bytes, runs: list[Run]
+    raw: bytes, runs: list[Run], *, single_part: bool = False
 ) -> tuple[EmailMessage, dict[int, bytes]] | None:
+    """The parse of ``raw`` with ``runs`` swapped out, or None when it cannot be trusted.
+    ``single_part``: the runs were taken for a message without parts (line_runs.text_runs)."""
     pieces: list[bytes] = []
     tokens: dict[str, tuple[str, bytes | None]] = {}
     last = 0
@@ -148,6 +150,9 @@ def _parse_skeleton(
         return None
     msg = message_from_bytes(skeleton, policy=READ_POLICY)
     assert isinstance(msg, EmailMessage)
+    parts = list(msg.walk())
+    if single_part and any(part.get_content_maintype() in ("multipart", "message") for part in parts):
+        return None  # it has parts after all: a run may have held their boundaries or headers
     restored = 0
     whole: dict[int, bytes] = {}
 
@@ -162,7 +167,7 @@ def _parse_skeleton(
                 value = text if value == token else value.replace(token, text)
         return value
 
-    for part in msg.walk():
+    for part in parts:
         payload = part._payload  # the undecoded text, as the parser stored it
         if isinstance(payload, str) and "ReviewBotRun" in payload:
             part.set_payload(put_back(payload, part))  # a str without a charset is kept as is
