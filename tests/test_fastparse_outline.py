@@ -285,8 +285,8 @@ def test_runs_of_body_text_are_taken_where_they_can_be_and_never_in_a_nested_mes
 def runs_of(raw: bytes) -> list[Run]:
     encoded = base64_runs(raw)
     found = outline(raw, gaps_between(raw, encoded))
-    runs = sorted([*encoded, *blank_runs(raw, found.gaps, found)], key=lambda r: r.start)
-    return sorted([*runs, *text_runs(raw, gaps_between(raw, runs), found)], key=lambda r: r.start)
+    runs = sorted([*encoded, *text_runs(raw, found.gaps, found)], key=lambda r: r.start)
+    return sorted([*runs, *blank_runs(raw, gaps_between(raw, runs), found)], key=lambda r: r.start)
 
 
 def test_a_multipart_digest_is_left_to_the_ordinary_parse() -> None:

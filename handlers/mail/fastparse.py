@@ -98,8 +98,9 @@ def message_from_raw(
     if limits is not None and (why := over_limits(raw, found, limits)):
         raise TooMuch(why)
     try:
-        runs = _in_order([*encoded, *blank_runs(raw, found.gaps, found)])
-        runs = _in_order([*runs, *text_runs(raw, gaps_between(raw, runs), found)])
+        # Text first: it covers most of a body, and the blank runs are then looked for in less.
+        runs = _in_order([*encoded, *text_runs(raw, found.gaps, found)])
+        runs = _in_order([*runs, *blank_runs(raw, gaps_between(raw, runs), found)])
         parsed = _parse_skeleton(raw, runs, single_part=not found.boundary) if runs else None
     except Exception:
         parsed = None

@@ -222,7 +222,7 @@ def _dash_dash_lines(raw: bytes, start: int, end: int) -> list[int]:
 
 
 def text_runs(raw: bytes, gaps: Gaps, found: Outline) -> list[Run]:
-    """Runs of body text in ``gaps`` (the stretches outside base64 and blank runs), whole lines.
+    """Runs of body text in ``gaps`` (the stretches outside base64 runs), whole lines.
 
     In a message with parts: from an empty line to the next line that starts with "--" (a bare
     CR inside a run is only a line break within a body: what follows it cannot be a boundary
