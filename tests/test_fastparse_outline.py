@@ -6,11 +6,13 @@ the edges (mixed case, spaces before "=", runs just under and over the length th
 from __future__ import annotations
 
 import base64
+import binascii
 import random
 import re
 from email import message_from_bytes
 from email.message import Message
 
+import pybase64
 import pytest
 
 from handlers.mail import fastparse
@@ -325,3 +327,20 @@ def test_text_made_of_lines_that_start_with_a_hyphen_parses_as_the_standard_libr
     else:
         raw = head + b"\n" + body
     assert tree(message_from_raw(raw)[0]) == tree(message_from_bytes(raw, policy=READ_POLICY))
+
+
+# --- the decoder of canonical runs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pybase64_decodes_a_canonical_run_as_binascii_does(seed: int) -> None:
+    """handlers/mail/mime_parts.decoded_payload decodes a canonical run (only the alphabet and
+    line breaks, whole quantums, padding at the end) with pybase64: the same bytes as before."""
+    rng = random.Random(seed)
+    for _ in range(50):
+        data = rng.randbytes(rng.choice([0, 1, 2, 3, rng.randint(4, 3000), rng.randint(50_000, 70_000)]))
+        encoded = base64.b64encode(data)
+        width, eol = rng.choice([60, 64, 76, 100]), rng.choice([b"\n", b"\r\n"])
+        run = eol.join(encoded[i:i + width] for i in range(0, len(encoded), width)) + eol
+        assert fastparse._canonical_base64(run, len(encoded))
+        assert pybase64.b64decode(run) == binascii.a2b_base64(run) == data

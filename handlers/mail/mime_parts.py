@@ -10,9 +10,10 @@ as well as for the documents inside it.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Iterator
 from email.message import EmailMessage
+
+import pybase64
 
 from bot.inbound import InboundAttachment
 
@@ -77,11 +78,16 @@ def _role(filename: str | None, ctype: str) -> str | None:
 
 def decoded_payload(part: EmailMessage, whole_runs: dict[int, bytes]) -> bytes:
     """``part.get_payload(decode=True)`` (b"" when it fails), in one call for a canonical run
-    (decision 0009: ``whole_runs`` holds the base64 of parts that are one run)."""
+    (decision 0009: ``whole_runs`` holds the base64 of parts that are one run).
+
+    A canonical run is decoded by pybase64 (SIMD; decision 0010): 0.2 ms for a 560 KB run where
+    ``binascii.a2b_base64`` takes 1.1 ms, the largest single cost of reading a return with a
+    document. Both skip the line breaks and give the same bytes on such a run (only the base64
+    alphabet, whole quantums, padding only at the end)."""
     encoded = whole_runs.get(id(part))
     try:
         if encoded is not None and _cte(part) == "base64":
-            return binascii.a2b_base64(encoded)
+            return pybase64.b64decode(encoded)
         return part.get_payload(decode=True) or b""
     except Exception:
         return b""
