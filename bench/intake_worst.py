@@ -3,8 +3,10 @@ through ``ingest`` on SQLite, and the slowest of each class. Target: every messa
 
 The classes are the hostile corpus of tests/support/hostile.py (long runs of blank lines,
 spaces after a label, thousands of encoded words, huge headers, deep nesting, S/MIME, attached
-messages, automatic mail, bad dates, noise) plus ``generated``: random mutations of those
-messages (byte flips, spliced hostile fragments, truncation, CRLF) from a fixed seed.
+messages, automatic mail, bad dates, noise), ``hyphen lines`` (300 KB of lines that start with
+"-", each of which could be a boundary in a message with parts) and ``generated``: random
+mutations of those messages (byte flips, spliced hostile fragments, truncation, CRLF) from a
+fixed seed.
 Run with ``python -m bench.intake_worst``; ``--repeat N`` times each message N times (best of
 N is not taken: the worst is what blocks a tick).
 """
