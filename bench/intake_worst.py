@@ -3,8 +3,10 @@ through ``ingest`` on SQLite, and the slowest of each class. Target: every messa
 
 The classes are the hostile corpus of tests/support/hostile.py (long runs of blank lines,
 spaces after a label, thousands of encoded words, huge headers, deep nesting, S/MIME, attached
-messages, automatic mail, bad dates, noise) plus ``generated``: random mutations of those
-messages (byte flips, spliced hostile fragments, truncation, CRLF) from a fixed seed.
+messages, automatic mail, bad dates, noise), ``hyphen lines`` (300 KB of lines that start with
+"-", each of which could be a boundary in a message with parts) and ``generated``: random
+mutations of those messages (byte flips, spliced hostile fragments, truncation, CRLF) from a
+fixed seed.
 Run with ``python -m bench.intake_worst``; ``--repeat N`` times each message N times (best of
 N is not taken: the worst is what blocks a tick).
 """
@@ -76,9 +78,26 @@ def _mutate(rng: random.Random, raw: bytes) -> bytes:
     return bytes(data)
 
 
+def _hyphen_lines(request_id: str, ref: str) -> list[tuple[str, str, bytes]]:
+    """Text made of lines that start with "-" (in a message with parts each could be a boundary,
+    so the parser reads them one by one), about 300 KB, as a threaded return."""
+    head = (f"From: dsl@police.example\nTo: reviews@partnership.example\nSubject: RE: [{ref}]\n"
+            f"Message-ID: <hyphens.{{n}}@police.example>\nIn-Reply-To: {request_id}\n").encode()
+    out = []
+    for n, (lines, parts) in enumerate([(b"-\n", False), (b"-\n", True), (b"a\r-", False),
+                                        (b"text\n-- \n", True), (b"\n\n-x", False), (b"--\n", True)]):
+        body = lines * (300_000 // len(lines))
+        raw = head.replace(b"{n}", str(n).encode()) + (
+            b'Content-Type: multipart/mixed; boundary="b1"\n\n--b1\n\n' + body + b"\n--b1--\n"
+            if parts else b"\n" + body)
+        out.append(("hyphen lines", f"hyphen-lines-{n}", raw))
+    return out
+
+
 def corpus(request_id: str, ref: str) -> list[tuple[str, str, bytes]]:
     """(class, name, bytes) for every message measured."""
     messages = [(h.kind, h.name, h.build(request_id, ref)) for h in CORPUS]
+    messages += _hyphen_lines(request_id, ref)
     rng = random.Random(SEED)
     seeds = [raw for _kind, _name, raw in messages if len(raw) < 100_000]
     messages += [("generated", f"generated-{i}", _mutate(rng, rng.choice(seeds)))

@@ -11,14 +11,15 @@ import pytest
 
 from bot.inbound import safe_display_name, strip_format_controls
 from handlers.mail.classify import parse
-from handlers.mail.fastparse import MAX_HEADER_CHARS, _base64_runs, _blank_runs, _Run, gaps_between
+from handlers.mail.fastparse import MAX_HEADER_CHARS
+from handlers.mail.line_runs import Run, base64_runs, blank_runs, gaps_between
 from handlers.mail.referral_form import labelled_fields, read_referral
 from tests.support.hostile import REFERRAL_FORM, deep_nesting, encoded_words, huge_headers, referral
 from tests.test_parse_equivalence import same
 
 
-def _runs(raw: bytes) -> list[_Run]:
-    return _blank_runs(raw, gaps_between(raw, _base64_runs(raw)))
+def _runs(raw: bytes) -> list[Run]:
+    return blank_runs(raw, gaps_between(raw, base64_runs(raw)))
 
 
 #: The pattern the intake used before (quadratic on long blank runs and trailing spaces), for

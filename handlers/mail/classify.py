@@ -18,8 +18,9 @@ from typing import Any, cast
 
 from bot.inbound import InboundAttachment, digest_of, synthetic_message_id
 from bot.mail.authresults import from_address
-from handlers.mail.fastparse import READ_POLICY, Gaps, TooMuch, message_from_raw
+from handlers.mail.fastparse import READ_POLICY, TooMuch, message_from_raw
 from handlers.mail.mime_parts import leaf_attachments
+from handlers.mail.outline import Limits
 from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
 CASE_REF = re.compile(r"\[\s*(SI-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
@@ -45,7 +46,8 @@ MAX_CONTAINERS = 64
 #: Body text kept for classification and labels; HTML is cut before it is turned into text.
 MAX_TEXT_CHARS = 256 * 1024
 MAX_HTML_CHARS = 64 * 1024
-_CONTAINER = re.compile(rb"boundary[ \t]*=|message/(?:rfc822|global)", re.IGNORECASE)
+#: What the fast parse checks before it parses (handlers/mail/fastparse.py, ``over_limits``).
+LIMITS = Limits(header_block=MAX_HEADER_BLOCK, containers=MAX_CONTAINERS)
 
 
 @dataclass
@@ -136,20 +138,31 @@ def looks_like_referral(parsed: ParsedMessage) -> bool:
 
 def _header(msg: Message, name: str) -> str:
     """``str(msg[name])`` for the first such header; "" when it is absent or unreadable."""
-    wanted = name.lower()
-    for key, value in msg.raw_items():
-        if key.lower() == wanted:
-            plain = _plain_text(wanted, value)
-            if plain is not None:
-                return plain
-            break
-    else:
-        return ""
-    try:
-        parsed = msg.get(name)
-        return "" if parsed is None else str(parsed)
-    except Exception:  # a header the parser cannot make sense of counts as absent
-        return ""
+    return _Headers(msg).read(name)
+
+
+class _Headers:
+    """The headers of one message, each name's first value found in one pass over them (a
+    message is asked for about ten names, half of them absent), read as :func:`_header` says."""
+
+    def __init__(self, msg: EmailMessage) -> None:
+        self.msg = msg
+        self.first: dict[str, Any] = {}
+        for key, value in msg.raw_items():
+            self.first.setdefault(key.lower(), value)
+
+    def read(self, name: str) -> str:
+        wanted = name.lower()
+        if wanted not in self.first:
+            return ""
+        plain = _plain_text(wanted, self.first[wanted])
+        if plain is not None:
+            return plain
+        try:
+            parsed = self.msg.get(name)
+            return "" if parsed is None else str(parsed)
+        except Exception:  # a header the parser cannot make sense of counts as absent
+            return ""
 
 
 #: One message id and nothing else: what nearly every Message-ID header holds.
@@ -241,11 +254,11 @@ def _bounced_ids(msg: EmailMessage) -> list[str]:
     return found
 
 
-def _is_bounce(msg: EmailMessage, from_addr: str) -> bool:
+def _is_bounce(msg: EmailMessage, headers: _Headers, from_addr: str) -> bool:
     local = from_addr.split("@", 1)[0]
     if local in ("mailer-daemon", "postmaster"):
         return True
-    if _header(msg, "X-Failed-Recipients"):
+    if headers.read("X-Failed-Recipients"):
         return True
     ctype = msg.get_content_type()
     return ctype == "multipart/report" and "delivery-status" in msg.get_param("report-type", "")
@@ -260,19 +273,19 @@ _REPLY_MARKERS = ("auto-submitted: auto-replied", "x-autoreply", "x-autorespond"
 _RFC3834 = frozenset({"auto-generated", "auto-replied", "auto-notified"})
 
 
-def _auto_marker(msg: EmailMessage, subject: str, has_attachments: bool) -> str | None:
+def _auto_marker(headers: _Headers, subject: str, has_attachments: bool) -> str | None:
     """What marks the message as sent by a machine, or None. X-Auto-Response-Suppress is a
     request, not a sign: normal Outlook mail carries it."""
-    auto_submitted = _header(msg, "Auto-Submitted").strip().lower()
+    auto_submitted = headers.read("Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
         kind = auto_submitted.split(";", 1)[0].strip()
         # RFC 3834 section 5 keywords only: the value is the sender's text and the marker is
         # shown in triage reasons.
         return f"auto-submitted: {kind if kind in _RFC3834 else 'other'}"
     for name in ("X-Autoreply", "X-Autorespond"):
-        if _header(msg, name):
+        if headers.read(name):
             return name.lower()
-    precedence = _header(msg, "Precedence").strip().lower()
+    precedence = headers.read("Precedence").strip().lower()
     if precedence in ("auto_reply", "bulk", "junk"):
         return f"precedence: {precedence}"
     # The subject alone is a weak signal: only trusted when nothing is attached.
@@ -291,7 +304,7 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
         deadline = time.thread_time() + BUDGET_SECONDS
     digest = digest_of(raw)
     try:
-        msg, whole_runs = message_from_raw(raw, _over_limits)  # header values cut as they are read
+        msg, whole_runs = message_from_raw(raw, LIMITS)  # header values cut as they are read
     except TooMuch as exc:
         return ParsedMessage(message_id=synthetic_message_id(raw, digest), msg=None,
                              unreadable=str(exc), digest=digest)
@@ -301,22 +314,6 @@ def parse(raw: bytes, *, deadline: float | None = None) -> ParsedMessage:
     if time.thread_time() > deadline:
         parsed.unreadable = f"it took longer than {BUDGET_SECONDS * 1000:.0f} ms to read"
     return parsed
-
-
-def _over_limits(raw: bytes, gaps: Gaps) -> str | None:
-    """Why the message is too much to read at all (decision 0010), or None. Containers are
-    counted outside base64 runs (``gaps``), where the structure is."""
-    end = raw.find(b"\n\n", 0, MAX_HEADER_BLOCK + 2)
-    crlf_end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BLOCK + 4)
-    if end < 0 and crlf_end < 0 and len(raw) > MAX_HEADER_BLOCK:
-        return f"its header is longer than {MAX_HEADER_BLOCK // 1024} KB"
-    containers = 0
-    for start, end in gaps:
-        for _match in _CONTAINER.finditer(raw, start, end):
-            containers += 1
-            if containers > MAX_CONTAINERS:
-                return f"it has more than {MAX_CONTAINERS} nested MIME parts"
-    return None
 
 
 #: A Message-ID longer than this, or with anything but printable ASCII in it (a NUL, say), is not
@@ -333,7 +330,8 @@ def usable_ids(ids: list[str]) -> list[str]:
 def _read_headers(
     raw: bytes, msg: EmailMessage, whole_runs: dict[int, bytes], digest: str
 ) -> ParsedMessage:
-    ids = usable_ids(MSG_ID.findall(_header(msg, "Message-ID")))
+    headers = _Headers(msg)
+    ids = usable_ids(MSG_ID.findall(headers.read("Message-ID")))
     message_id = ids[0] if ids else synthetic_message_id(raw, digest)
     try:
         from_addr, from_domain = from_address(msg)
@@ -341,16 +339,16 @@ def _read_headers(
         from_addr, from_domain = "", ""
     if not (from_addr.isprintable() and from_domain.isprintable()):
         from_addr, from_domain = "", ""  # a NUL or control character: no address we can store or trust
-    subject = " ".join(_header(msg, "Subject").split())
-    thread_ids = usable_ids(MSG_ID.findall(_header(msg, "In-Reply-To")) + MSG_ID.findall(
-        _header(msg, "References")
+    subject = " ".join(headers.read("Subject").split())
+    thread_ids = usable_ids(MSG_ID.findall(headers.read("In-Reply-To")) + MSG_ID.findall(
+        headers.read("References")
     ))
     try:
         has_attachments = any(True for _ in msg.iter_attachments())
     except Exception:
         has_attachments = False
-    bounce = _is_bounce(msg, from_addr)
-    marker = None if bounce else _auto_marker(msg, subject, has_attachments)
+    bounce = _is_bounce(msg, headers, from_addr)
+    marker = None if bounce else _auto_marker(headers, subject, has_attachments)
     return ParsedMessage(
         message_id=message_id, msg=msg, from_addr=from_addr, from_domain=from_domain,
         subject=subject, thread_ids=list(dict.fromkeys(thread_ids)),

@@ -1,20 +1,20 @@
 """Parsing a message's bytes the way ``message_from_bytes`` does, only faster (decision 0009).
 
 Pure functions over bytes: the policy that caches header objects, and the parse that skips long
-base64 runs (see below). The tree built is the one the standard library builds.
+runs of lines (see below). The tree built is the one the standard library builds.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
-from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
+
+from handlers.mail.line_runs import Run, base64_runs, blank_runs, gaps_between, text_runs
+from handlers.mail.outline import Limits, outline, over_limits
 
 #: A header value longer than this is cut here before anything parses it (RFC 5322 section
 #: 2.1.1: lines are at most 998 characters; the References of a long thread, or a To of fifty
@@ -28,6 +28,8 @@ _STRUCTURED = frozenset({"from", "sender", "reply-to", "content-type", "content-
 
 
 def cut_header(name: str, value: str) -> str:
+    if len(value) <= MAX_STRUCTURED_CHARS:  # nearly every header: no need to look at its name
+        return value
     limit = MAX_STRUCTURED_CHARS if name.lower() in _STRUCTURED else MAX_HEADER_CHARS
     if len(value) <= limit:
         return value
@@ -65,182 +67,41 @@ def _parse_header(read_policy: EmailPolicy, name: str, value: str) -> Any:
 READ_POLICY = _ReadPolicy()
 
 
-# --- parsing without reading base64 line by line ------------------------------------------------
+# --- parsing without reading long runs line by line ----------------------------------------------
 #
-# The stdlib feed parser walks a message one line at a time: a 400 KB attachment is about 5,400
-# base64 lines and 5 ms, most of the cost of a return (docs/benchmarks.md). A run of lines made
-# only of the base64 alphabet plays no part in how the parser reads the structure: it cannot be a
-# boundary (those start with "--"), a header or a continuation line (no ":", no leading blank),
-# or a blank line. So each long run is swapped for one line holding a unique token of the same
-# alphabet, the much shorter skeleton is parsed, and the token is swapped back in the payload that
-# holds it. The tree is the one ``message_from_bytes(raw)`` builds; when a token does not come
-# back exactly once, the whole message is parsed again the ordinary way.
-
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-#: Runs shorter than this (about 50 lines) are left to the feed parser: not worth a token.
-_MIN_RUN = 4096
-
-
-def _dash_lines(raw: bytes) -> list[int]:
-    """Where each line that starts with "-" starts (every boundary line is one of them)."""
-    found: list[int] = []
-    i = raw.find(b"-")  # a byte search skips a base64 run at memory speed: it has no "-"
-    for _ in range(256):
-        if i < 0:
-            return found
-        if i > 0 and raw[i - 1] == 0x0A:
-            found.append(i)
-        i = raw.find(b"-", i + 1)
-    if i >= 0:  # text full of hyphens: let the regex engine find the rest, not stop at each one
-        found += [m.start() + 1 for m in _NEWLINE_DASH.finditer(raw, max(i - 1, 0))]
-    return found
-
-
-_NEWLINE_DASH = re.compile(rb"\n-")
-
-
-class _Run(NamedTuple):
-    """A run of base64 lines: ``raw[start:end]``, of which ``breaks`` bytes are line breaks."""
-
-    start: int
-    end: int
-    breaks: int
-    #: a run of whitespace-only lines (see _blank_runs), never decoded as base64
-    blank: bool = False
-
-
-def _whole_base64_lines(raw: bytes, start: int, end: int) -> _Run | None:
-    """The part of ``raw[start:end]`` that is a run of non-empty base64 lines of one length
-    (the last may be shorter), each ending in the same LF or CRLF; ``None`` if it is not one.
-
-    Blank lines around the run are left out. Encoders write fixed-length lines; a run that is
-    not written that way is simply left to the feed parser.
-    """
-    segment = raw[start:end]
-    end = start + len(segment.rstrip(b"\r\n"))
-    start += len(segment) - len(segment.lstrip(b"\r\n"))
-    if end - start < _MIN_RUN or raw[start - 1] != 0x0A:
-        return None
-    eol = b"\r\n" if raw[end:end + 2] == b"\r\n" else b"\n" if raw[end:end + 1] == b"\n" else None
-    if eol is None:
-        return None
-    end += len(eol)
-    run = raw[start:end]
-    width = run.find(b"\n") + 1  # one line, its line break included
-    if width <= len(eol) or run[width - len(eol):width] != eol:
-        return None
-    full, tail = divmod(len(run), width)
-    lines = full + (1 if tail else 0)
-    if (
-        run.translate(None, _B64_ALPHABET) != eol * lines  # nothing but the alphabet and breaks
-        or run[width - 1::width] != b"\n" * full  # every line break where a line ends
-        or (eol == b"\r\n" and run[width - 2::width] != b"\r" * full)  # no bare CR
-        or (tail and tail <= len(eol))  # a last, shorter line that is not empty
-    ):
-        return None
-    return _Run(start, end, lines * len(eol))
-
-
-def _base64_runs(raw: bytes) -> list[_Run]:
-    """[start, end) of each long run of whole lines that only hold base64 characters.
-
-    Looked for where an encoded body sits: after the first blank line of a stretch of the
-    message between two lines that start with "-" (boundaries). Where a run starts is only a
-    guess; :func:`_whole_base64_lines` checks that what is swapped out is such a run.
-    """
-    if len(raw) < 2 * _MIN_RUN:
-        return []
-    crlf = raw[max(raw.find(b"\n"), 1) - 1] == 0x0D
-    seps = (b"\r\n\r\n", b"\n\n") if crlf else (b"\n\n", b"\r\n\r\n")
-    cuts = [0, *_dash_lines(raw), len(raw)]
-    runs: list[_Run] = []
-    for seg_start, seg_end in itertools.pairwise(cuts):
-        if seg_end - seg_start < _MIN_RUN:
-            continue
-        blank = raw.find(seps[0], seg_start, seg_end)
-        sep = seps[0]
-        other = raw.find(seps[1], seg_start, blank if blank >= 0 else seg_end)
-        if other >= 0:
-            blank, sep = other, seps[1]
-        if blank < 0:
-            continue
-        found = _whole_base64_lines(raw, blank + len(sep), seg_end)
-        if found is not None:
-            runs.append(found)
-    return runs
-
-
-#: A long run of blank (whitespace-only) lines costs the feed parser one step per line: 300,000
-#: newlines are 60 ms or more (issue 9 item 1). Such a run is swapped for a token like a base64
-#: run, but only after a line that is exactly empty: that line ends any header block, so what
-#: follows is body text, where whitespace lines are neither boundaries nor headers. An attached
-#: message (message/rfc822) starts with its own headers after that line, so a message that has
-#: one is left to the ordinary parse.
-_BLANK_RUN = re.compile(rb"\n\r?\n([ \t\r\n]+)")  # one pass: each match takes its whole run
-_ATTACHED_MESSAGE = re.compile(rb"message/", re.IGNORECASE)
-
-
-#: In a message with no MIME parts at all, every line after the header block is body text, so a
-#: run may start after any line.
-_ANY_BLANK_RUN = re.compile(rb"\n([ \t\r\n]+)")
-_BOUNDARY = re.compile(rb"boundary", re.IGNORECASE)
-
-
-Gaps = list[tuple[int, int]]
-
-
-def gaps_between(raw: bytes, runs: list[_Run]) -> Gaps:
-    """[start, end) of what is not in a base64 run: where the structure of the message is, and
-    all a structural search needs to scan (a 20 MB attachment is skipped, not searched)."""
-    gaps, last = [], 0
-    for run in runs:
-        gaps.append((last, run.start))
-        last = run.end
-    gaps.append((last, len(raw)))
-    return gaps
-
-
-def _blank_runs(raw: bytes, gaps: Gaps) -> list[_Run]:
-    if len(raw) < _MIN_RUN or any(_ATTACHED_MESSAGE.search(raw, s, e) for s, e in gaps):
-        return []
-    pattern, start_at = _BLANK_RUN, 0
-    if not any(_BOUNDARY.search(raw, s, e) for s, e in gaps):
-        ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if i >= 0]
-        if ends:
-            pattern, start_at = _ANY_BLANK_RUN, min(ends) + 1  # the header block's last line
-    runs: list[_Run] = []
-    for gap_start, gap_end in gaps:
-        for match in pattern.finditer(raw, max(gap_start, start_at), gap_end):
-            start, end = match.span(1)
-            end = raw.rfind(b"\n", start, end) + 1  # whole lines: a last line may go on with text
-            if end - start >= _MIN_RUN:
-                runs.append(_Run(start, end, 0, blank=True))
-    return runs
+# A run of lines that plays no part in how the parser reads the structure (handlers/mail/
+# line_runs.py: base64, blank lines, body text) is swapped for one line holding a unique token,
+# the much shorter skeleton is parsed, and the token is swapped back in the payload (or preamble,
+# epilogue) that holds it. The tree is the one ``message_from_bytes(raw)`` builds; when a token
+# does not come back exactly once, the whole message is parsed again the ordinary way.
 
 
 class TooMuch(Exception):
-    """The message is over a limit of the caller's (see ``message_from_raw``)."""
+    """The message is over one of the caller's limits (see ``message_from_raw``)."""
 
 
 def message_from_raw(
-    raw: bytes, limit: Callable[[bytes, Gaps], str | None] | None = None
+    raw: bytes, limits: Limits | None = None
 ) -> tuple[EmailMessage, dict[int, bytes]]:
-    """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long base64 or blank
-    runs through the line-by-line parser (see above); and, by ``id(part)``, the base64 bytes of
-    each part whose whole payload is one canonical run, to decode in one call.
+    """``message_from_bytes(raw, policy=READ_POLICY)``, without feeding long runs of base64,
+    blank lines or body text through the line-by-line parser (see above); and, by ``id(part)``,
+    the base64 bytes of each part whose whole payload is one canonical run, to decode in one
+    call.
 
-    ``limit(raw, gaps)``, when given, is asked first (with the stretches outside base64 runs)
-    and its answer raised as :class:`TooMuch`."""
+    ``limits``, when given, are checked first (containers outside base64 runs, where the
+    structure is) and what is over them raised as :class:`TooMuch`."""
     try:
-        base64_runs = _base64_runs(raw)
+        encoded = base64_runs(raw)
     except Exception:  # whatever goes wrong here, the ordinary parse decides
-        base64_runs = []
-    gaps = gaps_between(raw, base64_runs)
-    if limit is not None and (why := limit(raw, gaps)):
+        encoded = []
+    found = outline(raw, gaps_between(raw, encoded), limits.containers if limits else 0)
+    if limits is not None and (why := over_limits(raw, found, limits)):
         raise TooMuch(why)
     try:
-        runs = sorted([*base64_runs, *_blank_runs(raw, gaps)])
-        parsed = _parse_skeleton(raw, runs) if runs else None
+        # Text first: it covers most of a body, and the blank runs are then looked for in less.
+        runs = _in_order([*encoded, *text_runs(raw, found.gaps, found)])
+        runs = _in_order([*runs, *blank_runs(raw, gaps_between(raw, runs), found)])
+        parsed = _parse_skeleton(raw, runs, single_part=not found.boundary) if runs else None
     except Exception:
         parsed = None
     if parsed is not None:
@@ -250,9 +111,15 @@ def message_from_raw(
     return msg, {}
 
 
+def _in_order(runs: list[Run]) -> list[Run]:
+    return sorted(runs, key=lambda run: run.start)
+
+
 def _parse_skeleton(
-    raw: bytes, runs: list[_Run]
+    raw: bytes, runs: list[Run], *, single_part: bool = False
 ) -> tuple[EmailMessage, dict[int, bytes]] | None:
+    """The parse of ``raw`` with ``runs`` swapped out, or None when it cannot be trusted.
+    ``single_part``: the runs were taken for a message without parts (line_runs.text_runs)."""
     pieces: list[bytes] = []
     tokens: dict[str, tuple[str, bytes | None]] = {}
     last = 0
@@ -262,16 +129,31 @@ def _parse_skeleton(
         eol = 2 if raw[run.end - 2:run.end] == b"\r\n" else 1
         stop = run.end - eol
         token = f"ReviewBotRun{n}x{salt}"
-        if token.encode() in raw:
-            return None
-        encoded = raw[run.start:stop]
-        canonical = not run.blank and _canonical_base64(encoded, run.end - run.start - run.breaks)
+        if run.blank or run.text:
+            # as message_from_bytes decodes the whole message before it parses it
+            tokens[token] = (raw[run.start:stop].decode("ascii", "surrogateescape"), None)
+        else:
+            # The bytes copied to check the run serve as they are: its text is decoded from them
+            # and its base64 decoded from them later (line breaks, the last one too, are skipped
+            # by the decoder either way).
+            text = str(memoryview(run.data)[:stop - run.start], "ascii")
+            canonical = _canonical_base64(run.data, run.end - run.start - run.breaks)
+            tokens[token] = (text, run.data if canonical else None)
         pieces += (raw[last:run.start], token.encode())
-        tokens[token] = (encoded.decode("ascii"), encoded if canonical else None)
         last = stop
     pieces.append(raw[last:])
-    msg = message_from_bytes(b"".join(pieces), policy=READ_POLICY)
+    skeleton = b"".join(pieces)
+    # The salt only where a token was put (it is random, so this is all but certain). Only the
+    # skeleton is searched, not the runs (a 500 KB search per run): a token that a run's text
+    # holds is either left as written or put back a second time, and then counted twice, which
+    # fails the check at the end.
+    if skeleton.count(salt.encode()) != len(tokens):
+        return None
+    msg = message_from_bytes(skeleton, policy=READ_POLICY)
     assert isinstance(msg, EmailMessage)
+    parts = list(msg.walk())
+    if single_part and any(part.get_content_maintype() in ("multipart", "message") for part in parts):
+        return None  # it has parts after all: a run may have held their boundaries or headers
     restored = 0
     whole: dict[int, bytes] = {}
 
@@ -282,10 +164,11 @@ def _parse_skeleton(
                 if part is not None and encoded is not None and value.rstrip("\r\n") == token:
                     whole[id(part)] = encoded
                 restored += value.count(token)
-                value = value.replace(token, text)
+                # nearly always the whole payload: no second copy of half a megabyte of text
+                value = text if value == token else value.replace(token, text)
         return value
 
-    for part in msg.walk():
+    for part in parts:
         # The undecoded text, as the parser stored it: no public accessor gives it back unchanged.
         payload = part._payload  # type: ignore[attr-defined]
         if isinstance(payload, str) and "ReviewBotRun" in payload:

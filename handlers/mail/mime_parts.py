@@ -10,9 +10,10 @@ as well as for the documents inside it.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Iterator
 from email.message import EmailMessage
+
+import pybase64
 
 from bot.inbound import InboundAttachment
 
@@ -44,9 +45,10 @@ def _attachments_of(
         elif part.is_multipart() and part.get_content_maintype() == "multipart":
             yield from _attachments_of(part, whole_runs, depth + 1)
         else:
+            filename = part.get_filename()
             yield InboundAttachment(
-                filename=part.get_filename(), content_type=ctype,
-                payload=decoded_payload(part, whole_runs), role=_role(part, ctype),
+                filename=filename, content_type=ctype,
+                payload=decoded_payload(part, whole_runs), role=_role(filename, ctype),
             )
 
 
@@ -69,18 +71,23 @@ def _attached_message(
     yield from _attachments_of(message, whole_runs, depth + 1)
 
 
-def _role(part: EmailMessage, ctype: str) -> str | None:
-    name = (part.get_filename() or "").strip().lower()
+def _role(filename: str | None, ctype: str) -> str | None:
+    name = (filename or "").strip().lower()
     return "signature" if ctype in SIGNATURE_TYPES or name in SIGNATURE_NAMES else None
 
 
 def decoded_payload(part: EmailMessage, whole_runs: dict[int, bytes]) -> bytes:
     """``part.get_payload(decode=True)`` (b"" when it fails), in one call for a canonical run
-    (decision 0009: ``whole_runs`` holds the base64 of parts that are one run)."""
+    (decision 0009: ``whole_runs`` holds the base64 of parts that are one run).
+
+    A canonical run is decoded by pybase64 (SIMD; decision 0010): 0.2 ms for a 560 KB run where
+    ``binascii.a2b_base64`` takes 1.1 ms, the largest single cost of reading a return with a
+    document. Both skip the line breaks and give the same bytes on such a run (only the base64
+    alphabet, whole quantums, padding only at the end)."""
     encoded = whole_runs.get(id(part))
     try:
         if encoded is not None and _cte(part) == "base64":
-            return binascii.a2b_base64(encoded)
+            return pybase64.b64decode(encoded)
         payload = part.get_payload(decode=True)  # bytes, or None for a multipart
         return payload if isinstance(payload, bytes) else b""
     except Exception:
