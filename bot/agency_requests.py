@@ -4,9 +4,11 @@ request (process.md 7.3, 7.6), their returns, and what the mailbox says about th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, inspect
 from sqlmodel import Session, select
 
 from bot import audit, deadlines
@@ -193,41 +195,78 @@ def withdraw(
     _advance_if_all_in(session, core, case, actor)
 
 
-_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
-_INFO_GATHERING_STATUSES = select(AgencyRequest.id, AgencyRequest.status).where(
-    AgencyRequest.case_id == bindparam("case_id"), AgencyRequest.kind == "info-gathering"
+_LOCK_CASES = (
+    select(Case.id, Case.stage).where(Case.id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(Case.id).with_for_update()
 )
+_INFO_GATHERING_STATUSES = select(AgencyRequest.case_id, AgencyRequest.id, AgencyRequest.status).where(
+    AgencyRequest.case_id.in_(bindparam("case_ids", expanding=True)),
+    AgencyRequest.kind == "info-gathering",
+)
+#: ``session.info`` key: while :func:`advance_at_the_end` runs, the cases whose information
+#: gathering a return (or withdrawal) may have completed, with the actor who recorded it last.
+_CHECK_AT_THE_END = "agency_requests.check_at_the_end"
 
 
 def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> None:
     """RR1 -> RR2 when every information gathering request is returned or closed."""
-    if case.stage != Stage.INFO_GATHERING:
+    later: dict[int, tuple[Case, str]] | None = session.info.get(_CHECK_AT_THE_END)
+    if later is not None and case.id is not None:
+        later[case.id] = (case, actor)
+        return
+    _advance_where_all_in(session, core, {case.id: (case, actor)} if case.id is not None else {})
+
+
+@contextmanager
+def advance_at_the_end(session: Session, core: Core) -> Iterator[None]:
+    """Returns recorded in this block leave the RR1 -> RR2 check to its end, where every case they
+    touched is checked at once: one statement locks them all, one reads their statuses (a batch of
+    inbound mail, bot/inbound_batch.py). Nothing is checked if the block raises."""
+    later: dict[int, tuple[Case, str]] = {}
+    session.info[_CHECK_AT_THE_END] = later
+    try:
+        yield
+    finally:
+        del session.info[_CHECK_AT_THE_END]
+    _advance_where_all_in(session, core, later)
+
+
+def _advance_where_all_in(session: Session, core: Core, cases: dict[int, tuple[Case, str]]) -> None:
+    waiting = {case_id: held for case_id, held in cases.items() if held[0].stage == Stage.INFO_GATHERING}
+    if not waiting:
         return
     # The last two returns recorded at once (mail on one instance, a button on another) must not
-    # each see the other as outstanding: lock the case row (PostgreSQL; SQLite has one writer), so
-    # the second waits for the first's commit and then reads its status. Only the id is selected:
-    # the case object in this session keeps its unflushed changes.
+    # each see the other as outstanding: lock the case rows (PostgreSQL; SQLite has one writer), in
+    # id order, so the second waits for the first's commit and then reads its status. The stage
+    # comes back from the locked (newest) row: a case another transaction moved on meanwhile is
+    # not moved (and audited) again. The case objects keep their unflushed changes.
     if not is_sqlite(session):  # SQLite: one writer; a stale reader cannot commit (busy snapshot)
-        session.connection().execute(_LOCK_CASE, {"case_id": case.id})
+        locked = dict(session.connection().execute(_LOCK_CASES, {"case_ids": sorted(waiting)}).all())
+        waiting = {
+            case_id: held for case_id, held in waiting.items()
+            if locked.get(case_id) == Stage.INFO_GATHERING or inspect(held[0]).attrs.stage.history.added
+        }
+        if not waiting:
+            return
     # Statuses only, not whole rows, read after the lock (statuses read with the request, before
     # it, could predate the other return's commit); a request this session holds counts as it is
     # in memory (the intake routes without autoflush, so the return being recorded is not written).
-    rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()
-    held = session.identity_map
-    statuses = [
-        held_request.status
-        if (held_request := held.get(session.identity_key(AgencyRequest, row_id))) is not None
-        else status
-        for row_id, status in rows
-    ]
-    if statuses and all(status != "sent" for status in statuses):
-        case.stage = Stage.PANEL_DECISION
-        case.updated_at = core.clock.now()
-        audit.record(
-            session, at=core.clock.now(), actor=actor, kind="stage_changed", case_id=case.id,
-            **{"from": Stage.INFO_GATHERING.value, "to": Stage.PANEL_DECISION.value},
-            because="all information gathering returns are in",
-        )
+    statuses: dict[int, list[str]] = {}
+    identity = session.identity_map
+    for case_id, row_id, status in session.exec(_INFO_GATHERING_STATUSES, params={"case_ids": list(waiting)}):
+        held_request = identity.get(session.identity_key(AgencyRequest, row_id))
+        statuses.setdefault(case_id, []).append(held_request.status if held_request is not None else status)
+    now = core.clock.now()
+    for case_id, (case, actor) in waiting.items():
+        found = statuses.get(case_id, [])
+        if found and all(status != "sent" for status in found):
+            case.stage = Stage.PANEL_DECISION
+            case.updated_at = now
+            audit.record(
+                session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
+                **{"from": Stage.INFO_GATHERING.value, "to": Stage.PANEL_DECISION.value},
+                because="all information gathering returns are in",
+            )
 
 
 def record_auto_reply(
@@ -268,29 +307,52 @@ def record_bounce(
 
 # Built once: building a statement and its cache key costs about as much as running it, and
 # the intake runs these for nearly every message (docs/benchmarks.md).
-_REQUEST_FOR_MESSAGE_IDS = (
-    select(AgencyRequest, Case, Deadline)
+_REQUESTS_BY_OUTBOX_MESSAGE = (
+    select(OutboxMessage.message_id, AgencyRequest, Case, Deadline)
     .join(OutboxMessage, OutboxMessage.request_id == AgencyRequest.id)
     .join(Case, Case.id == AgencyRequest.case_id)
     .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
     .where(OutboxMessage.message_id.in_(bindparam("message_ids", expanding=True)))
-    .limit(1)
 )
+#: ``session.info`` key: (the Message-IDs asked about, what they answer) from :func:`preload_threads`.
+_THREADS = "agency_requests.threads"
+Threads = dict[str, tuple[AgencyRequest, Case, Deadline | None]]
+
+
+def _threads(session: Session, message_ids: list[str]) -> Threads:
+    found: Threads = {}
+    for outbox_message_id, request, case, deadline in session.exec(
+        _REQUESTS_BY_OUTBOX_MESSAGE, params={"message_ids": message_ids}
+    ):
+        found.setdefault(outbox_message_id, (request, case, deadline))
+    return found
+
+
+def preload_threads(session: Session, message_ids: list[str]) -> None:
+    """The requests that several messages (a batch of inbound mail) may thread back to, in one
+    query: :func:`request_for_message_ids` then answers for those ids without asking again. The
+    outbox rows of requests are written when the requests are sent, long before any reply."""
+    asked = list(dict.fromkeys(message_ids))
+    session.info[_THREADS] = (set(asked), _threads(session, asked) if asked else {})
 
 
 def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyRequest | None:
-    """The request a reply threads back to, through any message the bot sent about it.
+    """The request a reply threads back to, through any message the bot sent about it (the first
+    of ``message_ids``, in their order, that is one).
 
     One query loads the request with its case and its deadline, which a return then needs.
     """
     if not message_ids:
         return None
-    row = session.exec(_REQUEST_FOR_MESSAGE_IDS, params={"message_ids": message_ids}).first()
-    if row is None:
-        return None
-    request, case, deadline = row
-    session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
-    return request
+    asked, found = session.info.get(_THREADS, (set(), {}))
+    if not asked.issuperset(message_ids):
+        found = _threads(session, message_ids)
+    for message_id in message_ids:
+        if message_id in found:
+            request, case, deadline = found[message_id]
+            session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
+            return request
+    return None
 
 
 _REQUESTS_OF = (

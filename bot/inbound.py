@@ -69,6 +69,11 @@ def reused_message_id(digest: str) -> str:
     return f"<reused-{digest[:40]}@review-bot.invalid>"
 
 
+#: ``session.info`` key: rows a batch recorded in one INSERT before acting on any of its messages,
+#: by Message-ID (bot/inbound_batch.py), each taken by :func:`record_message` when its turn comes.
+RECORDED_FIRST = "inbound.recorded_first"
+
+
 @dataclass
 class Recorded:
     row: InboundMessage
@@ -88,6 +93,11 @@ def record_message(
     recorded under :func:`reused_message_id` and ``reuses`` names the earlier row.
     """
     digest = digest or digest_of(raw)
+    recorded_first: dict[str, InboundMessage] = session.info.get(RECORDED_FIRST, {})
+    row = recorded_first.pop(message_id, None)
+    if row is not None:  # recorded with its batch (bot/inbound_batch.py); its bytes go in now
+        row.raw = raw
+        return Recorded(row, True)
     row, fresh = record_inbound(session, core, message_id=message_id, raw=raw, mailbox=mailbox,
                                 from_addr=from_addr, digest=digest)
     assert row is not None
@@ -146,11 +156,10 @@ def record_inbound(
 def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
     """INSERT the row in one statement, unless its Message-ID is known; then it is in the session
     as a persistent row. False when the Message-ID is known (to us or a concurrent writer)."""
-    statement = _insert_statement(session.get_bind().dialect.name)
+    statement = insert_statement(session.get_bind().dialect.name)
     if statement is None:
         return False  # no INSERT ... ON CONFLICT here: the caller looks it up, then inserts
-    values = {c.key: getattr(inbound, c.key) for c in statement.table.columns if c.key != "id"}
-    row_id = session.connection().execute(statement, values).scalar()
+    row_id = session.connection().execute(statement, inserted_values(inbound)).scalar()
     if row_id is None:
         return False
     inbound.id = row_id
@@ -159,15 +168,22 @@ def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
     return True
 
 
+def inserted_values(inbound: InboundMessage) -> dict[str, Any]:
+    """The new row's values for :func:`insert_statement` (every column but the id)."""
+    return {c.key: getattr(inbound, c.key) for c in InboundMessage.__table__.columns if c.key != "id"}  # type: ignore[attr-defined]
+
+
 @cache
-def _insert_statement(dialect: str) -> Any:
-    """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id``, built once."""
+def insert_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id, message_id``, built once;
+    None where the database has no such statement."""
     insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
     if insert is None:
         return None
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     return (
-        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.id)
+        insert(table).on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(table.c.id, table.c.message_id)
     )
 
 
