@@ -115,7 +115,7 @@ PHASES = (
     ("handlers.mail.routes", "_keep_attachments"),
     ("bot.agency_requests", "request_for_message_ids"),
     ("bot.agency_requests", "record_return"),
-    ("bot.agency_requests", "_advance_if_all_in"),
+    ("bot.info_gathering", "advance_if_all_in"),
     ("sqlalchemy.orm", "Session.commit"),
 )
 

@@ -4,17 +4,15 @@ request (process.md 7.3, 7.6), their returns, and what the mailbox says about th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from bot import audit, deadlines
+from bot import audit, deadlines, info_gathering
+from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
-from bot.leases import is_sqlite
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline, OutboxMessage
 from bot.outbox import enqueue, new_message_id
@@ -168,7 +166,7 @@ def record_return(
         agency=request.agency, request_kind=request.kind, via=via, inbound_id=inbound_id,
         attachments=attachments, on_time=at <= request.due_at,
     )
-    _advance_if_all_in(session, core, case, actor)
+    info_gathering.advance_if_all_in(session, core, case, actor)
     return True
 
 
@@ -192,81 +190,7 @@ def withdraw(
         session, at=now, actor=actor, kind="request_withdrawn", case_id=case.id,
         agency=request.agency, request_kind=request.kind,
     )
-    _advance_if_all_in(session, core, case, actor)
-
-
-_LOCK_CASES = (
-    select(Case.id, Case.stage).where(Case.id.in_(bindparam("case_ids", expanding=True)))
-    .order_by(Case.id).with_for_update()
-)
-_INFO_GATHERING_STATUSES = select(AgencyRequest.case_id, AgencyRequest.id, AgencyRequest.status).where(
-    AgencyRequest.case_id.in_(bindparam("case_ids", expanding=True)),
-    AgencyRequest.kind == "info-gathering",
-)
-#: ``session.info`` key: while :func:`advance_at_the_end` runs, the cases whose information
-#: gathering a return (or withdrawal) may have completed, with the actor who recorded it last.
-_CHECK_AT_THE_END = "agency_requests.check_at_the_end"
-
-
-def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> None:
-    """RR1 -> RR2 when every information gathering request is returned or closed."""
-    later: dict[int, tuple[Case, str]] | None = session.info.get(_CHECK_AT_THE_END)
-    if later is not None and case.id is not None:
-        later[case.id] = (case, actor)
-        return
-    _advance_where_all_in(session, core, {case.id: (case, actor)} if case.id is not None else {})
-
-
-@contextmanager
-def advance_at_the_end(session: Session, core: Core) -> Iterator[None]:
-    """Returns recorded in this block leave the RR1 -> RR2 check to its end, where every case they
-    touched is checked at once: one statement locks them all, one reads their statuses (a batch of
-    inbound mail, bot/inbound_batch.py). Nothing is checked if the block raises."""
-    later: dict[int, tuple[Case, str]] = {}
-    session.info[_CHECK_AT_THE_END] = later
-    try:
-        yield
-    finally:
-        del session.info[_CHECK_AT_THE_END]
-    _advance_where_all_in(session, core, later)
-
-
-def _advance_where_all_in(session: Session, core: Core, cases: dict[int, tuple[Case, str]]) -> None:
-    waiting = {case_id: held for case_id, held in cases.items() if held[0].stage == Stage.INFO_GATHERING}
-    if not waiting:
-        return
-    # The last two returns recorded at once (mail on one instance, a button on another) must not
-    # each see the other as outstanding: lock the case rows (PostgreSQL; SQLite has one writer), in
-    # id order, so the second waits for the first's commit and then reads its status. The stage
-    # comes back from the locked (newest) row: a case another transaction moved on meanwhile is
-    # not moved (and audited) again. The case objects keep their unflushed changes.
-    if not is_sqlite(session):  # SQLite: one writer; a stale reader cannot commit (busy snapshot)
-        locked = dict(session.connection().execute(_LOCK_CASES, {"case_ids": sorted(waiting)}).all())
-        waiting = {
-            case_id: held for case_id, held in waiting.items()
-            if locked.get(case_id) == Stage.INFO_GATHERING or inspect(held[0]).attrs.stage.history.added
-        }
-        if not waiting:
-            return
-    # Statuses only, not whole rows, read after the lock (statuses read with the request, before
-    # it, could predate the other return's commit); a request this session holds counts as it is
-    # in memory (the intake routes without autoflush, so the return being recorded is not written).
-    statuses: dict[int, list[str]] = {}
-    identity = session.identity_map
-    for case_id, row_id, status in session.exec(_INFO_GATHERING_STATUSES, params={"case_ids": list(waiting)}):
-        held_request = identity.get(session.identity_key(AgencyRequest, row_id))
-        statuses.setdefault(case_id, []).append(held_request.status if held_request is not None else status)
-    now = core.clock.now()
-    for case_id, (case, actor) in waiting.items():
-        found = statuses.get(case_id, [])
-        if found and all(status != "sent" for status in found):
-            case.stage = Stage.PANEL_DECISION
-            case.updated_at = now
-            audit.record(
-                session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
-                **{"from": Stage.INFO_GATHERING.value, "to": Stage.PANEL_DECISION.value},
-                because="all information gathering returns are in",
-            )
+    info_gathering.advance_if_all_in(session, core, case, actor)
 
 
 def record_auto_reply(
@@ -367,11 +291,48 @@ _REQUESTS_WITH_DEADLINES_OF = (
 )
 
 
+_CASES_BY_REF = (
+    select(Case, AgencyRequest, Deadline)
+    .outerjoin(AgencyRequest, AgencyRequest.case_id == Case.id)
+    .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
+    .where(Case.ref.in_(bindparam("refs", expanding=True)))
+    .order_by(Case.id, AgencyRequest.id, Deadline.id)
+)
+#: ``session.info`` key: ({ref: case}, {case id: its requests}) from :func:`preload_cases`.
+_CASES = "agency_requests.cases"
+
+
+def preload_cases(session: Session, refs: list[str]) -> None:
+    """The cases several messages (a batch of inbound mail) name by reference, with their requests
+    and deadlines, in one query: :func:`case_by_ref` and :func:`requests_of` then answer from it."""
+    cases: dict[str, Case] = {}
+    requests: dict[int | None, dict[int | None, AgencyRequest]] = {}
+    loaded = session.info.setdefault(_LOADED_WITH, {})
+    refs = list(dict.fromkeys(ref.strip().upper() for ref in refs))
+    for case, request, deadline in session.exec(_CASES_BY_REF, params={"refs": refs}) if refs else ():
+        cases.setdefault(case.ref, case)
+        held = requests.setdefault(case.id, {})
+        if request is not None and request.id not in held:
+            held[request.id] = request
+            loaded.setdefault(request.id, (case, deadline))
+    session.info[_CASES] = (cases, {case_id: list(held.values()) for case_id, held in requests.items()})
+
+
+def case_by_ref(session: Session, ref: str) -> Case:
+    """:func:`bot.cases.get_case`, answered from :func:`preload_cases` when it read the case."""
+    cases, _requests = session.info.get(_CASES, ({}, {}))
+    case = cases.get(ref.strip().upper())
+    return case if case is not None else get_case(session, ref)
+
+
 def requests_of(
     session: Session, case: Case, *, with_deadlines: bool = False
 ) -> list[AgencyRequest]:
     """The case's requests, oldest first. ``with_deadlines`` loads each one's deadline in the
     same query, for a caller about to record a return (as :func:`request_for_message_ids`)."""
+    _cases, preloaded = session.info.get(_CASES, ({}, {}))
+    if case.id in preloaded:
+        return list(preloaded[case.id])
     params = {"case_id": case.id}
     if not with_deadlines:
         return list(session.exec(_REQUESTS_OF, params=params))

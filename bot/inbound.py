@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer, make_transient_to_detached
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
@@ -185,6 +186,21 @@ def insert_statement(dialect: str) -> Any:
         insert(table).on_conflict_do_nothing(index_elements=["message_id"])
         .returning(table.c.id, table.c.message_id)
     )
+
+
+#: What routing a message writes on its row. All of them go in its UPDATE, changed or not, so
+#: the rows of a batch, routed different ways, share one statement shape and the commit writes
+#: them in one executemany instead of one statement per combination (bot/inbound_batch.py).
+ROUTED_COLUMNS = ("raw", "classification", "case_id", "agency", "request_id", "triage_status",
+                  "triage_reason")
+
+
+def routed(inbound: InboundMessage, classification: str) -> None:
+    """The message has been acted on: its classification, and its row's routed columns to write."""
+    inbound.classification = classification
+    for name in ROUTED_COLUMNS:
+        if name in inbound.__dict__:  # ``raw`` is not loaded on a row re-acted on (left pending)
+            flag_modified(inbound, name)
 
 
 def safe_display_name(name: str | None) -> str:

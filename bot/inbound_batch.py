@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
-from bot import agency_requests
+from bot import agency_requests, info_gathering
 from bot.core import Core
 from bot.inbound import RECORDED_FIRST, insert_statement, inserted_values
 from bot.models import InboundMessage
@@ -48,6 +48,8 @@ class Arrival:
     digest: str | None
     #: Message-IDs it answers or reports on (In-Reply-To, References, a bounce's original)
     thread_ids: list[str] = field(default_factory=list)
+    #: case references it names ([SI-2026-0001] in the subject)
+    case_refs: list[str] = field(default_factory=list)
 
 
 class Incoming(Protocol):
@@ -117,7 +119,8 @@ def act_on_batch(
                 arrivals = [message.arrival for message in messages]
                 record_first(session, core, arrivals)
                 agency_requests.preload_threads(session, [i for a in arrivals for i in a.thread_ids])
-                with agency_requests.advance_at_the_end(session, core):
+                agency_requests.preload_cases(session, [r for a in arrivals for r in a.case_refs])
+                with info_gathering.advance_at_the_end(session, core):
                     results = [together(session, message) for message in messages]
         except Exception as exc:
             # Type only: a database error's text carries the statement's parameters (the mail).

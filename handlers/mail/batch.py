@@ -34,7 +34,7 @@ class _Read:
         parsed = self.parsed
         return inbound_batch.Arrival(
             parsed.message_id, self.mailbox, parsed.from_addr, parsed.digest or digest_of(self.item.raw),
-            thread_ids=[*parsed.bounced_ids, *parsed.thread_ids],
+            thread_ids=[*parsed.bounced_ids, *parsed.thread_ids], case_refs=parsed.case_refs,
         )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.core import Core
-from bot.inbound import Recorded, hold_for_triage, record_message, synthetic_message_id
+from bot.inbound import Recorded, hold_for_triage, record_message, routed, synthetic_message_id
 from bot.models import Case
 from bot.privacy import log_message
 from handlers.mail.classify import ParsedMessage
@@ -108,7 +108,7 @@ def record_and_route(
             result = reused_id(session, core, inbound, parsed, recorded.reuses)
         else:
             result = route(session, core, inbound, parsed)
-    inbound.classification = result.classification
+    routed(inbound, result.classification)
     return inbound.id, result
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot import agency_requests, audit
-from bot.cases import get_case, open_case
+from bot.cases import open_case
 from bot.core import Core
 from bot.errors import NotFound, ServiceError
 from bot.inbound import hold_for_triage, store_attachments
@@ -181,7 +181,7 @@ def _by_reference(
         _keep_attachments(session, core, inbound, parsed)
         return _triage(inbound, parsed, f"names several cases: {', '.join(parsed.case_refs)}")
     try:
-        case = get_case(session, parsed.case_refs[0])
+        case = agency_requests.case_by_ref(session, parsed.case_refs[0])
     except NotFound:
         _keep_attachments(session, core, inbound, parsed)
         return _triage(inbound, parsed, f"names case {parsed.case_refs[0]}, which does not exist")
