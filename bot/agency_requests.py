@@ -238,7 +238,7 @@ _REQUESTS_BY_OUTBOX_MESSAGE = (
     .outerjoin(Deadline, Deadline.request_id == AgencyRequest.id)
     .where(OutboxMessage.message_id.in_(bindparam("message_ids", expanding=True)))
 )
-#: ``session.info`` key: (the Message-IDs asked about, what they answer) from :func:`preload_threads`.
+#: ``session.info`` key: (the Message-IDs asked about, what they answer) from :func:`preload`.
 _THREADS = "agency_requests.threads"
 Threads = dict[str, tuple[AgencyRequest, Case, Deadline | None]]
 
@@ -252,12 +252,17 @@ def _threads(session: Session, message_ids: list[str]) -> Threads:
     return found
 
 
-def preload_threads(session: Session, message_ids: list[str]) -> None:
-    """The requests that several messages (a batch of inbound mail) may thread back to, in one
-    query: :func:`request_for_message_ids` then answers for those ids without asking again. The
-    outbox rows of requests are written when the requests are sent, long before any reply."""
-    asked = list(dict.fromkeys(message_ids))
-    session.info[_THREADS] = (set(asked), _threads(session, asked) if asked else {})
+def preload(session: Session, messages: list[tuple[list[str], list[str]]]) -> None:
+    """What a batch of inbound mail will look up, in two queries rather than one or two a message:
+    the requests its messages thread back to (``(thread ids, case refs)`` each), then the cases
+    that those without such a thread name by reference, with their requests and deadlines.
+    :func:`request_for_message_ids`, :func:`case_by_ref` and :func:`requests_of` answer from them.
+    The outbox rows of requests are written when the requests are sent, long before any reply."""
+    asked = list(dict.fromkeys(i for thread_ids, _refs in messages for i in thread_ids))
+    found = _threads(session, asked) if asked else {}
+    session.info[_THREADS] = (set(asked), found)
+    unthreaded = [refs for thread_ids, refs in messages if not any(i in found for i in thread_ids)]
+    _preload_cases(session, [ref for refs in unthreaded for ref in refs])
 
 
 def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyRequest | None:
@@ -298,13 +303,11 @@ _CASES_BY_REF = (
     .where(Case.ref.in_(bindparam("refs", expanding=True)))
     .order_by(Case.id, AgencyRequest.id, Deadline.id)
 )
-#: ``session.info`` key: ({ref: case}, {case id: its requests}) from :func:`preload_cases`.
+#: ``session.info`` key: ({ref: case}, {case id: its requests}) from :func:`preload`.
 _CASES = "agency_requests.cases"
 
 
-def preload_cases(session: Session, refs: list[str]) -> None:
-    """The cases several messages (a batch of inbound mail) name by reference, with their requests
-    and deadlines, in one query: :func:`case_by_ref` and :func:`requests_of` then answer from it."""
+def _preload_cases(session: Session, refs: list[str]) -> None:
     cases: dict[str, Case] = {}
     requests: dict[int | None, dict[int | None, AgencyRequest]] = {}
     loaded = session.info.setdefault(_LOADED_WITH, {})
@@ -319,7 +322,7 @@ def preload_cases(session: Session, refs: list[str]) -> None:
 
 
 def case_by_ref(session: Session, ref: str) -> Case:
-    """:func:`bot.cases.get_case`, answered from :func:`preload_cases` when it read the case."""
+    """:func:`bot.cases.get_case`, answered from :func:`preload` when it read the case."""
     cases, _requests = session.info.get(_CASES, ({}, {}))
     case = cases.get(ref.strip().upper())
     return case if case is not None else get_case(session, ref)

@@ -118,8 +118,7 @@ def act_on_batch(
             with core.transaction() as session:
                 arrivals = [message.arrival for message in messages]
                 record_first(session, core, arrivals)
-                agency_requests.preload_threads(session, [i for a in arrivals for i in a.thread_ids])
-                agency_requests.preload_cases(session, [r for a in arrivals for r in a.case_refs])
+                agency_requests.preload(session, [(a.thread_ids, a.case_refs) for a in arrivals])
                 with info_gathering.advance_at_the_end(session, core):
                     results = [together(session, message) for message in messages]
         except Exception as exc:
