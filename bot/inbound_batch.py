@@ -23,6 +23,7 @@ Decision 0006 holds for every message of a batch:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -50,6 +51,9 @@ class Arrival:
     thread_ids: list[str] = field(default_factory=list)
     #: case references it names ([SI-2026-0001] in the subject)
     case_refs: list[str] = field(default_factory=list)
+    #: it may open a case or a media enquiry, whose routing writes out everything pending: the
+    #: batch acts on such messages first, so that the others' writes stay together for the commit
+    opens: bool = False
 
 
 class Incoming(Protocol):
@@ -119,14 +123,16 @@ def act_on_batch(
                 arrivals = [message.arrival for message in messages]
                 record_first(session, core, arrivals)
                 agency_requests.preload(session, [(a.thread_ids, a.case_refs) for a in arrivals])
+                results: dict[int, R] = {}
                 with info_gathering.advance_at_the_end(session, core):
-                    results = [together(session, message) for message in messages]
+                    for i in acting_order(arrivals):
+                        results[i] = together(session, messages[i])
         except Exception as exc:
             # Type only: a database error's text carries the statement's parameters (the mail).
             log.warning("inbound batch of %s rolled back (%s); taking each message alone",
                         len(messages), type(exc).__name__)
         else:
-            yield from zip(messages, results, strict=True)
+            yield from ((message, results[i]) for i, message in enumerate(messages))
             return
     for message in messages:
         try:
@@ -134,6 +140,19 @@ def act_on_batch(
         except Exception as exc:
             outcome = exc
         yield message, outcome
+
+
+def acting_order(arrivals: Sequence[Arrival]) -> list[int]:
+    """The order a batch acts on its messages: those that open a case or an enquiry first (each
+    writes out what is pending, which would otherwise cut the batch's writes into several
+    statements of each kind), then the rest; each group in the order the messages came. A
+    Message-ID the batch holds twice keeps its place, so its first copy is the one acted on. The
+    messages of one batch do not depend on each other: a reply names a case only after the bot's
+    acknowledgement went out, and that is sent after the batch."""
+    seen = Counter(a.message_id for a in arrivals)
+    first = [i for i, a in enumerate(arrivals) if a.opens and seen[a.message_id] == 1]
+    taken = set(first)
+    return first + [i for i in range(len(arrivals)) if i not in taken]
 
 
 def record_first(session: Session, core: Core, arrivals: Sequence[Arrival]) -> None:

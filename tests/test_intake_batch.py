@@ -221,3 +221,25 @@ def test_a_mailbox_that_fails_mid_read_still_has_the_messages_before_it_taken() 
     assert next(cut) == [3]
     with pytest.raises(OSError, match="went away"):
         next(cut)
+
+
+def test_messages_that_open_cases_are_acted_on_first_unless_their_message_id_repeats() -> None:
+    def arrival(message_id: str, opens: bool) -> inbound_batch.Arrival:
+        return inbound_batch.Arrival(message_id, "t", "a@b.example", None, opens=opens)
+
+    batch = [arrival("<1@x>", False), arrival("<2@x>", True), arrival("<3@x>", False),
+             arrival("<4@x>", True), arrival("<2@x>", False), arrival("<5@x>", True)]
+    # <2@x> is in the batch twice: it keeps its place, so its first copy is the one acted on.
+    assert inbound_batch.acting_order(batch) == [3, 5, 0, 1, 2, 4]
+
+
+def test_a_referral_in_the_middle_of_a_batch_opens_its_case_and_the_rest_still_count(
+    core: Core, maildir: MaildirGateway, case_ref: str
+) -> None:
+    drop(maildir, reply(core, "police"), referral(REFERRAL_FORM, "middle.1@borough.example"),
+         reply(core, "icb"))
+    report = TickReport()
+    poll_mailbox(core, maildir, report)
+    assert [r.classification for r in report.received] == ["agency-return", "referral", "agency-return"]
+    assert report.received[1].case == "SI-2026-0002"
+    assert kinds(core)["return_received"] == 2 and inbox(maildir) == []

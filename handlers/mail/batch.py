@@ -17,8 +17,9 @@ from bot import inbound_batch
 from bot.core import Core
 from bot.inbound import digest_of
 from bot.mail.gateway import InboundItem
-from handlers.mail.classify import ParsedMessage
+from handlers.mail.classify import ParsedMessage, looks_like_referral
 from handlers.mail.intake import Routed, ingest_read, logged, record_and_route
+from handlers.mail.media_mail import is_to_press_address
 from handlers.mail.notices import IntakeResult
 from handlers.mail.prepare import read_before_the_lock
 
@@ -28,6 +29,8 @@ class _Read:
     item: InboundItem
     parsed: ParsedMessage
     mailbox: str
+    #: the routes may open a case (a referral) or a media enquiry for it
+    opens: bool
 
     @property
     def arrival(self) -> inbound_batch.Arrival:
@@ -35,6 +38,7 @@ class _Read:
         return inbound_batch.Arrival(
             parsed.message_id, self.mailbox, parsed.from_addr, parsed.digest or digest_of(self.item.raw),
             thread_ids=[*parsed.bounced_ids, *parsed.thread_ids], case_refs=parsed.case_refs,
+            opens=self.opens,
         )
 
 
@@ -55,8 +59,20 @@ def ingest_all(
         ready: list[_Read] = []
         for item in batch:
             try:
-                ready.append(_Read(item, read_before_the_lock(core, item.raw), mailbox))
+                parsed = read_before_the_lock(core, item.raw)
+                ready.append(_Read(item, parsed, mailbox, _opens(core, parsed)))
             except Exception as exc:  # a bug in the reading: this message waits in the mailbox
                 yield item, exc
         for read, outcome in inbound_batch.act_on_batch(core, ready, together=together, alone=alone):
             yield read.item, outcome if isinstance(outcome, Exception) else logged(outcome)
+
+
+def _opens(core: Core, parsed: ParsedMessage) -> bool:
+    """A hint for the batch's order (bot.inbound_batch.acting_order), never a decision: the
+    routes decide what the message is."""
+    if parsed.unreadable is not None or parsed.msg is None or parsed.bounce:
+        return False
+    try:
+        return looks_like_referral(parsed) or is_to_press_address(parsed, core.protocol)
+    except Exception:  # the routes read it again and say what is wrong with it
+        return False
