@@ -273,7 +273,7 @@ def _via_maildir(p: _Prepared) -> RunResult:
     try:
         return run_maildir(maildir_core, root, len(p.messages))
     finally:
-        maildir_core.db.engine.dispose()
+        p.database.done(maildir_core)
 
 
 def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> list[Row]:
@@ -290,7 +290,7 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
         directs = []
         for p in prepared:
             directs.append(run_direct(p.core, p.messages, profile=profile, phases=phases))
-            p.core.db.engine.dispose()
+            p.database.done(p.core)
         maildirs = [_via_maildir(p) for p in prepared]
     for p, direct, via_maildir in zip(prepared, directs, maildirs, strict=True):
         rows += _report(p, direct, via_maildir, verbose)
