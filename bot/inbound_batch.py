@@ -3,14 +3,15 @@
 
 A message costs PostgreSQL a round trip per statement, and the BEGIN, the writes of its routing
 and the COMMIT are the same few round trips whether they carry one message or fifty. So a mailbox
-read takes its messages a batch at a time: each message is still recorded under its Message-ID
-before anything acts on it and acted on right after, in order, but the batch commits once.
+read takes its messages a batch at a time: every message of the batch is recorded under its
+Message-ID (one INSERT) before anything acts on any of them, then each is acted on in turn (those
+that open a case first, :func:`acting_order`), and the batch commits once.
 
 Decision 0006 holds for every message of a batch:
 
-* *recorded once before it acts*: a message's INSERT (``ON CONFLICT DO NOTHING``) is the first
-  thing done for it, in the transaction that acts on it; the same Message-ID twice in one batch is
-  a duplicate the second time, as it would be in two transactions;
+* *recorded once before it acts*: the batch's INSERT (``ON CONFLICT DO NOTHING``) is the first
+  thing done for its messages, in the transaction that acts on them; the same Message-ID twice in
+  one batch is a duplicate the second time, as it would be in two transactions;
 * *moved only after the commit*: :func:`act_on_batch` gives the caller a batch's outcomes only once
   the batch committed, and the caller marks or moves the mailbox items then;
 * *a crash* before the commit leaves nothing of the batch (every message is read again from the
