@@ -98,6 +98,10 @@ class BenchDatabase:
     copy: Callable[[Core, Path], str]
     detail: str = ""
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    #: Done with ``core``'s database: its engine is disposed and, on a server, the database is
+    #: dropped and the server checkpointed, so that the next timed run does not share the machine
+    #: with the finished run's aftermath (autovacuum, dirty buffers written out).
+    done: Callable[[Core], None] = lambda core: core.db.engine.dispose()
 
 
 def _sqlite() -> BenchDatabase:
@@ -151,12 +155,21 @@ def _postgresql() -> Iterator[BenchDatabase]:
                 conn.execute("CHECKPOINT")
         return create(core.db.engine.url.database)
 
+    def done(core: Core) -> None:
+        core.db.engine.dispose()
+        name = core.db.engine.url.database
+        if name in made:
+            execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            made.remove(name)
+            with contextlib.suppress(psycopg.Error):  # needs pg_checkpoint with PG_URL
+                execute("CHECKPOINT")
+
     try:
         version = execute("SHOW server_version")[0]
         where = ("PG_URL" if given else "throwaway server, fsync on") + (
             ", synchronous_commit on" if sync else ", synchronous_commit off")
         yield BenchDatabase("PostgreSQL", lambda _folder: create(None), copy,
-                            f"PostgreSQL {version} ({where})")
+                            f"PostgreSQL {version} ({where})", done=done)
     finally:
         for name in made:
             execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,7 +16,8 @@ Timed:
    give p50/p99);
 2. the same messages written (untimed) into a Maildir ``inbox/new`` and then
    ``schedules.sweep.poll_mailbox`` over a :class:`~bot.mail.maildir.MaildirGateway`: fetch,
-   ingest and mark processed, as a tick does.
+   ingest in batches (decision 0018) and mark processed, as a tick does. Its p50/p99 are the time
+   from a message being read to its being moved, which includes the rest of its batch.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ import contextlib
 import cProfile
 import functools
 import importlib
-import itertools
 import pstats
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from bench.intake_corpus import EXPECTED, N_CASES, generate, populate
 from bench.intake_corpus import N_MESSAGES as N_MESSAGES  # re-exported: names that lived here
 from bench.intake_corpus import SentRequest as SentRequest
 from bot.core import Core
+from bot.mail.gateway import InboundItem
 from bot.mail.maildir import MaildirGateway
 from handlers.mail.intake import ingest
 from schedules.sweep import TickReport, poll_mailbox
@@ -60,15 +62,22 @@ PG_WITHIN = 0.20
 
 
 class _TimedMaildir(MaildirGateway):
-    """Records the moment each message is marked processed: per-message fetch+ingest+move times."""
+    """Records when each message is read and when it is marked processed: how long a message waits
+    from being read to being moved, which includes the rest of its batch (decision 0018)."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(root, now=lambda: BENCH_NOW)
-        self.marks: list[float] = []
+        self.read_at: dict[str, float] = {}
+        self.waits: list[float] = []
+
+    def fetch_new(self) -> Iterator[InboundItem]:
+        for item in super().fetch_new():
+            self.read_at[item.item_id] = time.perf_counter()
+            yield item
 
     def mark_processed(self, item_id: str) -> None:
         super().mark_processed(item_id)
-        self.marks.append(time.perf_counter())
+        self.waits.append((time.perf_counter() - self.read_at[item_id]) * 1000)
 
 
 @dataclass
@@ -101,13 +110,13 @@ def _has_attachment(raw: bytes) -> bool:
 
 #: What ``--phases`` times: (module, attribute) pairs, looked up where the intake calls them.
 PHASES = (
-    ("handlers.mail.intake", "parse"),
-    ("handlers.mail.intake", "record_inbound"),
-    ("handlers.mail.intake", "_route"),
-    ("handlers.mail.intake", "_keep_attachments"),
+    ("handlers.mail.prepare", "parse"),
+    ("bot.inbound", "record_inbound"),
+    ("handlers.mail.intake", "route"),
+    ("handlers.mail.routes", "_keep_attachments"),
     ("bot.agency_requests", "request_for_message_ids"),
     ("bot.agency_requests", "record_return"),
-    ("bot.agency_requests", "_advance_if_all_in"),
+    ("bot.info_gathering", "advance_if_all_in"),
     ("sqlalchemy.orm", "Session.commit"),
 )
 
@@ -215,8 +224,7 @@ def run_maildir(core: Core, root: Path, n: int) -> RunResult:
     total = time.perf_counter() - start
     if report.mailbox_error:
         raise SystemExit(f"maildir run failed: {report.mailbox_error}")
-    marks = [start, *gateway.marks]
-    times = [(b - a) * 1000 for a, b in itertools.pairwise(marks)]
+    times = gateway.waits
     classes = Counter(r.classification for r in report.received)
     if len(report.received) != n:
         raise SystemExit(f"maildir run ingested {len(report.received)} of {n} messages")
@@ -265,7 +273,7 @@ def _via_maildir(p: _Prepared) -> RunResult:
     try:
         return run_maildir(maildir_core, root, len(p.messages))
     finally:
-        maildir_core.db.engine.dispose()
+        p.database.done(maildir_core)
 
 
 def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> list[Row]:
@@ -282,7 +290,7 @@ def run(verbose: bool = True, profile: bool = False, phases: bool = False) -> li
         directs = []
         for p in prepared:
             directs.append(run_direct(p.core, p.messages, profile=profile, phases=phases))
-            p.core.db.engine.dispose()
+            p.database.done(p.core)
         maildirs = [_via_maildir(p) for p in prepared]
     for p, direct, via_maildir in zip(prepared, directs, maildirs, strict=True):
         rows += _report(p, direct, via_maildir, verbose)

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from bot import audit, deadlines
+from bot import audit, deadlines, info_gathering
+from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
-from bot.leases import is_sqlite
 from bot.mailer import render
 from bot.models import AgencyRequest, Case, Deadline, OutboxMessage
 from bot.outbox import enqueue, new_message_id
@@ -167,7 +167,7 @@ def record_return(
         agency=request.agency, request_kind=request.kind, via=via, inbound_id=inbound_id,
         attachments=attachments, on_time=at <= request.due_at,
     )
-    _advance_if_all_in(session, core, case, actor)
+    info_gathering.advance_if_all_in(session, core, case, actor)
     return True
 
 
@@ -191,44 +191,7 @@ def withdraw(
         session, at=now, actor=actor, kind="request_withdrawn", case_id=case.id,
         agency=request.agency, request_kind=request.kind,
     )
-    _advance_if_all_in(session, core, case, actor)
-
-
-_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
-_INFO_GATHERING_STATUSES = select(AgencyRequest.id, AgencyRequest.status).where(
-    AgencyRequest.case_id == bindparam("case_id"), AgencyRequest.kind == "info-gathering"
-)
-
-
-def _advance_if_all_in(session: Session, core: Core, case: Case, actor: str) -> None:
-    """RR1 -> RR2 when every information gathering request is returned or closed."""
-    if case.stage != Stage.INFO_GATHERING:
-        return
-    # The last two returns recorded at once (mail on one instance, a button on another) must not
-    # each see the other as outstanding: lock the case row (PostgreSQL; SQLite has one writer), so
-    # the second waits for the first's commit and then reads its status. Only the id is selected:
-    # the case object in this session keeps its unflushed changes.
-    if not is_sqlite(session):  # SQLite: one writer; a stale reader cannot commit (busy snapshot)
-        session.connection().execute(_LOCK_CASE, {"case_id": case.id})
-    # Statuses only, not whole rows, read after the lock (statuses read with the request, before
-    # it, could predate the other return's commit); a request this session holds counts as it is
-    # in memory (the intake routes without autoflush, so the return being recorded is not written).
-    rows = session.exec(_INFO_GATHERING_STATUSES, params={"case_id": case.id}).all()
-    held = session.identity_map
-    statuses = [
-        held_request.status
-        if (held_request := held.get(session.identity_key(AgencyRequest, row_id))) is not None
-        else status
-        for row_id, status in rows
-    ]
-    if statuses and all(status != "sent" for status in statuses):
-        case.stage = Stage.PANEL_DECISION
-        case.updated_at = core.clock.now()
-        audit.record(
-            session, at=core.clock.now(), actor=actor, kind="stage_changed", case_id=case.id,
-            **{"from": Stage.INFO_GATHERING.value, "to": Stage.PANEL_DECISION.value},
-            because="all information gathering returns are in",
-        )
+    info_gathering.advance_if_all_in(session, core, case, actor)
 
 
 def record_auto_reply(
@@ -269,29 +232,57 @@ def record_bounce(
 
 # Built once: building a statement and its cache key costs about as much as running it, and
 # the intake runs these for nearly every message (docs/benchmarks.md).
-_REQUEST_FOR_MESSAGE_IDS = (
-    select(AgencyRequest, Case, Deadline)
+_REQUESTS_BY_OUTBOX_MESSAGE = (
+    select(OutboxMessage.message_id, AgencyRequest, Case, Deadline)
     .join(OutboxMessage, col(OutboxMessage.request_id) == AgencyRequest.id)
     .join(Case, col(Case.id) == AgencyRequest.case_id)
     .outerjoin(Deadline, col(Deadline.request_id) == AgencyRequest.id)
     .where(col(OutboxMessage.message_id).in_(bindparam("message_ids", expanding=True)))
-    .limit(1)
 )
+#: ``session.info`` key: (the Message-IDs asked about, what they answer) from :func:`preload`.
+_THREADS = "agency_requests.threads"
+Threads = dict[str, tuple[AgencyRequest, Case, Deadline | None]]
+
+
+def _threads(session: Session, message_ids: list[str]) -> Threads:
+    found: Threads = {}
+    for outbox_message_id, request, case, deadline in session.exec(
+        _REQUESTS_BY_OUTBOX_MESSAGE, params={"message_ids": message_ids}
+    ):
+        found.setdefault(outbox_message_id, (request, case, deadline))
+    return found
+
+
+def preload(session: Session, messages: list[tuple[list[str], list[str]]]) -> None:
+    """What a batch of inbound mail will look up, in two queries rather than one or two a message:
+    the requests its messages thread back to (``(thread ids, case refs)`` each), then the cases
+    that those without such a thread name by reference, with their requests and deadlines.
+    :func:`request_for_message_ids`, :func:`case_by_ref` and :func:`requests_of` answer from them.
+    The outbox rows of requests are written when the requests are sent, long before any reply."""
+    asked = list(dict.fromkeys(i for thread_ids, _refs in messages for i in thread_ids))
+    found = _threads(session, asked) if asked else {}
+    session.info[_THREADS] = (set(asked), found)
+    unthreaded = [refs for thread_ids, refs in messages if not any(i in found for i in thread_ids)]
+    _preload_cases(session, [ref for refs in unthreaded for ref in refs])
 
 
 def request_for_message_ids(session: Session, message_ids: list[str]) -> AgencyRequest | None:
-    """The request a reply threads back to, through any message the bot sent about it.
+    """The request a reply threads back to, through any message the bot sent about it (the first
+    of ``message_ids``, in their order, that is one).
 
     One query loads the request with its case and its deadline, which a return then needs.
     """
     if not message_ids:
         return None
-    row = session.exec(_REQUEST_FOR_MESSAGE_IDS, params={"message_ids": message_ids}).first()
-    if row is None:
-        return None
-    request, case, deadline = row
-    session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
-    return request
+    asked, found = session.info.get(_THREADS, (set(), {}))
+    if not asked.issuperset(message_ids):
+        found = _threads(session, message_ids)
+    for message_id in message_ids:
+        if message_id in found:
+            request, case, deadline = found[message_id]
+            session.info.setdefault(_LOADED_WITH, {}).setdefault(request.id, (case, deadline))
+            return request
+    return None
 
 
 _REQUESTS_OF = (
@@ -306,11 +297,46 @@ _REQUESTS_WITH_DEADLINES_OF = (
 )
 
 
+_CASES_BY_REF = (
+    select(Case, AgencyRequest, Deadline)
+    .outerjoin(AgencyRequest, col(AgencyRequest.case_id) == Case.id)
+    .outerjoin(Deadline, col(Deadline.request_id) == AgencyRequest.id)
+    .where(col(Case.ref).in_(bindparam("refs", expanding=True)))
+    .order_by(col(Case.id), col(AgencyRequest.id), col(Deadline.id))
+)
+#: ``session.info`` key: ({ref: case}, {case id: its requests}) from :func:`preload`.
+_CASES = "agency_requests.cases"
+
+
+def _preload_cases(session: Session, refs: list[str]) -> None:
+    cases: dict[str, Case] = {}
+    requests: dict[int | None, dict[int | None, AgencyRequest]] = {}
+    loaded = session.info.setdefault(_LOADED_WITH, {})
+    refs = list(dict.fromkeys(ref.strip().upper() for ref in refs))
+    for case, request, deadline in session.exec(_CASES_BY_REF, params={"refs": refs}) if refs else ():
+        cases.setdefault(case.ref, case)
+        held = requests.setdefault(case.id, {})
+        if request is not None and request.id not in held:
+            held[request.id] = request
+            loaded.setdefault(request.id, (case, deadline))
+    session.info[_CASES] = (cases, {case_id: list(held.values()) for case_id, held in requests.items()})
+
+
+def case_by_ref(session: Session, ref: str) -> Case:
+    """:func:`bot.cases.get_case`, answered from :func:`preload` when it read the case."""
+    cases, _requests = session.info.get(_CASES, ({}, {}))
+    case = cases.get(ref.strip().upper())
+    return case if case is not None else get_case(session, ref)
+
+
 def requests_of(
     session: Session, case: Case, *, with_deadlines: bool = False
 ) -> list[AgencyRequest]:
     """The case's requests, oldest first. ``with_deadlines`` loads each one's deadline in the
     same query, for a caller about to record a return (as :func:`request_for_message_ids`)."""
+    _cases, preloaded = session.info.get(_CASES, ({}, {}))
+    if case.id in preloaded:
+        return list(preloaded[case.id])
     params = {"case_id": case.id}
     if not with_deadlines:
         return list(session.exec(_REQUESTS_OF, params=params))

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import QueryableAttribute, defer, make_transient_to_detached
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot import agency_requests, audit
@@ -71,6 +72,11 @@ def reused_message_id(digest: str) -> str:
     return f"<reused-{digest[:40]}@review-bot.invalid>"
 
 
+#: ``session.info`` key: rows a batch recorded in one INSERT before acting on any of its messages,
+#: by Message-ID (bot/inbound_batch.py), each taken by :func:`record_message` when its turn comes.
+RECORDED_FIRST = "inbound.recorded_first"
+
+
 @dataclass
 class Recorded:
     row: InboundMessage
@@ -90,6 +96,11 @@ def record_message(
     recorded under :func:`reused_message_id` and ``reuses`` names the earlier row.
     """
     digest = digest or digest_of(raw)
+    recorded_first: dict[str, InboundMessage] = session.info.get(RECORDED_FIRST, {})
+    row = recorded_first.pop(message_id, None)
+    if row is not None:  # recorded with its batch (bot/inbound_batch.py); its bytes go in now
+        row.raw = raw
+        return Recorded(row, True)
     row, fresh = record_inbound(session, core, message_id=message_id, raw=raw, mailbox=mailbox,
                                 from_addr=from_addr, digest=digest)
     assert row is not None
@@ -150,11 +161,10 @@ def record_inbound(
 def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
     """INSERT the row in one statement, unless its Message-ID is known; then it is in the session
     as a persistent row. False when the Message-ID is known (to us or a concurrent writer)."""
-    statement = _insert_statement(session.get_bind().dialect.name)
+    statement = insert_statement(session.get_bind().dialect.name)
     if statement is None:
         return False  # no INSERT ... ON CONFLICT here: the caller looks it up, then inserts
-    values = {c.key: getattr(inbound, c.key) for c in statement.table.columns if c.key != "id"}
-    row_id = session.connection().execute(statement, values).scalar()
+    row_id = session.connection().execute(statement, inserted_values(inbound)).scalar()
     if row_id is None:
         return False
     inbound.id = row_id
@@ -163,9 +173,15 @@ def _insert_unless_known(session: Session, inbound: InboundMessage) -> bool:
     return True
 
 
+def inserted_values(inbound: InboundMessage) -> dict[str, Any]:
+    """The new row's values for :func:`insert_statement` (every column but the id)."""
+    return {c.key: getattr(inbound, c.key) for c in InboundMessage.__table__.columns if c.key != "id"}  # type: ignore[attr-defined]
+
+
 @cache
-def _insert_statement(dialect: str) -> Any:
-    """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id``, built once."""
+def insert_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id, message_id``, built once;
+    None where the database has no such statement."""
     inserts: dict[str, Callable[..., PgInsert | SqliteInsert]] = {
         "sqlite": sqlite_insert, "postgresql": postgresql_insert,
     }
@@ -174,8 +190,24 @@ def _insert_statement(dialect: str) -> Any:
         return None
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     return (
-        insert(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(table.c.id)
+        insert(table).on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(table.c.id, table.c.message_id)
     )
+
+
+#: What routing a message writes on its row. All of them go in its UPDATE, changed or not, so
+#: the rows of a batch, routed different ways, share one statement shape and the commit writes
+#: them in one executemany instead of one statement per combination (bot/inbound_batch.py).
+ROUTED_COLUMNS = ("raw", "classification", "case_id", "agency", "request_id", "triage_status",
+                  "triage_reason")
+
+
+def routed(inbound: InboundMessage, classification: str) -> None:
+    """The message has been acted on: its classification, and its row's routed columns to write."""
+    inbound.classification = classification
+    for name in ROUTED_COLUMNS:
+        if name in inbound.__dict__:  # ``raw`` is not loaded on a row re-acted on (left pending)
+            flag_modified(inbound, name)
 
 
 def safe_display_name(name: str | None) -> str:

@@ -24,7 +24,8 @@ from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.media_clock import chase_media
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
-from handlers.mail.intake import IntakeDeferred, IntakeResult, ingest
+from handlers.mail.batch import ingest_all
+from handlers.mail.intake import IntakeDeferred, IntakeResult
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +71,21 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
         report.mailbox_error = f"{health.last_error} (next try {health.next_poll_at:%H:%M} UTC)"
         return
     try:
-        for item in gateway.fetch_new():
-            try:
-                result = ingest(core, item.raw, mailbox=gateway.name)
-            except IntakeDeferred as exc:
+        # Several messages per transaction (handlers/mail/batch.py); each result comes after its
+        # commit, so an item is marked only once what it did is in the database.
+        for item, result in ingest_all(core, gateway.fetch_new(), mailbox=gateway.name):
+            if isinstance(result, IntakeDeferred):
                 # Not recorded, not marked: read again on the next poll (issue 10).
-                report.intake_deferred = str(exc)
-                log.warning("intake deferred: %s", exc)
+                report.intake_deferred = str(result)
+                log.warning("intake deferred: %s", result)
                 break
-            except SQLAlchemyError:
-                raise  # the database itself: the tick's phase reports it in one line
-            except Exception as exc:
+            if isinstance(result, SQLAlchemyError):
+                raise result  # the database itself: the tick's phase reports it in one line
+            if isinstance(result, Exception):
                 # A bug met by one message must not hold up the ones behind it: this one stays
                 # unmarked in the mailbox (read again next poll) and the rest are read now.
-                log.error("intake failed for one message, left in the mailbox: %s", log_message(exc))
-                report.intake_deferred = f"one message could not be read ({type(exc).__name__})"
+                log.error("intake failed for one message, left in the mailbox: %s", log_message(result))
+                report.intake_deferred = f"one message could not be read ({type(result).__name__})"
                 continue
             report.received.append(result)
             gateway.mark_processed(item.item_id)

@@ -145,7 +145,7 @@ class _Headers:
     """The headers of one message, each name's first value found in one pass over them (a
     message is asked for about ten names, half of them absent), read as :func:`_header` says."""
 
-    def __init__(self, msg: EmailMessage) -> None:
+    def __init__(self, msg: Message) -> None:
         self.msg = msg
         self.first: dict[str, Any] = {}
         for key, value in msg.raw_items():
