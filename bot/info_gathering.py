@@ -67,7 +67,7 @@ def _advance_where_all_in(session: Session, core: Core, cases: dict[int, tuple[C
     # not moved (and audited) again. The case objects keep their unflushed changes.
     if not is_sqlite(session):  # SQLite: one writer; a stale reader cannot commit (busy snapshot)
         rows = session.connection().execute(_LOCK_CASES, {"case_ids": sorted(waiting)}).all()
-        locked: dict[int, str] = dict(rows)  # type: ignore[arg-type]
+        locked: dict[int, str] = dict(rows)
         waiting = {
             case_id: held for case_id, held in waiting.items()
             if locked.get(case_id) == Stage.INFO_GATHERING or inspect(held[0]).attrs.stage.history.added
