@@ -15,7 +15,7 @@ from microsoft_teams.cards import AdaptiveCard
 
 from bot.actors import Actor
 from bot.errors import ServiceError
-from bot.privacy import safe_label
+from bot.privacy import plain_label
 from bot.usecases import cases, media, triage
 from bot.usecases.result import Result
 from handlers.teams.cards import card_message, dialog_button, envelope, text_message
@@ -84,7 +84,7 @@ def answer(door: TeamsDoor, actor: Actor, word: str, rest: str) -> dict[str, Any
             result = media.enquiry_status(core, actor, ref)
             return _card(result, media_card(result.view or {}, result.actions, now=now, tz=tz))
         if not ref.startswith("SI-"):
-            return text_message(f"There is no case '{safe_label(ref, field='reference', limit=20)}' "
+            return text_message(f"There is no case '{plain_label(ref, field='reference', limit=20)}' "
                                 "among the referrals you can see.")
         result = cases.case_status(core, actor, ref)
         return _card(result, case_card(result.view or {}, result.actions, now=now, tz=tz))
