@@ -15,6 +15,7 @@ from microsoft_teams.cards import AdaptiveCard, CardElement
 from bot.media_routing import ROLE_LABELS, Routing
 from bot.privacy import plain_label
 from bot.protocol import MEDIA_OUTPUTS
+from bot.usecases import chair
 from bot.usecases.result import NextAction
 from bot.vocabulary import AGE_BANDS, LEGAL_STATUSES, OUTCOMES, REQUEST_KIND_LABELS, ROUTE_LABELS, label
 from handlers.teams.cards import action_set
@@ -201,7 +202,10 @@ def statement_text(statement: dict[str, Any] | None, tz: ZoneInfo | None) -> str
     return text
 
 
-def enquiries_card(rows: list[dict[str, Any]], *, tz: ZoneInfo | None) -> dict[str, Any]:
+def enquiries_card(rows: list[dict[str, Any]], *, tz: ZoneInfo | None,
+                   absences: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The media team's list (bot.usecases.media.enquiries): open enquiries, then the Chair's
+    absences with the core's Cancel for each and its "Chair away" form (process.md 6.3)."""
     body: list[CardElement] = [heading("Media enquiries")]
     if not rows:
         body.append(fixed("No open enquiries."))
@@ -210,4 +214,21 @@ def enquiries_card(rows: list[dict[str, Any]], *, tz: ZoneInfo | None) -> dict[s
                          f" · {MEDIA_STATUS.get(row['status'], row['status'])}", separator=True))
         if row.get("journalist_deadline"):
             body.append(line(f"deadline {local_time(row['journalist_deadline'], tz)}"))
+    if absences is not None:
+        body += absence_body(absences, tz=tz)
     return card(body)
+
+
+def absence_body(absences: list[dict[str, Any]], *, tz: ZoneInfo | None) -> list[CardElement]:
+    """Rows of bot.usecases.chair.absence_rows: when, and who stands in (a protocol label)."""
+    body: list[CardElement] = [line(("The Chair's absence", True), separator=True)]
+    if not absences:
+        body.append(fixed("No absence recorded: the Chair speaks."))
+    for absence in absences:
+        when = f"{local_time(absence['starts_at'], tz)} to {local_time(absence['ends_at'], tz)}"
+        parts: list[tuple[str, bool] | str] = [("Now: ", True)] if absence["current"] else []
+        body.append(line(*parts, f"{when}; {absence['stands_in']} stands in", separator=True))
+        body += action_set("chair", (chair.CANCEL,), item=int(absence["id"]))
+    body.append(fixed("Record when the Chair is away and who stands in.", subtle=True))
+    body += action_set("chair", (chair.AWAY,))
+    return body
