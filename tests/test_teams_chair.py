@@ -98,7 +98,9 @@ def test_chair_away_from_the_personal_view_then_the_next_alert_names_the_deputy(
     assert teams.fake.of("create", f"a:dm-{DEPUTY}") and not teams.fake.of("create", "a:dm-aad-chair-0001")
 
 
-def test_cancel_from_the_personal_view_replaces_the_list_and_is_for_the_media_team(teams: TeamsHarness) -> None:
+def test_cancel_from_the_personal_view_replaces_the_list_and_is_for_the_media_team(
+    teams: TeamsHarness,
+) -> None:
     form = dialog_card(teams.fetch({"rb": {"use": "chair", "action": "chair_away"}}))
     teams.submit({**submit_data(form), "starts_at": "2026-11-17", "starts_at__time": "09:00",
                   "ends_at": "2026-11-20", "ends_at__time": "17:00", "delegate": "deputy_chair"})
