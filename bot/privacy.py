@@ -83,12 +83,13 @@ def mrkdwn_escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def safe_label(text: str | None, *, field: str, limit: int = 80, empty: str = "not given") -> str:
-    """A user-supplied short label made safe for a Slack channel: one line, identifiers removed,
-    at most ``limit`` characters, escaped for mrkdwn (blocks and the ``text`` fallback alike).
+def plain_label(text: str | None, *, field: str, limit: int = 80, empty: str = "not given") -> str:
+    """A user-supplied short label as plain text for any surface: one line, identifiers removed,
+    at most ``limit`` characters, NOT escaped (a surface that reads markup escapes it: Slack via
+    :func:`safe_label`; Teams shows it in a plain ``TextRun`` or a ``textFormat: plain`` message).
 
     ``field`` names what the label is (``outlet``, ``agency``) so a reader of the call site
-    knows which typed field reaches Slack; it is not rendered.
+    knows which typed field reaches a chat; it is not rendered.
     """
     del field  # documentation at the call site
     if not text or not text.strip():
@@ -96,7 +97,13 @@ def safe_label(text: str | None, *, field: str, limit: int = 80, empty: str = "n
     one_line = " ".join(redact(text).split())
     if len(one_line) > limit:
         one_line = one_line[: limit - 1].rstrip() + "…"
-    return mrkdwn_escape(one_line)
+    return one_line
+
+
+def safe_label(text: str | None, *, field: str, limit: int = 80, empty: str = "not given") -> str:
+    """A user-supplied short label made safe for a Slack channel: :func:`plain_label`, escaped
+    for mrkdwn (blocks and the ``text`` fallback alike)."""
+    return mrkdwn_escape(plain_label(text, field=field, limit=limit, empty=empty))
 
 
 def safe_message(text: str, *, limit: int = 500) -> str:

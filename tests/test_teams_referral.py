@@ -78,6 +78,8 @@ def test_submitting_opens_a_case_tells_the_referrer_and_posts_the_card(teams: Te
     answer = refer(teams)
     [case] = cases(teams)
     assert answer["task"]["type"] == "message" and case.ref in answer["task"]["value"]
+    # The core's emphasis is drawn by Slack only: Teams shows the reference, not asterisks.
+    assert f"Your serious incident referral is {case.ref}." in answer["task"]["value"]
     assert case.referrer == f"teams:{PRACTITIONER}"
     assert case.agencies_involved == ["school", "icb"] and case.age_band == "1-4"
     # The card, in the business unit's channel, remembered as a ChatPost row.
@@ -88,7 +90,7 @@ def test_submitting_opens_a_case_tells_the_referrer_and_posts_the_card(teams: Te
     assert {b["title"] for b in buttons_of(card)} >= {"Accept (criteria met)", "Criteria not met"}
     # The referrer's acknowledgement, in their 1:1 chat (as Slack DMs it).
     [dm] = teams.fake.of("create", f"a:dm-{PRACTITIONER}")
-    assert case.ref in dm.body["text"] and dm.body["textFormat"] == "plain"
+    assert case.ref in dm.body["text"] and dm.body["textFormat"] == "plain" and "*" not in dm.body["text"]
 
 
 def test_a_form_error_comes_back_beside_its_field_with_what_was_typed(teams: TeamsHarness) -> None:

@@ -31,7 +31,7 @@ from bot.usecases.common import (
     missing,
     once,
 )
-from bot.usecases.result import Choice, FieldSpec, Form, NextAction, Notice, Result
+from bot.usecases.result import Choice, FieldSpec, Form, NextAction, Notice, Result, strong
 from bot.views import case_list, case_view
 
 #: The referral form's required answers and what to say when one is empty (process.md 7.1).
@@ -90,7 +90,7 @@ def next_step(stage: str) -> str:
 def referral_thanks(core: Core, actor: Actor, ref: str, stage: str) -> str:
     where = SURFACE_NAMES.get(actor.surface, "a chat")
     return (
-        f"Thank you. Your serious incident referral is *{ref}*. {next_step(stage)}\n"
+        f"Thank you. Your serious incident referral is {strong(ref)}. {next_step(stage)}\n"
         f"Send the identifying details (names, dates of birth, address, what happened) by secure "
         f"email to {core.protocol.roles.business_manager.email}, quoting {ref}. Never put them in {where}."
     )

@@ -27,7 +27,7 @@ from bot.protocol import MEDIA_OUTPUTS
 from bot.usecases import case_actions
 from bot.usecases.chair import absence_rows
 from bot.usecases.common import TEAM_ONLY, Values, choice, echo, missing, moment, once, text
-from bot.usecases.result import Choice, FieldSpec, Form, NextAction, Notice, Result
+from bot.usecases.result import Choice, FieldSpec, Form, NextAction, Notice, Result, strong
 
 NOT_IN_CHAT = (
     "The journalist's name, contact and your summary go to the press office and the business "
@@ -131,7 +131,7 @@ def thanks(core: Core, ref: str, speaks: str) -> str:
     press = core.protocol.roles.press_office
     to = press.email if press else core.protocol.roles.business_manager.email
     return (
-        f"Thank you. Your media enquiry is *{ref}*. The press office and the business manager have "
+        f"Thank you. Your media enquiry is {strong(ref)}. The press office and the business manager have "
         f"been told; {speaks} speaks for the partnership.\n{M2}\nTell the journalist only that the "
         f"partnership's press office will respond. Send anything more to {to}, quoting {ref}."
     )

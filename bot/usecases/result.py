@@ -3,16 +3,54 @@
 Surface-neutral: a door renders a :class:`Form` as a Slack modal or an Adaptive Card, a
 :class:`NextAction` as a button, and a :class:`Result` as its reply. Nothing here is typed text
 from a person: messages carry references, stages and dates only (process.md 8.4).
+
+**Messages are plain text** (decision 0020, "Surface-neutral messages"). ``Result.message`` may
+carry ONE kind of mark, emphasis, written only with :func:`strong` (``*SI-2026-0001*``), and a
+door reads it only through :func:`spans`: Slack draws it as mrkdwn bold (escaping the rest),
+Teams and the CLI show :func:`plain_text` (the marks dropped). Any other character is text:
+a door escapes it for its surface, never interprets it. Form texts (titles, labels, intros,
+warnings), refusals and field errors carry no mark at all: they may echo what someone typed
+(``common.echo``), so no door reads them for markup.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import Invalid
 
-__all__ = ["Choice", "FieldSpec", "Form", "Invalid", "NextAction", "Notice", "Result"]
+__all__ = ["Choice", "FieldSpec", "Form", "Invalid", "NextAction", "Notice", "Result", "plain_text", "spans",
+           "strong"]
+
+#: Emphasis in a message: a run of one line between asterisks, bounded (linear to read).
+_STRONG = re.compile(r"\*([^*\n]{1,200})\*")
+
+
+def strong(text: str) -> str:
+    """``text`` emphasised in a message (a reference); an asterisk inside it is dropped, so the
+    mark always closes where it should."""
+    return f"*{text.replace('*', '')}*"
+
+
+def spans(message: str) -> list[tuple[str, bool]]:
+    """A message as (text, emphasised) runs, in order; runs are plain text."""
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for found in _STRONG.finditer(message):
+        if found.start() > at:
+            out.append((message[at:found.start()], False))
+        out.append((found.group(1), True))
+        at = found.end()
+    if at < len(message):
+        out.append((message[at:], False))
+    return out
+
+
+def plain_text(message: str) -> str:
+    """A message for a surface that draws no emphasis: the marks dropped."""
+    return "".join(text for text, _ in spans(message))
 
 FIELD_KINDS = ("text", "longtext", "date", "datetime", "choice", "choices")
 

@@ -29,7 +29,7 @@ from bot import cases, vocabulary
 from bot.privacy import mrkdwn_escape, safe_label
 from bot.usecases import common
 from bot.usecases.cases import card_actions
-from bot.usecases.result import NextAction
+from bot.usecases.result import NextAction, spans
 
 # --- the core's vocabulary, as Slack shows it -------------------------------------------------
 
@@ -47,6 +47,11 @@ NO_NAMES = ":lock: " + common.NO_NAMES
 
 
 escape = mrkdwn_escape  # fixed vocabulary; typed labels go through bot.privacy.safe_label
+
+
+def message_text(message: str) -> str:
+    """A use case's message (bot/usecases/result.py) as mrkdwn: its emphasis bold, the rest escaped."""
+    return "".join(f"*{escape(text)}*" if bold else escape(text) for text, bold in spans(message))
 
 
 def _label(pairs: Sequence[tuple[str, str]], value: str | None) -> str:

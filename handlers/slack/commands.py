@@ -16,7 +16,15 @@ from bot.privacy import safe_message
 from bot.settings import Settings
 from bot.usecases import cases
 from handlers.slack.access import Access
-from handlers.slack.blocks import HELP, board_blocks, card_text, case_card, dicts, my_referrals_blocks
+from handlers.slack.blocks import (
+    HELP,
+    board_blocks,
+    card_text,
+    case_card,
+    dicts,
+    message_text,
+    my_referrals_blocks,
+)
 from handlers.slack.modals import form_modal
 
 COMMAND = "/serious-incident"
@@ -63,4 +71,4 @@ def listing(core: Core, access: Access, user_id: str) -> dict[str, Any]:
         built = board_blocks(rows, core.calendar.tz)
     else:
         built = my_referrals_blocks(rows)
-    return {"text": result.message, "blocks": dicts(built)[:50]}
+    return {"text": message_text(result.message), "blocks": dicts(built)[:50]}

@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.usecases import media
 from bot.usecases.result import Form
 from handlers.slack.access import Access, dm, tell
-from handlers.slack.blocks import dicts
+from handlers.slack.blocks import dicts, message_text
 from handlers.slack.media_blocks import (
     MEDIA_HELP,
     alert_blocks,
@@ -65,7 +65,7 @@ def listing(core: Core, access: Access, user_id: str) -> dict[str, Any]:
         return {"text": safe_message(str(exc))}
     views = (result.view or {}).get("enquiries", [])
     blocks = dicts(enquiry_rows(views, now=core.clock.now(), tz=core.calendar.tz))
-    return {"text": result.message, "blocks": blocks[:50]}
+    return {"text": message_text(result.message), "blocks": blocks[:50]}
 
 
 def register(app: App, core: Core, settings: Settings, access: Access | None = None) -> None:
@@ -102,7 +102,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         if result.repeat:
             return  # the same submission again: one enquiry, one alert, one thank-you
         try:
-            dm(client, user_id, f"{result.message} See where it is with `{COMMAND} status {result.ref}`.")
+            dm(client, user_id,
+               f"{message_text(result.message)} See where it is with `{COMMAND} status {result.ref}`.")
         except SlackApiError:
             log.exception("could not tell %s about %s", user_id, result.ref)
 

@@ -11,18 +11,20 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
-from bot import chat_posts, fanout, media, media_report, media_team
+from bot import chat_posts, fanout, media, media_report, media_team, replies
 from bot.core import Core
-from bot.media_routing import ROLE_LABELS
 from bot.models import ChatPost, MediaEnquiry
 from bot.settings import Settings
-from handlers.slack.blocks import escape, local_time
+from handlers.slack.blocks import escape
 from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text, outlet_label
 from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
 
 SURFACE = "slack"
+#: How Slack draws the core's signs (bot.replies), under the alert and under the case card.
+SIGNS = {"warning": ":warning:", "overdue": ":red_circle:", "due_soon": ":large_orange_circle:",
+         "unacknowledged": ":rotating_light:", "alarm": ":alarm_clock:"}
 
 #: One alert post at a time within this process (posting_lease does it across instances).
 _media_lock = threading.Lock()
@@ -127,21 +129,9 @@ def media_fan_out(core: Core, client: WebClient, media_id: int) -> int:
 
 
 def media_reply_text(core: Core, view: dict[str, Any], event: Happened) -> str | None:
-    """The thread reply under the alert for an event, from whitelisted facts; None: no reply."""
-    d, ref, tz = event.detail, view["ref"], core.calendar.tz
-    if event.kind == "media_alert_repeated":
-        return (f":rotating_light: {ref}: still not acknowledged (alert repeated {d.get('repeat', '')}). "
-                "The business manager has been told.")
-    if event.kind == "media_deadline_reminder":
-        return (f":alarm_clock: {ref}: the journalist's deadline is in {d.get('minutes_before', '?')} "
-                f"minutes ({local_time(view.get('journalist_deadline'), tz)}).")
-    if event.kind == "media_deadline_passed":
-        return f":red_circle: {ref}: the journalist's deadline has passed and no response is recorded."
-    if event.kind == "media_chair_fallback":
-        speaks = ROLE_LABELS.get(str(d.get("speaks")), str(d.get("speaks")))
-        return (f":warning: {ref}: the Chair and the Deputy Chair are not available; {speaks} speaks "
-                "(the protocol's fallback). The business manager has been told.")
-    return None
+    """The thread reply under the alert for an event (the core's words, bot.replies); None: no reply."""
+    reply = replies.media_reply(core, view, event.kind, event.detail)
+    return reply.render(SIGNS, escape) if reply else None
 
 
 def deliver_media(

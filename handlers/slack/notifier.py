@@ -9,6 +9,7 @@ Media enquiries (issue 4) get their own alert in the comms channel, found by the
 their events and updated in place, with DMs to the spokesperson, the press office and the
 business manager when it is first posted. Alerts, replies and DMs render
 :func:`bot.media_report.enquiry_view`: never the journalist, their contact, the summary or a statement.
+The words of a reply are the core's (bot.replies, shared with Teams); this draws them for Slack.
 """
 
 from __future__ import annotations
@@ -21,16 +22,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
-from bot import chat_posts
+from bot import chat_posts, replies
 from bot.core import Core
-from bot.deadlines import STATUTORY
 from bot.models import Case, Event
-from bot.privacy import safe_label
 from bot.settings import Settings
-from bot.stages import CLOSED_STAGES, LABELS, Stage
+from bot.stages import CLOSED_STAGES
 from bot.views import case_view
-from handlers.slack.blocks import KIND_LABELS, card_text, case_card, escape, local_time
-from handlers.slack.media_notifier import deliver_media, repost_missing_media_alerts
+from handlers.slack.blocks import card_text, case_card, escape
+from handlers.slack.media_notifier import SIGNS, deliver_media, repost_missing_media_alerts
 from handlers.slack.posting import Happened, posting_lease
 
 log = logging.getLogger(__name__)
@@ -104,57 +103,15 @@ def _card_posted(core: Core, case_id: int) -> bool:
         return case is None or chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id) is not None
 
 
-def _agency(core: Core, slug: object) -> str:
-    try:
-        return escape(core.protocol.agency(str(slug)).name)
-    except ValueError:
-        return safe_label(str(slug), field="agency")
-
-
-def _deadline_label(kind: object) -> str:
-    kind = str(kind)
-    if kind in STATUTORY:
-        return STATUTORY[kind][0]
-    return "chronology return" if kind.startswith("chronology") else "information gathering return"
+def slack_reply(reply: replies.Reply) -> str:
+    """A core reply as Slack mrkdwn: its signs as emoji codes, its text escaped."""
+    return reply.render(SIGNS, escape)
 
 
 def reply_text(core: Core, ref: str, event: Happened) -> str | None:
-    """The thread reply for an event, built from whitelisted facts only; None: no reply."""
-    d = event.detail
-    tz = core.calendar.tz
-    kind = KIND_LABELS.get(str(d.get("request_kind")), "")
-    agency = _agency(core, d.get("agency"))
-    if event.kind == "return_received":
-        late = "" if d.get("on_time", True) else " (late)"
-        return f"{ref}: {kind} return received from {agency}{late}."
-    if event.kind == "request_sent":
-        return f"{ref}: {kind} request sent to {agency}, due {local_time(d.get('due_at'), tz)}."
-    if event.kind == "reminder_sent":
-        return f"{ref}: reminder sent to {agency} for the {kind} return."
-    if event.kind == "chase_sent":
-        return f"{ref}: chase {d.get('chase', '')} sent to {agency} for the overdue {kind} return."
-    if event.kind == "request_escalated":
-        return f"{ref}: :warning: the overdue {kind} return from {agency} has been escalated."
-    if event.kind == "request_bounced":
-        return f"{ref}: :warning: the {kind} request to {agency} bounced; check the agency's address."
-    if event.kind == "request_withdrawn":
-        return f"{ref}: the {kind} request to {agency} was withdrawn."
-    if event.kind == "deadline_overdue":
-        return (f"{ref}: :red_circle: {_deadline_label(d.get('deadline'))} is overdue "
-                f"(was due {local_time(d.get('due_at'), tz)}).")
-    if event.kind == "deadline_warning":
-        return (f"{ref}: :large_orange_circle: {_deadline_label(d.get('deadline'))} is due "
-                f"{local_time(d.get('due_at'), tz)}.")
-    if event.kind == "stage_changed":
-        try:
-            before, after = LABELS[Stage(str(d.get("from")))], LABELS[Stage(str(d.get("to")))]
-        except ValueError:
-            return None
-        return f"{ref}: {before} → {after}."
-    if event.kind == "media_enquiry_received":
-        # A fixed line: the alert itself is in the comms channel, where the media team works.
-        return f"{ref}: media enquiry {d.get('media_ref', '')} received (routing row {d.get('row', '?')})."
-    return None
+    """The thread reply for an event (the core's words, bot.replies); None: no reply."""
+    reply = replies.case_reply(core, ref, event.kind, event.detail)
+    return slack_reply(reply) if reply else None
 
 
 class SlackNotifier:

@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.usecases import cases, triage
 from bot.usecases.result import Result
 from handlers.slack.access import Access, dm
+from handlers.slack.blocks import message_text
 from handlers.slack.home import publish_home
 from handlers.slack.modals import action_of, answers, field_errors
 from handlers.slack.replay import view_key
@@ -64,7 +65,7 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             return  # the same submission again: everything it did is done already
         if any(n.to == f"slack:{user_id}" and n.kind == "referral_received" for n in result.notify):
             try:
-                dm(client, user_id, f"{result.message}\nSee where it is with "
+                dm(client, user_id, f"{message_text(result.message)}\nSee where it is with "
                                     f"`/serious-incident status {result.ref}`.")
             except SlackApiError:
                 log.exception("could not tell %s about %s", user_id, result.ref)

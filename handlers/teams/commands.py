@@ -15,9 +15,9 @@ from microsoft_teams.cards import AdaptiveCard
 
 from bot.actors import Actor
 from bot.errors import ServiceError
-from bot.privacy import safe_label
+from bot.privacy import plain_label
 from bot.usecases import cases, media, triage
-from bot.usecases.result import Result
+from bot.usecases.result import Result, plain_text
 from handlers.teams.cards import card_message, dialog_button, envelope, text_message
 from handlers.teams.text import dump, fixed, heading
 from handlers.teams.views import (
@@ -84,7 +84,7 @@ def answer(door: TeamsDoor, actor: Actor, word: str, rest: str) -> dict[str, Any
             result = media.enquiry_status(core, actor, ref)
             return _card(result, media_card(result.view or {}, result.actions, now=now, tz=tz))
         if not ref.startswith("SI-"):
-            return text_message(f"There is no case '{safe_label(ref, field='reference', limit=20)}' "
+            return text_message(f"There is no case '{plain_label(ref, field='reference', limit=20)}' "
                                 "among the referrals you can see.")
         result = cases.case_status(core, actor, ref)
         return _card(result, case_card(result.view or {}, result.actions, now=now, tz=tz))
@@ -96,12 +96,21 @@ def answer(door: TeamsDoor, actor: Actor, word: str, rest: str) -> dict[str, Any
     if word == "triage":
         result = triage.triage(core, actor)
         return _card(result, triage_card((result.view or {}).get("items", []), result.actions, tz=tz))
-    result = media.enquiries(core, actor)
-    return _card(result, enquiries_card((result.view or {}).get("enquiries", []), tz=tz))
+    return media_list(door, actor)[0]
+
+
+def media_list(door: TeamsDoor, actor: Actor) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The media team's list as a message and as its card (the card replaces itself after a
+    Cancel: the Universal Actions answer, handlers/teams/door.py)."""
+    result = media.enquiries(door.core, actor)
+    view = result.view or {}
+    built = enquiries_card(view.get("enquiries", []), tz=door.core.calendar.tz,
+                           absences=view.get("absences", []))
+    return _card(result, built), built
 
 
 def _card(result: Result, card: dict[str, Any]) -> dict[str, Any]:
-    return card_message(card, result.message)
+    return card_message(card, plain_text(result.message))
 
 
 def form_offer(title: str, button: str, use: str, notice: str) -> dict[str, Any]:

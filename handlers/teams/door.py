@@ -26,9 +26,9 @@ from bot.actors import Actor, resolve_actor
 from bot.core import Core
 from bot.errors import Invalid, ServiceError
 from bot.settings import Settings
-from bot.usecases.result import FIELD_KINDS, Result
+from bot.usecases.result import FIELD_KINDS, Result, plain_text
 from handlers.teams import commands, offers
-from handlers.teams.cards import ENVELOPE, dialog, dialog_closed, form_card, text_message, values_of
+from handlers.teams.cards import CARD, ENVELOPE, dialog, dialog_closed, form_card, text_message, values_of
 from handlers.teams.connector import Connector
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class TeamsDoor:
         except ServiceError as exc:
             return dialog_closed(str(exc))
         self.acknowledge(actor, env, result)
-        return dialog_closed(result.message)
+        return dialog_closed(plain_text(result.message))
 
     def _again(self, actor: Actor, env: dict[str, Any], data: dict[str, Any], exc: Invalid) -> dict[str, Any]:
         """The form again with each error beside its field, and what was typed (a dialog is not a
@@ -124,7 +124,9 @@ class TeamsDoor:
             result = offers.press(self.core, actor, env, key)
         except ServiceError as exc:
             return {"statusCode": 200, "type": MESSAGE, "value": _short(str(exc))}
-        return {"statusCode": 200, "type": MESSAGE, "value": _short(result.message)}
+        if env["use"] == "chair":  # the personal list replaces itself, without the cancelled row
+            return {"statusCode": 200, "type": CARD, "value": commands.media_list(self, actor)[1]}
+        return {"statusCode": 200, "type": MESSAGE, "value": _short(plain_text(result.message))}
 
     # --- answers outside the HTTP response ------------------------------------------------
     def reply(self, activity: dict[str, Any], message: dict[str, Any]) -> None:
@@ -143,7 +145,8 @@ class TeamsDoor:
         try:
             chat = self.connector.open_personal_chat(self.settings.teams_service_url, aad,
                                                      self.settings.teams_tenant_id)
-            self.connector.send(self.settings.teams_service_url, chat, text_message(result.message))
+            thanks = text_message(plain_text(result.message))
+            self.connector.send(self.settings.teams_service_url, chat, thanks)
         except Exception:
             log.exception("could not send the acknowledgement to %s", actor.key)
 

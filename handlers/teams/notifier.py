@@ -6,6 +6,11 @@ the media alert to TEAMS_MEDIA_CHANNEL; each is posted once (a ChatPost row, sur
 and updated in place. Who is told in person is the core's decision (bot.fanout); this only
 delivers to the people with a Teams id. Cards render the core's views: references, stages,
 dates, agencies, deadlines, never typed text (process.md 8.4).
+
+Events get a reply in the card's (or the alert's) channel thread, in the core's words
+(bot.replies, the same events and words as Slack), sent as plain text: the Bot Connector's
+reply to the card's activity id. An alert still not acknowledged is DMed to the people
+bot.fanout.unacknowledged_audience names (the business manager), as Slack does.
 """
 
 from __future__ import annotations
@@ -19,17 +24,17 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot import chat_posts, fanout, leases, media, media_report
+from bot import chat_posts, fanout, leases, media, media_report, replies
 from bot.core import Core
 from bot.models import Case, Event, MediaEnquiry
-from bot.privacy import safe_label
+from bot.privacy import plain_label
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_view
 from handlers.teams import offers
 from handlers.teams.cards import card_message, text_message
 from handlers.teams.connector import Connector
-from handlers.teams.text import local_time
+from handlers.teams.text import local_time, time_left
 from handlers.teams.views import case_card, media_card
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,9 @@ SURFACE = "teams"
 QUIET = frozenset({"action_refused", "auto_reply", "return_supplement", "media_action_refused"})
 #: Long enough for one post with the connector's retries; a dead holder's lease lapses.
 POST_LEASE = timedelta(minutes=2)
+#: How Teams draws the core's signs (bot.replies): emoji characters in a plain-text message.
+SIGNS = {"warning": "⚠️", "overdue": "🔴", "due_soon": "🟠", "unacknowledged": "🚨", "alarm": "⏰"}
+Happened = tuple[int | None, str, dict]
 
 
 class TeamsNotifier:
@@ -72,25 +80,26 @@ class TeamsNotifier:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
-    def _deliver(self, case_ids: set[int], events: list[tuple[int | None, str, dict]]) -> None:
+    def _deliver(self, case_ids: set[int], events: list[Happened]) -> None:
         for case_id in sorted(case_ids):
-            mine = [k for c, k, d in events if c == case_id]
-            if all(k in QUIET or (k.startswith("media_") and k != "media_enquiry_received") for k in mine):
+            mine = [(k, d) for c, k, d in events if c == case_id]
+            if all(k in QUIET or (k.startswith("media_") and k != "media_enquiry_received") for k, _ in mine):
                 continue
             try:
-                self.post_case(case_id)
+                if self.post_case(case_id) is not None:
+                    self.case_replies(case_id, mine)
             except Exception:
                 log.exception("teams notifier failed for case %s; the sweep re-posts", case_id)
         media_ids = sorted({int(d["media_id"]) for _, k, d in events if k.startswith("media_")
                             and k not in QUIET and isinstance(d.get("media_id"), int)})
         for media_id in media_ids:
+            mine = [(k, d) for _, k, d in events if d.get("media_id") == media_id]
             try:
                 new = self.post_media(media_id)
-                arrived = any(k == "media_enquiry_received" and d.get("media_id") == media_id
-                              for _, k, d in events)
-                if new or (arrived and not self.settings.teams_media_channel
-                           and not self.settings.teams_business_unit_channel):
+                arrived = any(k == "media_enquiry_received" for k, _ in mine)
+                if new or (arrived and not self.media_channel()):
                     self.media_fan_out(media_id)
+                self.media_replies(media_id, mine)
             except Exception:
                 log.exception("teams notifier failed for media enquiry %s; the sweep re-posts", media_id)
 
@@ -146,7 +155,7 @@ class TeamsNotifier:
             activity = card_message(
                 media_card(view, offers.media_card_actions(view["status"]), now=self.core.clock.now(),
                            tz=self.core.calendar.tz),
-                f"Media enquiry {view['ref']} from {safe_label(view.get('outlet'), field='outlet')}")
+                f"Media enquiry {view['ref']} from {plain_label(view.get('outlet'), field='outlet')}")
             if where is not None:
                 post_id, conversation, message_id = where
                 assert post_id is not None  # a stored row
@@ -183,12 +192,64 @@ class TeamsNotifier:
         case = f" (case {view['case_ref']})" if view.get("case_ref") else ""
         for uid, reasons in why.items():
             self.dm(uid, (
-                f"Media enquiry {view['ref']} from {safe_label(view.get('outlet'), field='outlet')}: "
+                f"Media enquiry {view['ref']} from {plain_label(view.get('outlet'), field='outlet')}: "
                 f"{view.get('subject_label')}{case}. Journalist's deadline: {deadline}. "
                 f"Speaks: {routing.spokesperson.display}. You are told as {' and '.join(reasons)}. "
                 "See the alert in the media channel."
             ))
         return len(why)
+
+    # --- thread replies ---------------------------------------------------------------------
+    def case_replies(self, case_id: int, events: list[tuple[str, dict]]) -> int:
+        """A reply under the case's card for each event the core has words for."""
+        with self.core.db.session() as session:
+            case = session.get(Case, case_id)
+            post = chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id)
+            if case is None or post is None:
+                return 0
+            ref, conversation, message_id = case.ref, post.conversation, post.message_id
+        found = [r for k, d in events if (r := replies.case_reply(self.core, ref, k, d)) is not None]
+        for reply in found:
+            self.reply_in_thread(conversation, message_id, reply)
+        return len(found)
+
+    def media_replies(self, media_id: int, events: list[tuple[str, dict]]) -> None:
+        """Replies under the alert; a repeated (unacknowledged) alert is DMed to the people the
+        core names for it (issue 4 item 3: the business manager)."""
+        with self.core.db.session() as session:
+            enquiry = session.get(MediaEnquiry, media_id)
+            if enquiry is None:
+                return
+            view = media_report.enquiry_view(session, self.core, enquiry)
+            post = chat_posts.first_post(session, SURFACE, chat_posts.MEDIA, media_id)
+            where = (post.conversation, post.message_id) if post else None
+            escalated = fanout.unacknowledged_audience(self.core, enquiry)
+        for kind, detail in events:
+            reply = replies.media_reply(self.core, view, kind, detail)
+            if reply is not None and where is not None:
+                self.reply_in_thread(*where, reply)
+            if kind != "media_alert_repeated":
+                continue
+            for uid in dict.fromkeys(u for p in escalated if (u := p.user_id(SURFACE))):
+                self.dm(uid, self.unacknowledged_text(view, detail.get("repeat")))
+
+    def unacknowledged_text(self, view: dict, repeat: object) -> str:
+        deadline = view.get("journalist_deadline")
+        when = "not given: ask the journalist"
+        if deadline:
+            waiting = view["status"] in ("open", "acknowledged")
+            left = time_left(deadline, self.core.clock.now()) if waiting else ""
+            when = local_time(deadline, self.core.calendar.tz) + (f" ({left})" if left else "")
+        count = repeat if isinstance(repeat, int) else ""
+        outlet = plain_label(view.get("outlet"), field="outlet")
+        return (f"{SIGNS['unacknowledged']} Media enquiry {view['ref']} from {outlet} has not been "
+                f"acknowledged (repeat {count}). Journalist's deadline: {when}. See the alert in the media "
+                "channel.")
+
+    def reply_in_thread(self, conversation: str, message_id: str, reply: replies.Reply) -> str:
+        """The Bot Connector's reply to the card's activity: a reply in its channel thread."""
+        return self.connector.reply(self.service_url, conversation, message_id,
+                                    text_message(reply.render(SIGNS)))
 
     # --- DMs ------------------------------------------------------------------------------
     def dm(self, user_id: str, text: str) -> bool:

@@ -1,7 +1,7 @@
 """Which use case a Teams button or dialog is for: the door's one table of translation.
 
 An envelope (handlers/teams/cards.py) names a use (``refer``, ``enquiry``, ``case``, ``media``,
-``triage``), the object and the action; this maps it to the core's use case with the same
+``triage``, ``chair``), the object and the action; this maps it to the core's use case with the same
 arguments every door passes. No rule lives here: the core authorises, validates and decides.
 """
 
@@ -12,12 +12,10 @@ from typing import Any
 from bot.actors import Actor
 from bot.core import Core
 from bot.errors import Refused
-from bot.usecases import cases, media, triage
+from bot.usecases import cases, chair, media, triage
 from bot.usecases.result import Form, NextAction, Result
 
 UNKNOWN = "That button is not known (the card may be out of date)."
-
-
 
 
 def form_of(core: Core, actor: Actor, env: dict[str, Any]) -> Form:
@@ -32,6 +30,8 @@ def form_of(core: Core, actor: Actor, env: dict[str, Any]) -> Form:
         return media.media_form_for(core, actor, env["ref"], env["action"])
     if use == "triage" and "item" in env and env.get("action"):
         return triage.triage_form(core, actor, int(env["item"]), env["action"])
+    if use == "chair" and env.get("action") == chair.AWAY.name:
+        return chair.chair_away_form(core, actor)
     raise Refused(UNKNOWN)
 
 
@@ -49,6 +49,8 @@ def submit(core: Core, actor: Actor, env: dict[str, Any], values: dict[str, Any]
                                     key=key, context=context)
     if use == "triage":
         return triage.act_on_triage(core, actor, int(env["item"]), env["action"], values, key=key)
+    if use == "chair" and env.get("action") == chair.AWAY.name:
+        return chair.set_chair_away(core, actor, values, key=key)
     raise Refused(UNKNOWN)
 
 
@@ -58,6 +60,8 @@ def press(core: Core, actor: Actor, env: dict[str, Any], key: str | None) -> Res
         return cases.act(core, actor, env["ref"], env["action"], key=key)
     if env["use"] == "media" and env.get("ref"):
         return media.act_on_enquiry(core, actor, env["ref"], env["action"], key=key)
+    if env["use"] == "chair" and env.get("action") == chair.CANCEL.name and "item" in env:
+        return chair.cancel_chair_away(core, actor, int(env["item"]), key=key)
     raise Refused(UNKNOWN)
 
 

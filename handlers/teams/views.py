@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from microsoft_teams.cards import AdaptiveCard, CardElement
 
 from bot.media_routing import ROLE_LABELS, Routing
-from bot.privacy import safe_label
+from bot.privacy import plain_label
 from bot.protocol import MEDIA_OUTPUTS
+from bot.usecases import chair
 from bot.usecases.result import NextAction
 from bot.vocabulary import AGE_BANDS, LEGAL_STATUSES, OUTCOMES, REQUEST_KIND_LABELS, ROUTE_LABELS, label
 from handlers.teams.cards import action_set
@@ -122,9 +123,9 @@ def triage_card(items: list[dict[str, Any]], actions: tuple[NextAction, ...], *,
     for item in items:
         # Sender domain, case, agency and counts only; subjects and bodies stay in the database.
         about = ", ".join(x for x in [
-            f"from {safe_label(item['sender_domain'], field='domain')}" if item.get("sender_domain") else "",
+            f"from {plain_label(item['sender_domain'], field='domain')}" if item.get("sender_domain") else "",
             f"case {item['case']}" if item.get("case") else "",
-            f"agency {safe_label(item['agency'], field='agency')}" if item.get("agency") else "",
+            f"agency {plain_label(item['agency'], field='agency')}" if item.get("agency") else "",
             f"{item.get('attachments', 0)} attachment(s)",
         ] if x)
         body.append(line((f"Item {item['id']} ", True), f"received {local_time(item['received_at'], tz)}",
@@ -149,7 +150,7 @@ def media_card(view: dict[str, Any], actions: tuple[NextAction, ...], *, now: da
     standin = " (the Chair is not available)" if routing.chair_standin else ""
     body: list[CardElement] = [
         heading(f"Media enquiry {view['ref']}"),
-        fact("Outlet", safe_label(view.get("outlet"), field="outlet")),
+        fact("Outlet", plain_label(view.get("outlet"), field="outlet")),
         fact("Journalist's deadline", (local_time(deadline, tz) + (f" ({left})" if left else ""))
              if deadline else "not given: ask the journalist"),
         fact("About", view.get("subject_label") or view.get("subject")),
@@ -201,13 +202,33 @@ def statement_text(statement: dict[str, Any] | None, tz: ZoneInfo | None) -> str
     return text
 
 
-def enquiries_card(rows: list[dict[str, Any]], *, tz: ZoneInfo | None) -> dict[str, Any]:
+def enquiries_card(rows: list[dict[str, Any]], *, tz: ZoneInfo | None,
+                   absences: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The media team's list (bot.usecases.media.enquiries): open enquiries, then the Chair's
+    absences with the core's Cancel for each and its "Chair away" form (process.md 6.3)."""
     body: list[CardElement] = [heading("Media enquiries")]
     if not rows:
         body.append(fixed("No open enquiries."))
     for row in rows:
-        body.append(line((f"{row['ref']}: ", True), safe_label(row.get("outlet"), field="outlet"),
+        body.append(line((f"{row['ref']}: ", True), plain_label(row.get("outlet"), field="outlet"),
                          f" · {MEDIA_STATUS.get(row['status'], row['status'])}", separator=True))
         if row.get("journalist_deadline"):
             body.append(line(f"deadline {local_time(row['journalist_deadline'], tz)}"))
+    if absences is not None:
+        body += absence_body(absences, tz=tz)
     return card(body)
+
+
+def absence_body(absences: list[dict[str, Any]], *, tz: ZoneInfo | None) -> list[CardElement]:
+    """Rows of bot.usecases.chair.absence_rows: when, and who stands in (a protocol label)."""
+    body: list[CardElement] = [line(("The Chair's absence", True), separator=True)]
+    if not absences:
+        body.append(fixed("No absence recorded: the Chair speaks."))
+    for absence in absences:
+        when = f"{local_time(absence['starts_at'], tz)} to {local_time(absence['ends_at'], tz)}"
+        parts: list[tuple[str, bool] | str] = [("Now: ", True)] if absence["current"] else []
+        body.append(line(*parts, f"{when}; {absence['stands_in']} stands in", separator=True))
+        body += action_set("chair", (chair.CANCEL,), item=int(absence["id"]))
+    body.append(fixed("Record when the Chair is away and who stands in.", subtle=True))
+    body += action_set("chair", (chair.AWAY,))
+    return body

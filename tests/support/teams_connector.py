@@ -9,7 +9,9 @@ One ``ThreadingHTTPServer`` on 127.0.0.1, port 0, playing three parts:
 - **Entra's token endpoint** (``/{tenant}/oauth2/v2.0/token``): client credentials checked,
   answered with a real RS256 access token that the connector routes then require;
 - **the Bot Connector** (``/v3/conversations...``): create a 1:1 conversation, post, reply to
-  and update activities. Every activity the bot sends is recorded in :attr:`activities`.
+  and update activities. Every activity the bot sends is recorded in :attr:`sent`, a reply with
+  its parent (:meth:`replies_to`); a reply or an update of an activity that was never posted is
+  refused with 404, as the real service does.
 
 :meth:`post_activity` sends a signed activity to the bot's endpoint over HTTP, as Teams does.
 """
@@ -55,6 +57,8 @@ class Sent:
     conversation: str
     activity_id: str
     body: dict[str, Any]
+    #: For a reply: the activity it answers (the URL's id; the body's replyToId must agree).
+    reply_to: str = ""
 
     def dumps(self) -> str:
         return json.dumps(self.body, default=str)
@@ -74,6 +78,8 @@ class TeamsConnector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: count(1))
     _access_tokens: set[str] = field(default_factory=set)
+    #: (conversation, activity id) of every activity posted: kept by clear(), as Teams keeps them.
+    _activities: set[tuple[str, str]] = field(default_factory=set)
     _server: ThreadingHTTPServer | None = None
 
     # --- running ------------------------------------------------------------------------
@@ -103,6 +109,11 @@ class TeamsConnector:
         with self._lock:
             return [s for s in self.sent if s.method == method
                     and (conversation is None or s.conversation == conversation)]
+
+    def replies_to(self, parent: str) -> list[Sent]:
+        """The thread under an activity the bot posted (a card, an alert), in order."""
+        with self._lock:
+            return [s for s in self.sent if s.method == "reply" and s.reply_to == parent]
 
     def in_conversation(self, conversation: str) -> list[Sent]:
         with self._lock:
@@ -169,11 +180,18 @@ class TeamsConnector:
         return httpx.post(endpoint, content=data, headers=headers, timeout=30)
 
     # --- the connector ------------------------------------------------------------------
-    def _record(self, method: str, conversation: str, body: dict[str, Any], activity_id: str = "") -> str:
+    def _record(self, method: str, conversation: str, body: dict[str, Any], activity_id: str = "",
+                reply_to: str = "") -> str:
         with self._lock:
             new_id = activity_id or f"1{next(self._ids):012d}"
-            self.sent.append(Sent(method, conversation, new_id, body))
+            self.sent.append(Sent(method, conversation, new_id, body, reply_to))
+            if method == "create":
+                self._activities.add((conversation, new_id))
         return new_id
+
+    def _posted(self, conversation: str, activity_id: str) -> bool:
+        with self._lock:
+            return (conversation, activity_id) in self._activities
 
     def _authorised(self, header: str | None) -> bool:
         token = (header or "").removeprefix("Bearer ")
@@ -206,8 +224,12 @@ class TeamsConnector:
         conversation = parts[2]
         if len(parts) == 4 and method == "POST":
             return 201, {"id": self._record("create", conversation, body)}
+        if len(parts) == 5 and not self._posted(conversation, parts[4]):
+            return 404, {"error": {"code": "ActivityNotFoundInConversation"}}
         if len(parts) == 5 and method == "POST":
-            return 201, {"id": self._record("reply", conversation, body)}
+            if body.get("replyToId") != parts[4]:
+                return 400, {"error": {"code": "BadArgument"}}
+            return 201, {"id": self._record("reply", conversation, body, reply_to=parts[4])}
         if len(parts) == 5 and method == "PUT":
             return 200, {"id": self._record("update", conversation, body, activity_id=parts[4])}
         return 404, {"error": "not found"}
