@@ -1,4 +1,9 @@
-"""The stages a case moves through (process.md 2.1 to 2.3, as far as the rapid review)."""
+"""The stages a case moves through (process.md 2.1 to 2.3): the rapid review, then the local review
+to publication, embedding and recall (issue 12; decision 0022).
+
+A local review's stages are named after the last milestone reached; its clocks are rows
+(bot.review_clocks). Values are stored: never rename one (old cases keep theirs).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,19 @@ class Stage(StrEnum):
     SIN_PENDING = "sin_pending"  # R2: the LA is to notify the National Panel
     INFO_GATHERING = "info_gathering"  # R3/RR1: notified; information gathering
     PANEL_DECISION = "panel_decision"  # RR2: returns in, the panel decides
-    LCSPR = "lcspr"  # L1/L2a: local review commissioned, chronology stage
+    LCSPR = "lcspr"  # L1/L2a: local review commissioned, chronology requests
+    COMPOSITE_CHRONOLOGY = "composite_chronology"  # L2b/L2c: composite made, learning event planned
+    LEARNING_EVENT = "learning_event"  # L2e: learning event(s) held, the first draft is written
+    FIRST_DRAFT = "first_draft"  # L2g/L2h: first draft in, to the workstream
+    WORKSTREAM = "workstream"  # L2i: workstream met: minutes, then the reviewer's amendments
+    BUSINESS_GROUP = "business_group"  # L2j: with the business group for approval
+    ENDORSEMENT = "endorsement"  # L2k: approved, awaiting the partnership's endorsement
+    FINAL_APPROVED = "final_approved"  # L3: final report approved; publication planning
     EMBARGOED = "embargoed"  # P0: report complete, publication waits for proceedings
     PRE_PUBLICATION = "pre_publication"  # P1: publication date set
     PUBLISHED = "published"  # P2
+    EMBEDDING = "embedding"  # E1: actions and learning being embedded
+    RECALL = "recall"  # E2: the recall event held; closed once the actions are verified
     NATIONAL_REVIEW = "national_review"  # NR1
     NO_FURTHER_REVIEW = "no_further_review"  # X2: rapid review learning only
     ALTERNATIVE_LEARNING = "alternative_learning"  # A1
@@ -29,10 +43,19 @@ LABELS: dict[Stage, str] = {
     Stage.SIN_PENDING: "Notification pending",
     Stage.INFO_GATHERING: "Notification submitted: information gathering",
     Stage.PANEL_DECISION: "Rapid review panel decision",
-    Stage.LCSPR: "Local review: chronology stage",
+    Stage.LCSPR: "Local review: commissioned, chronology requests",
+    Stage.COMPOSITE_CHRONOLOGY: "Local review: composite chronology, learning event planning",
+    Stage.LEARNING_EVENT: "Local review: learning event held, first draft being written",
+    Stage.FIRST_DRAFT: "Local review: first draft in, to the workstream",
+    Stage.WORKSTREAM: "Local review: workstream met, minutes and amendments",
+    Stage.BUSINESS_GROUP: "Local review: with the business group for approval",
+    Stage.ENDORSEMENT: "Local review: approved, awaiting partnership endorsement",
+    Stage.FINAL_APPROVED: "Local review: final report approved, publication planning",
     Stage.EMBARGOED: "Local review complete: publication delayed by proceedings",
     Stage.PRE_PUBLICATION: "Local review: publication date set",
     Stage.PUBLISHED: "Local review published",
+    Stage.EMBEDDING: "Local review published: learning being embedded",
+    Stage.RECALL: "Local review: recall event held",
     Stage.NATIONAL_REVIEW: "National review",
     Stage.NO_FURTHER_REVIEW: "No further review (rapid review learning)",
     Stage.ALTERNATIVE_LEARNING: "Alternative learning",
@@ -43,6 +66,17 @@ LABELS: dict[Stage, str] = {
 
 CLOSED_STAGES = frozenset({Stage.CLOSED, Stage.CLOSED_NFA})
 BEFORE_NOTIFICATION = frozenset({Stage.REFERRAL_RECEIVED, Stage.TRIAGE, Stage.SIN_PENDING})
+#: A local review before its final report is approved (process.md L1 to L2k), in order.
+REVIEW_WORK = (
+    Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY, Stage.LEARNING_EVENT, Stage.FIRST_DRAFT,
+    Stage.WORKSTREAM, Stage.BUSINESS_GROUP, Stage.ENDORSEMENT,
+)
+#: Every stage of a local review, from commissioning to recall (L1 to E2).
+LOCAL_REVIEW = frozenset({
+    *REVIEW_WORK, Stage.FINAL_APPROVED, Stage.EMBARGOED, Stage.PRE_PUBLICATION, Stage.PUBLISHED,
+    Stage.EMBEDDING, Stage.RECALL,
+})
+AFTER_PUBLICATION = frozenset({Stage.PUBLISHED, Stage.EMBEDDING, Stage.RECALL})
 
 #: Routes out of triage when the serious incident criteria are not met (process.md R1, 5.5).
 NOT_MET_ROUTES: dict[str, Stage] = {
