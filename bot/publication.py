@@ -136,7 +136,8 @@ def practitioners_told(
 
 
 def _notice(session: Session, core: Core, case: Case, kind: str, *, actor: str, at: datetime | None) -> None:
-    require_stage(case, {Stage.PRE_PUBLICATION}, "notices follow the publication date (publication-date DATE)")
+    require_stage(case, {Stage.PRE_PUBLICATION},
+                  "notices follow the publication date (publication-date DATE)")
     now = core.clock.now()
     at = at or now
     if at > now:

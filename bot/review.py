@@ -66,7 +66,8 @@ def _step(
     if to is not None and case.stage != to:
         move_stage(session, core, case, to, actor, when=at.isoformat())
     elif event is not None:
-        audit.record(session, at=core.clock.now(), actor=actor, kind=event, case_id=case.id, when=at.isoformat())
+        audit.record(session, at=core.clock.now(), actor=actor, kind=event, case_id=case.id,
+                     when=at.isoformat())
 
 
 # --- L1: commissioned ---------------------------------------------------------------------
@@ -165,7 +166,9 @@ def composite_ready(session: Session, core: Core, case: Case, *, actor: str) -> 
 # --- L2e-L2k: learning event, drafts and approvals ---------------------------------------------
 
 
-def learning_event_held(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def learning_event_held(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2e: a practitioner learning event was held. D-08 runs from the last one (KIR l.267): a
     second event (the managers', KIR l.257) moves the first draft's due date."""
     require_stage(case, {Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY, Stage.LEARNING_EVENT},
@@ -177,7 +180,9 @@ def learning_event_held(session: Session, core: Core, case: Case, *, actor: str,
           to=Stage.LEARNING_EVENT, event="learning_event_held")
 
 
-def draft_received(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def draft_received(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2g: the reviewer's first draft is in; it goes to the Independent Chair's read and the
     workstream, which meets within 14 days (KIR l.282-294)."""
     review = review_of(session, core, case)
@@ -190,7 +195,9 @@ def draft_received(session: Session, core: Core, case: Case, *, actor: str, at: 
           to=Stage.FIRST_DRAFT)
 
 
-def workstream_met(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def workstream_met(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2i: the workstream considered the draft (one chance to comment, KIR l.288); its minutes
     are due within 48 hours (KIR l.300)."""
     require_stage(case, {Stage.FIRST_DRAFT}, "the workstream meets on the first draft (draft-received)")
@@ -199,7 +206,9 @@ def workstream_met(session: Session, core: Core, case: Case, *, actor: str, at: 
           to=Stage.WORKSTREAM)
 
 
-def minutes_sent(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def minutes_sent(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2i: minutes and amendments went to the reviewer, who amends within 48 hours (KIR l.302)."""
     require_stage(case, {Stage.WORKSTREAM}, "minutes follow the workstream meeting (workstream-met)")
     at = _when(core, at, "minutes")
@@ -207,7 +216,9 @@ def minutes_sent(session: Session, core: Core, case: Case, *, actor: str, at: da
           event="minutes_sent")
 
 
-def to_business_group(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def to_business_group(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2j: the amended review is issued to the business group, who approve or amend it within
     14 days, electronically; silence means no comments (KIR l.306)."""
     require_stage(case, {Stage.WORKSTREAM}, "the business group gets the review the workstream "
@@ -227,7 +238,9 @@ def business_group_approved(
     _step(session, core, case, at=at, actor=actor, meets=["business_group"], to=Stage.ENDORSEMENT)
 
 
-def endorsed(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def endorsed(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """L2k -> L3: the partnership formally approves the report and accepts its recommendations
     (SW-COMMS l.38; STK l.371-373); publication planning starts."""
     require_stage(case, {Stage.ENDORSEMENT}, "the partnership endorses the review its business group "

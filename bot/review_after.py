@@ -34,7 +34,9 @@ def embedding(session: Session, core: Core, case: Case, *, actor: str) -> None:
     move_stage(session, core, case, Stage.EMBEDDING, actor)
 
 
-def recall_held(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def recall_held(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """E1 -> E2: the recall event was held, 6 months after publication (D-15, SW-COMMS l.118)."""
     require_stage(case, {Stage.PUBLISHED, Stage.EMBEDDING}, "the recall event follows publication")
     at = _when(core, at)
@@ -51,11 +53,15 @@ def _meet(session: Session, core: Core, case: Case, kind: str, event: str, *, ac
     audit.record(session, at=core.clock.now(), actor=actor, kind=event, case_id=case.id, when=at.isoformat())
 
 
-def website_reviewed(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def website_reviewed(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """D-13 met: whether the report stays online was reviewed (KIR l.330; SW-COMMS l.83)."""
     _meet(session, core, case, "website_review", "website_reviewed", actor=actor, at=at)
 
 
-def actions_achieved(session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None) -> None:
+def actions_achieved(
+    session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
+) -> None:
     """D-14 met: the action plan's actions are achieved (KIR l.276)."""
     _meet(session, core, case, "actions_due", "actions_achieved", actor=actor, at=at)

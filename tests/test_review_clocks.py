@@ -139,12 +139,15 @@ def test_each_clock_has_the_owner_who_owes_it(core: Core, clock: FixedClock) -> 
             if d.owner}
         assert review.review_of(s, core, case).learning_events == 2
     assert owners == {
-        ("learning_event", "reviewer"), ("first_draft", "reviewer"), ("workstream_meeting", "workstream_chair"),
+        ("learning_event", "reviewer"), ("first_draft", "reviewer"),
+        ("workstream_meeting", "workstream_chair"),
         ("minutes", "business_unit"), ("amendments", "reviewer"), ("business_group", "business_group"),
     }
 
 
-def test_the_imr_model_sets_due_dates_per_agency_and_no_kirklees_timers(core: Core, clock: FixedClock) -> None:
+def test_the_imr_model_sets_due_dates_per_agency_and_no_kirklees_timers(
+    core: Core, clock: FixedClock,
+) -> None:
     core = core_for(core, "stockport")
     ref = decided_case(core, clock)
     act(core, clock, ref, local(2025, 2, 3), review.commission, reviewer_name="Report Author",
@@ -258,7 +261,8 @@ def test_moving_the_date_moves_both_notices_and_an_embargo_stops_them(core: Core
         case = get_case(s, ref)
         assert {d.kind for d in open_deadlines(s, case) if d.owner} == {
             "prepublication_notice", "practitioner_notice"}  # a new date needs a new notice
-    act(core, clock, ref, local(2025, 6, 5), publication.embargo, reason="criminal", expected=date(2025, 11, 3))
+    act(core, clock, ref, local(2025, 6, 5), publication.embargo, reason="criminal",
+        expected=date(2025, 11, 3))
     with core.db.session() as s:
         case = get_case(s, ref)
         assert case.stage == Stage.EMBARGOED
