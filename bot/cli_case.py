@@ -207,10 +207,11 @@ def case_close(reason: str) -> Action:
 @case.command("embargo")
 @click.option("--reason", required=True, type=click.Choice(list(EMBARGO_LABELS)),
               help="Which proceedings publication waits for.")
+@click.option("--expected", callback=_day_cb, metavar="DATE", help="The expected publication date.")
 @case_action
-def case_embargo(reason: str) -> Action:
+def case_embargo(reason: str, expected: date | None) -> Action:
     """The report is complete but publication waits for proceedings (P0; KIR l.316)."""
-    return "embargo", {"reason": reason}
+    return "embargo", {"reason": reason, "expected": expected}
 
 
 @case.command("publication-date")
@@ -235,3 +236,6 @@ def case_published(at: datetime | None) -> Action:
 def case_authorise_speaker(agency: str) -> Action:
     """Authorise an agency to speak for itself about this review (M-8, SW-COMMS l.93)."""
     return "authorise_speaker", {"agency": agency}
+
+
+import bot.cli_review  # noqa: E402, F401  (registers the local review's commands on `case`)

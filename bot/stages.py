@@ -96,3 +96,34 @@ DECISIONS: dict[str, Stage] = {
     "escalation": Stage.ALTERNATIVE_LEARNING,
     "no-further-review": Stage.NO_FURTHER_REVIEW,
 }
+
+#: What the business unit does next at each stage (the case card's "Next step"; issue 12 item 7).
+NEXT_STEP: dict[Stage, str] = {
+    Stage.REFERRAL_RECEIVED: "Screen the referral against the criteria: accept it or record why not.",
+    Stage.TRIAGE: "Decide whether the criteria are met.",
+    Stage.SIN_PENDING: "The local authority notifies the National Panel; record the notification.",
+    Stage.INFO_GATHERING: "Send the information gathering requests; the panel decides on the returns.",
+    Stage.PANEL_DECISION: "Record the rapid review panel's decision.",
+    Stage.LCSPR: "Record the terms of reference and the reviewer; request chronologies (or set IMR dates); "
+                 "mark the composite chronology ready.",
+    Stage.COMPOSITE_CHRONOLOGY: "The reviewer plans the practitioner learning event; record it when held.",
+    Stage.LEARNING_EVENT: "The reviewer writes the first draft; record it when received.",
+    Stage.FIRST_DRAFT: "The workstream meets on the draft; record the meeting.",
+    Stage.WORKSTREAM: "Send the minutes to the reviewer, then the amended review to the business group.",
+    Stage.BUSINESS_GROUP: "The business group approves or amends; record its approval.",
+    Stage.ENDORSEMENT: "The partnership endorses the review; record the endorsement.",
+    Stage.FINAL_APPROVED: "Set the publication date (or record a delay for proceedings).",
+    Stage.EMBARGOED: "Send the delay notice; set the publication date when proceedings allow.",
+    Stage.PRE_PUBLICATION: "Send the notice to the National Panel, the Secretary of State and Ofsted; tell "
+                           "the practitioners and the family (drafts: review-bot case REF draft ...).",
+    Stage.PUBLISHED: "Track the actions (12 weeks) and plan the recall event.",
+    Stage.EMBEDDING: "Track the actions and hold the recall event.",
+    Stage.RECALL: "Close the case once the actions are verified.",
+    Stage.NATIONAL_REVIEW: "Support the National Panel's review.",
+    Stage.NO_FURTHER_REVIEW: "Share the rapid review's learning; close the case.",
+    Stage.ALTERNATIVE_LEARNING: "Run the learning route chosen; close the case when done.",
+    Stage.NOTIFICATION_ONLY: "Close the case once the notification is recorded.",
+    Stage.CLOSED_NFA: "Nothing: the case is closed.",
+    Stage.CLOSED: "Nothing: the case is closed.",
+}
+assert set(NEXT_STEP) == set(Stage)
