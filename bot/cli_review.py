@@ -44,7 +44,6 @@ def _milestone(command: str, action: str, doc: str) -> None:
 
 
 for _command, _action, _doc in (
-    ("composite", "composite", "The composite chronology is complete: learning event planning (L2b)."),
     ("learning-event-held", "learning_event", "A learning event was held (D-07 met, D-08 starts)."),
     ("draft-received", "draft_received", "The reviewer's first draft is in (D-08 met, D-09a starts)."),
     ("workstream-met", "workstream_met", "The workstream met on the draft (D-09a met, D-09b starts)."),
@@ -60,6 +59,13 @@ for _command, _action, _doc in (
     ("recall-held", "recall_held", "The recall event was held (D-15)."),
 ):
     _milestone(_command, _action, _doc)
+
+
+@case.command("composite")
+@case_action
+def case_composite() -> Action:
+    """The composite chronology is complete: learning event planning (L2b)."""
+    return "composite", {}
 
 
 @case.command("embedding")

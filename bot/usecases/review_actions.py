@@ -95,9 +95,13 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
         intro="Record the terms of reference and the reviewer of {ref}. The reviewer's email is kept "
               "in the case record and never posted in a chat.",
     ),
-    _milestone("composite", "Composite chronology ready", {Stage.LCSPR}, review.composite_ready,
-               "Record that the composite chronology of {ref} is complete and with the reviewer; "
-               "the learning event is planned (D-07).", style="primary"),
+    CaseAction(
+        "composite", "Composite chronology ready", stages=frozenset({Stage.LCSPR}), style="primary",
+        confirm="Record that the composite chronology of {ref} is complete and with the reviewer; the "
+                "learning event is planned (D-07).",
+        confirm_title="Composite chronology ready?", confirm_button="Record",
+        run=lambda s, core, case, actor, v, ctx: review.composite_ready(s, core, case, actor=actor),
+    ),
     CaseAction(
         "imr_due", "Set IMR due date", stages=frozenset({Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY}),
         fields=_imr_due_fields, title="IMR due {ref}", submit="Set", run=_imr_due,
