@@ -143,7 +143,8 @@ def test_a_date_too_soon_names_the_earliest_valid_one(bot: Bot) -> None:
     at("2025-01-31T10:00", bot, "case", ref, "decide", "lcspr")
     refused = at("2025-12-22T10:00", bot, "case", ref, "publication-date", "2026-01-02", code=2)
     assert "it was due by Fri 19 Dec 2025" in refused
-    assert "earliest valid publication date is Sat 03 Jan 2026 (the first working day: Mon 05 Jan 2026)" in refused
+    assert ("earliest valid publication date is Sat 03 Jan 2026 (the first working day: Mon 05 Jan 2026)"
+            in refused)
     shown = json.loads(at("2025-12-22T10:01", bot, "case", ref, "--json"))
     assert shown["stage"] == "lcspr"  # nothing changed
     assert "prepublication_notice" not in {d["kind"] for d in shown["deadlines"]}
