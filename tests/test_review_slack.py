@@ -68,10 +68,11 @@ def test_a_local_review_from_the_card(slack: SlackHarness) -> None:
     assert "Next deadline: first draft of the review (D-08), the reviewer, due" in text
     assert buttons == ["case_learning_event", "case_draft_received", "case_close"]
 
-    for action, after in (("case_draft_received", Stage.FIRST_DRAFT), ("case_workstream_met", Stage.WORKSTREAM),
-                          ("case_minutes_sent", Stage.WORKSTREAM), ("case_to_business_group", Stage.BUSINESS_GROUP),
-                          ("case_business_group_approved", Stage.ENDORSEMENT),
-                          ("case_endorsed", Stage.FINAL_APPROVED)):
+    for action, after in (
+        ("case_draft_received", Stage.FIRST_DRAFT), ("case_workstream_met", Stage.WORKSTREAM),
+        ("case_minutes_sent", Stage.WORKSTREAM), ("case_to_business_group", Stage.BUSINESS_GROUP),
+        ("case_business_group_approved", Stage.ENDORSEMENT), ("case_endorsed", Stage.FINAL_APPROVED),
+    ):
         slack.press(action, case.ref)
         assert stage(slack, case) == after, action
     text, buttons = last_card(slack, case)
@@ -88,14 +89,15 @@ def test_a_local_review_from_the_card(slack: SlackHarness) -> None:
     text, buttons = last_card(slack, case)
     assert stage(slack, case) == Stage.PRE_PUBLICATION
     assert "pre-publication notice to the National Panel, Secretary of State and Ofsted (D-11)" in text
-    assert buttons[:5] == ["case_embargo", "case_publication_date", "case_notice_sent", "case_practitioners_told",
-                           "case_published"]
+    assert buttons[:5] == ["case_embargo", "case_publication_date", "case_notice_sent",
+                           "case_practitioners_told", "case_published"]
     for action in ("case_notice_sent", "case_practitioners_told", "case_published", "case_embedding",
                    "case_recall_held"):
         slack.press(action, case.ref)
     text, buttons = last_card(slack, case)
     assert stage(slack, case) == Stage.RECALL and "recall event (D-15)" in text
-    assert buttons == ["case_website_reviewed", "case_actions_achieved", "case_authorise_speaker", "case_close"]
+    assert buttons == ["case_website_reviewed", "case_actions_achieved", "case_authorise_speaker",
+                       "case_close"]
     assert REVIEWER not in slack.api.everything_sent() and "Lead Reviewer" not in slack.api.everything_sent()
 
 
