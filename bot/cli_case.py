@@ -236,6 +236,3 @@ def case_published(at: datetime | None) -> Action:
 def case_authorise_speaker(agency: str) -> Action:
     """Authorise an agency to speak for itself about this review (M-8, SW-COMMS l.93)."""
     return "authorise_speaker", {"agency": agency}
-
-
-import bot.cli_review  # noqa: E402, F401  (registers the local review's commands on `case`)
