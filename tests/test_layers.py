@@ -75,7 +75,7 @@ def test_a_new_door_is_held_to_the_same_contracts(tmp_path: Path) -> None:
     # handlers.teams is being written in parallel; the contracts name it by wildcard or as an optional
     # layer, so the day it lands it may not reach the Slack door, nor the core reach it.
     tree = _tree(tmp_path)
-    (tree / "handlers" / "teams").mkdir()
+    (tree / "handlers" / "teams").mkdir(exist_ok=True)  # the real door exists since the Teams merge
     (tree / "handlers" / "teams" / "__init__.py").write_text("import microsoft\n")
     (tree / "handlers" / "teams" / "cards.py").write_text("import handlers.slack.blocks\n")
     assert "0 kept, 1 broken" in _lint(tree, "adapters-independent").stdout

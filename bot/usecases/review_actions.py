@@ -14,6 +14,7 @@ from bot import publication, review, review_after, review_clocks
 from bot.core import Core
 from bot.errors import Invalid
 from bot.models import Case
+from bot.models_review import LocalReview
 from bot.protocol import METHODOLOGIES
 from bot.stages import AFTER_PUBLICATION, Stage
 from bot.usecases.action_table import CaseAction, agency_choices, fixed
@@ -34,7 +35,9 @@ def notice_due(session: Session, case: Case) -> str:
 
 
 def _commission_fields(core: Core, session: Session, case: Case) -> tuple[FieldSpec, ...]:
-    found = review.review_of(session, core, case)
+    # Read, not created: showing the form changes nothing.
+    found = session.get(LocalReview, case.id) or LocalReview(case_id=case.id or 0,
+                                                             methodology=core.protocol.review.methodology)
     return (
         FieldSpec("reviewer_name", "Reviewer's name", "text", required=True, max_length=200,
                   initial=found.reviewer_name),
