@@ -268,3 +268,29 @@ def test_moving_the_date_moves_both_notices_and_an_embargo_stops_them(core: Core
         assert case.stage == Stage.EMBARGOED
         assert not [d for d in open_deadlines(s, case) if d.owner]
         assert publication.publication_of(s, case).expected_publication_date == date(2025, 11, 3)
+
+
+def test_the_drafts_say_what_the_case_holds_and_need_what_they_describe(
+    core: Core, clock: FixedClock,
+) -> None:
+    from bot import review_drafts
+
+    ref = approved_case(core, clock)
+    clock.set(local(2025, 6, 2))
+    with core.transaction() as s, pytest.raises(Refused, match="no publication date yet"):
+        review_drafts.draft(s, core, get_case(s, ref), "practitioner-notice")
+    with core.transaction() as s, pytest.raises(Refused, match="record the delay first"):
+        review_drafts.draft(s, core, get_case(s, ref), "delay-notice")
+    act(core, clock, ref, local(2025, 6, 2), publication.embargo, reason="coroner",
+        expected=date(2025, 11, 3))
+    with core.transaction() as s:
+        delay = review_drafts.draft(s, core, get_case(s, ref), "delay-notice")
+    assert "delayed because of coroner's inquest" in delay and "Monday 3 November 2025" in delay
+    assert "publication was due by Thursday 31 July 2025" in delay  # D-10, 6 months from the decision
+    act(core, clock, ref, local(2025, 10, 1), publication.set_publication_date, when=date(2025, 11, 3))
+    with core.transaction() as s:
+        notice = review_drafts.draft(s, core, get_case(s, ref), "prepublication-notice")
+        practitioners = review_drafts.draft(s, core, get_case(s, ref), "practitioner-notice")
+    assert "Reasons for the delay" in notice and "waited for coroner's inquest" in notice
+    assert "by Thursday 23 October 2025" in notice  # 7 WD before Mon 3 Nov
+    assert "Monday 3 November 2025" in practitioners and "does not include the report" in practitioners
