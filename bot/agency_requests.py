@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from bot import audit, deadlines, info_gathering
+from bot import audit, deadlines, info_gathering, review
 from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
@@ -99,6 +99,8 @@ def send_requests(
             session, at=now, actor=actor, kind="stage_changed", case_id=case.id,
             **{"from": Stage.PANEL_DECISION.value, "to": Stage.INFO_GATHERING.value},
         )
+    if kind == "chronology" and sent:
+        review.chronology_requested(session, core, case)  # D-07 runs from the chronology deadline
     case.updated_at = now
     return sent
 

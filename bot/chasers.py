@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, deadlines, outbox, reasons
+from bot import audit, deadlines, outbox, owner_clocks, reasons
 from bot.core import Core
 from bot.leases import claim, write_lock
 from bot.mailer import render
@@ -178,7 +178,9 @@ def _step(
             return False
     step = plan.steps[deadline.step]
     key = f"deadline:{deadline.id}:step:{deadline.step}"
-    if request is None:
+    if deadline.owner is not None:  # somebody owes it: they are reminded and chased (decision 0022)
+        owner_clocks.step(session, core, case, deadline, step, key)
+    elif request is None:
         _statutory_step(session, core, case, deadline, step, key)
     else:
         _request_step(session, core, case, deadline, request, step, key, plan.steps)

@@ -207,10 +207,11 @@ def case_close(reason: str) -> Action:
 @case.command("embargo")
 @click.option("--reason", required=True, type=click.Choice(list(EMBARGO_LABELS)),
               help="Which proceedings publication waits for.")
+@click.option("--expected", callback=_day_cb, metavar="DATE", help="The expected publication date.")
 @case_action
-def case_embargo(reason: str) -> Action:
+def case_embargo(reason: str, expected: date | None) -> Action:
     """The report is complete but publication waits for proceedings (P0; KIR l.316)."""
-    return "embargo", {"reason": reason}
+    return "embargo", {"reason": reason, "expected": expected}
 
 
 @case.command("publication-date")

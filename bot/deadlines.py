@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from bot.calendar import Calendar
 from bot.duration import Duration
 from bot.models import AgencyRequest, Case, Deadline
-from bot.protocol import ChasePolicy
+from bot.protocol import OWNER_CHASE, ChasePolicy
+from bot.review_kinds import CLOCKS
 
 #: Statutory and guidance clocks on a case (process.md section 3), with what they mean to a person.
 STATUTORY: dict[str, tuple[str, str]] = {
@@ -41,6 +42,9 @@ STATUTORY: dict[str, tuple[str, str]] = {
         "The local review should be published; a later date needs a recorded reason and notice "
         "to the Panel and the Secretary of State (KIR l.316).",
     ),
+    # The local review's clocks have an owner who is chased (bot.owner_clocks); the business unit
+    # records them done with the command named.
+    **{kind: (clock.label, f"Record it with '{clock.record}'.") for kind, clock in CLOCKS.items()},
 }
 
 REQUEST_DEADLINE = {"info-gathering": "info_gathering_return", "chronology": "chronology_return"}
@@ -50,6 +54,16 @@ KIND_LABEL = {"info-gathering": "information gathering", "chronology": "chronolo
 def request_policy(case: Case, kind: str) -> ChasePolicy:
     """The chase policy the case froze when it opened."""
     return ChasePolicy.model_validate(case.terms["chase"][kind])
+
+
+#: The owner chase for a case whose frozen terms predate it and were never completed
+#: (bot.review_clocks.freeze_terms adds the protocol's when a review clock opens).
+DEFAULT_OWNER_CHASE = {"reminder_before": "2 working days", "overdue_chase": True,
+                       "repeat_every": "2 working days", "escalate_after": 1}
+
+
+def owner_policy(case: Case) -> ChasePolicy:
+    return ChasePolicy.model_validate(case.terms.get("chase", {}).get(OWNER_CHASE, DEFAULT_OWNER_CHASE))
 
 
 def case_duration(case: Case, name: str) -> Duration:
@@ -64,9 +78,15 @@ class Plan:
 
 
 def plan_for(case: Case, deadline: Deadline, request: AgencyRequest | None) -> Plan:
+    if deadline.owner is not None:  # a clock somebody owes: chased like a request (decision 0022)
+        return policy_plan(owner_policy(case))
     if request is None:
         return Plan(("warning", "overdue"), warn_before=case_duration(case, "statutory_warning_before"))
-    policy = request_policy(case, request.kind)
+    return policy_plan(request_policy(case, request.kind))
+
+
+def policy_plan(policy: ChasePolicy) -> Plan:
+    """Reminder before, overdue chase(s), then escalation, as the policy says."""
     steps: list[str] = []
     if policy.reminder_before is not None:
         steps.append("reminder")
@@ -113,12 +133,18 @@ def schedule_next(
 
 def open_deadline(
     session: Session, cal: Calendar, case: Case, *, kind: str, anchor_at: datetime,
-    duration: Duration, request: AgencyRequest | None = None,
+    duration: Duration | None = None, request: AgencyRequest | None = None,
+    due_at: datetime | None = None, owner: str | None = None,
 ) -> Deadline:
+    """A new clock ``duration`` after ``anchor_at``, or due at ``due_at`` (a clock counted back
+    from a future date, or a date set on the case)."""
     assert case.id is not None
+    if due_at is None:
+        assert duration is not None, "a deadline needs a duration or a due time"
+        due_at = cal.due_after(anchor_at, duration)
     deadline = Deadline(
         case_id=case.id, request_id=request.id if request else None, kind=kind,
-        anchor_at=anchor_at, due_at=cal.due_after(anchor_at, duration),
+        anchor_at=anchor_at, due_at=due_at, owner=owner,
     )
     schedule_next(cal, case, deadline, request, anchor_at)
     session.add(deadline)

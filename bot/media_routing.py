@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.protocol import MEDIA_OUTPUTS, MEDIA_ROUTES, Agency, Person, Protocol
-from bot.stages import Stage
+from bot.stages import AFTER_PUBLICATION, REVIEW_WORK, Stage
 
 SUBJECTS = {
     "case": "A specific incident, case or review",
@@ -38,8 +38,11 @@ _INCIDENT = frozenset({
     Stage.REFERRAL_RECEIVED, Stage.TRIAGE, Stage.SIN_PENDING, Stage.NOTIFICATION_ONLY,
     Stage.CLOSED_NFA,
 })
-_REVIEW = frozenset({Stage.INFO_GATHERING, Stage.PANEL_DECISION, Stage.LCSPR, Stage.NATIONAL_REVIEW})
-_AFTER = frozenset({Stage.NO_FURTHER_REVIEW, Stage.ALTERNATIVE_LEARNING})
+#: The local review's work up to the final report is "a review under way" (row 2; decision 0022).
+_REVIEW = frozenset({Stage.INFO_GATHERING, Stage.PANEL_DECISION, Stage.NATIONAL_REVIEW, *REVIEW_WORK,
+                     Stage.FINAL_APPROVED})
+#: Embedding and recall come after publication: row 6, actions or progress after a review.
+_AFTER = frozenset({Stage.NO_FURTHER_REVIEW, Stage.ALTERNATIVE_LEARNING, Stage.EMBEDDING, Stage.RECALL})
 
 
 def route_for(
@@ -53,7 +56,7 @@ def route_for(
         return subject
     if subject == "agency":
         # Row 12 only for an agency authorised for this review at P1-P2 (SW-COMMS l.93).
-        if agency_authorised and stage in (Stage.PRE_PUBLICATION, Stage.PUBLISHED):
+        if agency_authorised and stage in (Stage.PRE_PUBLICATION, *AFTER_PUBLICATION):
             return "authorised_agency"
         return "agency"
     if stage is None or stage in _INCIDENT:

@@ -68,6 +68,10 @@ class Deadline(SQLModel, table=True):
     step: int = 0
     #: When the sweep must next look at this row; NULL once nothing more will happen.
     next_action_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    #: Who owes it and is chased (bot.owner_clocks): a role ("reviewer", "workstream_chair",
+    #: "business_group", "business_unit", any protocol role) or "agency:<slug>". NULL: the older
+    #: clocks, whose plan is fixed (statutory: the business unit; a request: its agency).
+    owner: str | None = None
 
 
 class AgencyRequest(SQLModel, table=True):
@@ -225,6 +229,8 @@ class Publication(SQLModel, table=True):
     #: criminal | coroner: why publication waits (SW-COMMS l.57; KIR l.316).
     embargo_reason: str | None = None
     publication_date: date | None = None
+    #: When a delayed review is expected to be published (the delay notice, KIR l.316).
+    expected_publication_date: date | None = None
     published_at: datetime | None = _dt()
     #: Agencies authorised to speak for themselves about this review (M-8, SW-COMMS l.93).
     authorised_agencies: list[str] = Field(default_factory=list, sa_column=Column(JSON))
@@ -340,3 +346,7 @@ class DoorRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     #: What the first request answered (a reference, the lines printed), replayed to a repeat.
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+# New tables live in their own modules (one line each, to ease merging).
+import bot.models_review  # noqa: E402, F401

@@ -68,10 +68,15 @@ class Roles(_Strict):
     communications_lead: Person | None = None  # SW-COMMS l.73-75; STK l.400, l.468
     director_of_people: Person | None = None  # STK l.449: inquest statements for the Council
     independent_scrutineer: Person | None = None  # process.md M-4: a fallback spokesperson
+    # The local review's owners of clocks (issue 12; bot.owner_clocks). Unset: the business
+    # manager is chased instead, and told why.
+    workstream_chair: Person | None = None  # KIR l.288-302: the LCSPR workstream's chair
+    business_group: Person | None = None  # KIR l.306: the members' list, approves electronically
 
     @field_validator(
         "chair", "deputy_chair", "press_office", "executive", "communications_lead",
-        "director_of_people", "independent_scrutineer", mode="before",
+        "director_of_people", "independent_scrutineer", "workstream_chair", "business_group",
+        mode="before",
     )
     @classmethod
     def _nobody(cls, value: Any) -> Any:
@@ -143,9 +148,16 @@ class Durations(_Strict):
     lcspr_publication: Duration
     info_gathering_return: Duration
     chronology_return: Duration
-    learning_event: Duration = Duration(14, "days")
+    # The local review (process.md 2.2, L2; Kirklees' model, the only seed with fixed timers).
+    learning_event: Duration = Duration(14, "days")  # D-07: after the chronology deadline, KIR l.253
+    first_draft: Duration = Duration(28, "days")  # D-08: from the (last) learning event, KIR l.267
+    workstream_meeting: Duration = Duration(14, "days")  # D-09a: from the draft, KIR l.294
+    minutes: Duration = Duration(48, "hours")  # D-09b: from the workstream meeting, KIR l.300
+    amendments: Duration = Duration(48, "hours")  # D-09c: from the minutes, KIR l.302
+    business_group: Duration = Duration(14, "days")  # D-09d: from issue to the group, KIR l.306
     prepub_notice: Duration = Duration(7, "working_days")
     website_retention: Duration = Duration(12, "months")
+    actions_due: Duration = Duration(12, "weeks")  # D-14: from publication, KIR l.276
     recall_event: Duration = Duration(6, "months")
     complaint_response: Duration = Duration(28, "days")
     statutory_warning_before: Duration = Duration(1, "working_days")
@@ -184,6 +196,35 @@ class ChasePolicy(_Strict):
     @classmethod
     def _parse(cls, value: Any) -> Duration | None:
         return None if value in (None, "") else _duration(value)
+
+
+METHODOLOGIES = ("learning-event", "imr", "other")
+
+
+class Review(_Strict):
+    """How the partnership runs a local review (issue 12; decision 0022)."""
+
+    #: The methodology a case gets unless its commissioning says otherwise: "learning-event"
+    #: (KIR l.207-308: D-07 to D-09 run), "imr" (STK l.296, l.313-323: IMR due dates set per case
+    #: and agency) or "other" (STK l.325-331: no fixed timers, a target date).
+    methodology: str = "learning-event"
+    #: A publication date less than ``durations.prepub_notice`` away: "refuse" (naming the
+    #: earliest valid date) or "warn" (accepted; the notice is late from the start and says so).
+    short_notice: str = "refuse"
+
+    @field_validator("methodology")
+    @classmethod
+    def _methodology(cls, value: str) -> str:
+        if value not in METHODOLOGIES:
+            raise ValueError(f"{value!r} is not a methodology; use one of: {', '.join(METHODOLOGIES)}")
+        return value
+
+    @field_validator("short_notice")
+    @classmethod
+    def _short_notice(cls, value: str) -> str:
+        if value not in ("refuse", "warn"):
+            raise ValueError("short_notice is \"refuse\" or \"warn\"")
+        return value
 
 
 class WorkingHours(_Strict):
@@ -230,6 +271,8 @@ class Partnership(_Strict):
 
 
 REQUEST_KINDS = ("info-gathering", "chronology")
+#: The chase policy of a clock with an owner (the reviewer, the workstream chair...: bot.owner_clocks).
+OWNER_CHASE = "owner"
 
 
 class Protocol(_Strict):
@@ -241,6 +284,7 @@ class Protocol(_Strict):
     roles: Roles
     agencies: list[Agency] = Field(min_length=1)
     media: Media
+    review: Review = Review()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -248,7 +292,7 @@ class Protocol(_Strict):
         dupes = sorted({s for s in slugs if slugs.count(s) > 1})
         if dupes:
             raise ValueError(f"agency slugs must be unique; repeated: {', '.join(dupes)}")
-        missing = [k for k in REQUEST_KINDS if k not in self.chase]
+        missing = [k for k in (*REQUEST_KINDS, OWNER_CHASE) if k not in self.chase]
         if missing:
             raise ValueError(f"chase policy missing for: {', '.join(missing)}")
         if self.partnership.sin_notifier and self.partnership.sin_notifier not in slugs:

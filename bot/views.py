@@ -17,8 +17,10 @@ from bot.calendar import Calendar
 from bot.core import Core
 from bot.deadlines import KIND_LABEL, STATUTORY
 from bot.inbound import attachments_of, triage_items
-from bot.models import Case, Deadline
-from bot.stages import CLOSED_STAGES, LABELS, Stage
+from bot.models import Case, Deadline, Publication
+from bot.models_review import LocalReview
+from bot.review_kinds import owner_label
+from bot.stages import CLOSED_STAGES, LABELS, LOCAL_REVIEW, NEXT_STEP, Stage
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -39,6 +41,8 @@ def deadline_state(cal: Calendar, deadline: Deadline, now: datetime) -> str:
 
 
 def deadline_label(deadline: Deadline, agency: str | None = None) -> str:
+    if deadline.owner and deadline.owner.startswith("agency:"):  # an IMR: whose it is
+        return f"{STATUTORY[deadline.kind][0]} from {deadline.owner.removeprefix('agency:')}"
     if deadline.kind in STATUTORY:
         return STATUTORY[deadline.kind][0]
     kind = "chronology" if deadline.kind.startswith("chronology") else "info-gathering"
@@ -83,9 +87,14 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
                 "cancelled_at": _iso(d.cancelled_at),
                 "state": deadline_state(core.calendar, d, now),
                 "next_action_at": _iso(d.next_action_at),
+                "owner": d.owner,
+                "owner_label": owner_label(d.owner) if d.owner else None,
             }
             for d in deadlines
         ],
+        "next_step": NEXT_STEP[Stage(case.stage)].replace("REF", case.ref),
+        "next_deadline": _next_deadline(core, deadlines, agency_of, now),
+        "review": _review(session, case),
         "requests": [
             {
                 "agency": r.agency,
@@ -107,6 +116,36 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
             {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in audit.timeline(session, case.id or 0)
         ],
+    }
+
+
+def _next_deadline(
+    core: Core, deadlines: list[Deadline], agency_of: dict[int | None, str], now: datetime,
+) -> dict[str, Any] | None:
+    """The open clock due first: what the card shows beside the next step."""
+    running = sorted((d for d in deadlines if d.met_at is None and d.cancelled_at is None),
+                     key=lambda d: d.due_at)
+    if not running:
+        return None
+    d = running[0]
+    return {"kind": d.kind, "label": deadline_label(d, agency_of.get(d.request_id)), "due_at": _iso(d.due_at),
+            "state": deadline_state(core.calendar, d, now), "owner_label": owner_label(d.owner)}
+
+
+def _review(session: Session, case: Case) -> dict[str, Any] | None:
+    """How the local review is run (no names or addresses: the reviewer's are in the record only)."""
+    if case.stage not in LOCAL_REVIEW:
+        return None
+    found = session.get(LocalReview, case.id)
+    publication = session.get(Publication, case.id)
+    return {
+        "methodology": found.methodology if found else None,
+        "reviewer_recorded": bool(found and found.reviewer_email),
+        "tor_agreed_on": found.tor_agreed_on.isoformat() if found and found.tor_agreed_on else None,
+        "learning_events": found.learning_events if found else 0,
+        "target_date": found.target_date.isoformat() if found and found.target_date else None,
+        "publication_date": publication.publication_date.isoformat()
+        if publication and publication.publication_date else None,
     }
 
 
@@ -133,11 +172,13 @@ def case_list(session: Session, core: Core, *, include_closed: bool = False) -> 
             "ref": case.ref,
             "stage": case.stage,
             "stage_label": LABELS[Stage(case.stage)],
+            "next_step": NEXT_STEP[Stage(case.stage)].replace("REF", case.ref),
             "next_deadline": None if nxt is None else {
                 "kind": nxt.kind,
                 "label": deadline_label(nxt, {r.id: r.agency for r in requests}.get(nxt.request_id)),
                 "due_at": _iso(nxt.due_at),
                 "state": deadline_state(core.calendar, nxt, now),
+                "owner_label": owner_label(nxt.owner),
             },
             "returns_outstanding": sorted({r.agency for r in requests if r.status == "sent"}),
         })

@@ -55,8 +55,11 @@ def downgrade(url: str, revision: str) -> None:
 
 def installation_at_0003(url: str) -> dict[str, int]:
     """What the older version left: a case with its card, a case whose card never got posted
-    (Slack was down), a media enquiry with its alert, all in the 0003 columns."""
-    upgrade(url, "0003")
+    (Slack was down), a media enquiry with its alert, all in the 0003 columns.
+
+    The rows are made with today's models at head and the schema then taken back to 0003, so a
+    later column on these tables (migration 0005's deadline.owner) does not break the set-up."""
+    upgrade(url)
     db = Database(url)
     core = Core(db=db, protocol=load_protocol(None), clock=FixedClock(NOW))
     try:
@@ -66,6 +69,11 @@ def installation_at_0003(url: str) -> dict[str, int]:
                                             actor="cli:press", source="cli")
             ids = {"posted": get_case(s, posted).id or 0, "unposted": get_case(s, unposted).id or 0,
                    "media": enquiry.id or 0}
+    finally:
+        db.engine.dispose()
+    downgrade(url, "0003")
+    db = Database(url)
+    try:
         with db.engine.begin() as conn:
             conn.execute(text('UPDATE "case" SET slack_channel = :c, slack_ts = :ts WHERE id = :id'),
                          {"c": "CBU", "ts": CARD_TS, "id": ids["posted"]})

@@ -8,62 +8,25 @@ here only say where a button is worth showing (process.md 2.1 to 2.3; P0 to P2 f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
 from bot import agency_requests, cases, publication, vocabulary
-from bot.actors import BUSINESS_UNIT
 from bot.agency_requests import requests_of
 from bot.core import Core
 from bot.errors import Invalid, Refused
 from bot.models import Case
 from bot.protocol import UnknownAgency
-from bot.stages import CLOSED_STAGES, DECISIONS, NOT_MET_ROUTES, Stage
-from bot.usecases.common import REASON_HINT, Values, choice, choices, day, moment, text
+from bot.stages import AFTER_PUBLICATION, DECISIONS, NOT_MET_ROUTES, Stage
+from bot.usecases import action_table, review_actions
+from bot.usecases.action_table import CaseAction, Fields, Run, agency_choices
+from bot.usecases.common import Values, choice, choices, day, moment, text
 from bot.usecases.result import Choice, FieldSpec
 
-Run = Callable[[Session, Core, Case, str, Values, dict[str, str]], "str | None"]
-Fields = Callable[[Core, Session, Case], tuple[FieldSpec, ...]]
-
-ALL = frozenset(Stage) - CLOSED_STAGES
-RAPID_REVIEW = frozenset({Stage.INFO_GATHERING, Stage.PANEL_DECISION})
-
-
-@dataclass(frozen=True)
-class CaseAction:
-    name: str
-    label: str
-    run: Run
-    #: Where a card offers it; empty: never a button (the CLI and forms still reach it).
-    stages: frozenset[Stage] = frozenset()
-    roles: frozenset[str] = frozenset({BUSINESS_UNIT})
-    fields: Fields | None = None  # None: no form (a confirmation, or nothing to ask)
-    style: str | None = None
-    confirm: str | None = None  # "{ref}" is replaced
-    confirm_title: str | None = None
-    confirm_button: str | None = None
-    title: str = ""  # the form's title; "{ref}" is replaced
-    submit: str = "Submit"
-    intro: str | None = None  # one fixed sentence above the form; "{ref}" is replaced
-    #: The action the form's answers go to, and what it must send back (e.g. the request kind).
-    form_action: str | None = None
-    context: dict[str, str] = field(default_factory=dict)
-
-
-def _pairs(pairs: Any) -> tuple[Choice, ...]:
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return tuple(Choice(v, label[:75]) for v, label in items)
-
-
-def agency_choices(core: Core) -> tuple[Choice, ...]:
-    return tuple(Choice(a.slug, a.name[:75]) for a in core.protocol.agencies)
-
-
-def _reason(name: str = "reason", label: str = "Reason") -> FieldSpec:
-    return FieldSpec(name, label, "longtext", required=True, hint=REASON_HINT, max_length=2000)
+ALL = action_table.ALL
+RAPID_REVIEW = action_table.RAPID_REVIEW
+_pairs, _reason, _fixed = action_table.pairs, action_table.reason_field, action_table.fixed
 
 
 # --- the forms -----------------------------------------------------------------------------
@@ -94,10 +57,6 @@ def _return_fields(core: Core, session: Session, case: Case) -> tuple[FieldSpec,
         for agency, kind in waiting
     )
     return (FieldSpec("request", "Agency and request", "choice", required=True, options=options),)
-
-
-def _fixed(*specs: FieldSpec) -> Fields:
-    return lambda core, session, case: specs
 
 
 def _publication_fields(core: Core, session: Session, case: Case) -> tuple[FieldSpec, ...]:
@@ -154,11 +113,14 @@ def _la_aware(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: di
     cases.set_la_aware(s, core, case, when, actor=actor)
 
 
-def _publication_date(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> None:
+def _publication_date(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> str:
     when = day(v, "publication_date")
     if when is None:
         raise Invalid({"publication_date": "Give the publication date."})
-    publication.set_publication_date(s, core, case, when, actor=actor)
+    warning = publication.set_publication_date(s, core, case, when, actor=actor)
+    said = f"{case.ref}: publication date {when:%a %d %b %Y}; the notices are due by " + (
+        f"{review_actions.notice_due(s, case)}")
+    return f"{said}. {warning}" if warning else said
 
 
 def _authorise(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> str:
@@ -210,7 +172,8 @@ ACTIONS: tuple[CaseAction, ...] = (
         form_action="send_requests", context={"kind": "chronology"}, run=_send("chronology"),
     ),
     CaseAction(
-        "return", "Return received", stages=RAPID_REVIEW | {Stage.LCSPR}, fields=_return_fields,
+        "return", "Return received", stages=RAPID_REVIEW | {Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY},
+        fields=_return_fields,
         title="Return received", submit="Record",
         intro="Record a return for {ref} that arrived by other means (secure upload, by hand). Its "
               "chasers stop.",
@@ -225,21 +188,28 @@ ACTIONS: tuple[CaseAction, ...] = (
             s, core, case, option=choice(v, "option") or "", rationale=text(v, "rationale"), actor=actor,
             at=moment(v, "at")),
     ),
+    *review_actions.REVIEW_WORK_ACTIONS,
     CaseAction(
-        "embargo", "Publication delayed", stages=frozenset({Stage.LCSPR, Stage.PRE_PUBLICATION}),
+        "embargo", "Publication delayed",
+        stages=frozenset({Stage.LCSPR, Stage.ENDORSEMENT, Stage.FINAL_APPROVED, Stage.PRE_PUBLICATION}),
         fields=_fixed(FieldSpec("reason", "Proceedings publication waits for", "choice", required=True,
-                                options=_pairs(vocabulary.EMBARGO_LABELS))),
+                                options=_pairs(vocabulary.EMBARGO_LABELS)),
+                      FieldSpec("expected", "Expected publication date", "date")),
         title="Delay {ref}", submit="Record",
         intro="The report on {ref} is complete but publication waits for proceedings. Tell the "
-              "National Panel and the Secretary of State of the delay.",
+              "National Panel and the Secretary of State of the delay (review-bot case {ref} draft "
+              "delay-notice).",
         run=lambda s, core, case, actor, v, ctx: publication.embargo(
-            s, core, case, reason=choice(v, "reason") or "", actor=actor),
+            s, core, case, reason=choice(v, "reason") or "", actor=actor, expected=day(v, "expected")),
     ),
     CaseAction(
         "publication_date", "Set publication date",
-        stages=frozenset({Stage.LCSPR, Stage.EMBARGOED, Stage.PRE_PUBLICATION}),
+        stages=frozenset({Stage.LCSPR, Stage.FINAL_APPROVED, Stage.EMBARGOED, Stage.PRE_PUBLICATION}),
         fields=_publication_fields, title="Publication {ref}", submit="Set", run=_publication_date,
+        intro="The full report goes to the National Panel, the Secretary of State and Ofsted at least "
+              "7 working days before this date; a date too soon is refused with the earliest valid one.",
     ),
+    *review_actions.NOTICE_ACTIONS,
     CaseAction(
         "published", "Published", stages=frozenset({Stage.PRE_PUBLICATION}), style="primary",
         confirm_title="Record publication?", confirm_button="Published",
@@ -248,9 +218,10 @@ ACTIONS: tuple[CaseAction, ...] = (
         run=lambda s, core, case, actor, v, ctx: publication.publish(
             s, core, case, actor=actor, at=moment(v, "at")),
     ),
+    *review_actions.AFTER_ACTIONS,
     CaseAction(
         "authorise_speaker", "Agency may speak",
-        stages=frozenset({Stage.PRE_PUBLICATION, Stage.PUBLISHED}), fields=_speaker_fields,
+        stages=frozenset({Stage.PRE_PUBLICATION, *AFTER_PUBLICATION}), fields=_speaker_fields,
         title="Agency may speak", submit="Authorise",
         intro="An agency may respond for itself about {ref}; the Chair and the Council press office agree "
               "its words (media protocol M-8).",
@@ -268,6 +239,7 @@ ACTIONS: tuple[CaseAction, ...] = (
     CaseAction("la_aware", "Date the local authority became aware", run=_la_aware),
     CaseAction("send_requests", "Send requests", run=_send(None)),
     CaseAction("withdraw", "Withdraw a request", run=_withdraw),
+    *review_actions.HIDDEN_ACTIONS,
 )
 BY_NAME = {a.name: a for a in ACTIONS}
 #: The not-met routes the table offers are exactly the core's (a guard against drift).

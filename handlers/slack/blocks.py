@@ -27,6 +27,7 @@ from slack_sdk.models.views import View
 
 from bot import cases, vocabulary
 from bot.privacy import mrkdwn_escape, safe_label
+from bot.stages import CLOSED_STAGES
 from bot.usecases import common
 from bot.usecases.cases import card_actions
 from bot.usecases.result import NextAction, spans
@@ -177,6 +178,12 @@ def case_card(
         lines.append(f"{mark} {escape(d['label'])}: {when}")
     if lines:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="*Deadlines*\n" + "\n".join(lines))))
+    if view.get("next_step") and view["stage"] not in CLOSED_STAGES:  # fixed words per stage (bot.stages)
+        nxt = view.get("next_deadline")
+        owed = (f"\nNext deadline: {escape(nxt['label'])}, {escape(nxt['owner_label'])}, due "
+                f"{local_time(nxt['due_at'], tz)}" if nxt else "")
+        step = f"*Next step*\n{escape(view['next_step'])}{owed}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=step)))
 
     returns = []
     for r in view.get("requests", []):
