@@ -340,3 +340,7 @@ class DoorRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     #: What the first request answered (a reference, the lines printed), replayed to a repeat.
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+# Tables kept in their own modules (decision 0023), registered with the rest.
+from bot import models_chronology, models_outbox  # noqa: E402, F401
