@@ -82,7 +82,6 @@ class Header:
     row_number: int
     columns: dict[str, int]
     extra: dict[int, str]
-    width: int
 
 
 def read_header(cells: Sequence[object], row_number: int) -> Header | None:
@@ -100,7 +99,7 @@ def read_header(cells: Sequence[object], row_number: int) -> Header | None:
             extra[index] = " ".join(cell.split())[:MAX_HEADING]
     if "date" not in columns or len(columns) < 2:
         return None
-    return Header(row_number, columns, extra, len(cells))
+    return Header(row_number, columns, extra)
 
 
 def heading_of(key: str) -> str:

@@ -99,12 +99,12 @@ def _header_of(grid: Grid, previous: Header | None, today: date) -> tuple[Header
         header = read_header(cells, row_number)
         if header is not None:
             return header, grid.rows[position + 1:]
-    # A table Word split in two, a second sheet carrying on: no headings, the same width as the
-    # table before, and a date where that table had its dates.
+    # A table Word split in two, a second sheet carrying on: no headings, and a date where the
+    # table before had its dates.
     if previous is not None and grid.rows:
         cells = grid.rows[0][1]
         date_cell = cells[previous.columns["date"]] if previous.columns["date"] < len(cells) else None
-        if len(cells) == previous.width and parse_date(date_cell, today=today) is not None:
+        if parse_date(date_cell, today=today) is not None:
             return previous, grid.rows
     return None, []
 
@@ -191,18 +191,22 @@ def _check_order(rows: list[Row], checked: Checked) -> None:
 
 
 def _longest_in_order(days: list[date]) -> set[int]:
-    """Indexes of a longest non-decreasing subsequence of ``days`` (patience sorting, n log n)."""
-    tails: list[date] = []  # the smallest last day of a run of each length
+    """Indexes of a longest non-decreasing subsequence of ``days`` (patience sorting, n log n).
+
+    Built from the end, so of two equally long runs the one keeping the earlier rows wins: in
+    10/02, 01/01, 20/02 the row going back in time (01/01) is the one named."""
+    tails: list[int] = []  # per run length: the largest first day (negated) of such a run so far
     tail_at: list[int] = []
-    parent: list[int | None] = []
-    for i, day in enumerate(days):
-        j = bisect_right(tails, day)
-        parent.append(tail_at[j - 1] if j > 0 else None)
+    parent: dict[int, int | None] = {}
+    for i in range(len(days) - 1, -1, -1):
+        value = -days[i].toordinal()
+        j = bisect_right(tails, value)
+        parent[i] = tail_at[j - 1] if j > 0 else None
         if j == len(tails):
-            tails.append(day)
+            tails.append(value)
             tail_at.append(i)
         else:
-            tails[j], tail_at[j] = day, i
+            tails[j], tail_at[j] = value, i
     kept: set[int] = set()
     node = tail_at[-1] if tail_at else None
     while node is not None:
