@@ -167,11 +167,15 @@ def _check_order(rows: list[Row], checked: Checked) -> None:
     in_order = [exact[k] for k in sorted(kept)]
     kept_rows = set(in_order)
     wrong = {i for i in exact if i not in kept_rows}
-    for a, b in pairwise(in_order):  # same day, both timed
-        first, second = ordered[a], ordered[b]
-        if first.date.date_from == second.date.date_from and first.time and second.time \
-                and second.time < first.time:
-            wrong.add(b)
+    last_timed: tuple[date, str] | None = None  # entries of one day with times, by time
+    for i in in_order:
+        entry = ordered[i]
+        if not entry.time:
+            continue
+        if last_timed and last_timed[0] == entry.date.date_from and entry.time < last_timed[1]:
+            wrong.add(i)
+        else:
+            last_timed = (entry.date.date_from, entry.time)
     for i, row in enumerate(ordered):
         if row.date.exact:
             continue
