@@ -121,6 +121,9 @@ def _claim(core: Core, return_id: int, owner: str) -> tuple[list[Attachment], in
         return files, row.attempts
 
 
+_KINDS = {"docx": "Word", "xlsx": "Excel", "pdf": "PDF", "old": "Word or Excel 97-2003"}
+
+
 def check_files(core: Core, files: list[Attachment]) -> Checked:
     """Read and check a return's files, outside any transaction; each file has its own budget."""
     checked = Checked()
@@ -128,16 +131,18 @@ def check_files(core: Core, files: list[Attachment]) -> Checked:
     mandatory = core.protocol.templates.chronology_mandatory
     readable = 0
     for number, file in enumerate((f for f in files if f.role is None), start=1):
-        label = f"file {number} ('{file.display_name}')"
+        # Named by its place and type: the sender's file name is their text (it may name the
+        # child), and a reply quotes places, never text.
         if file.stored_name is None:
-            checked.problems.append(Problem(label, "", "was too large to keep; please send the chronology "
-                                            "alone, in the partnership's template"))
+            checked.problems.append(Problem(f"file {number}", "", "was too large to keep; please send "
+                                            "the chronology alone, in the partnership's template"))
             continue
         data = (Path(core.attachments_dir) / file.stored_name).read_bytes()
         kind = kind_of(data)
+        label = f"file {number} ({_KINDS.get(kind or '', 'attachment')})"
         if kind == "old":
-            checked.problems.append(Problem(label, "", "is in an old Word or Excel format (or has a "
-                                            "password): please save it as .docx or .xlsx"))
+            checked.problems.append(Problem(label, "", "is in an old format (or has a password): "
+                                            "please save it as .docx or .xlsx"))
         elif kind == "pdf":
             checked.problems.append(Problem(label, "", "is a PDF: please send the partnership's "
                                             "template (.docx or .xlsx) so it can be merged"))
@@ -174,6 +179,8 @@ def _finish(core: Core, return_id: int, owner: str, checked: Checked) -> None:
         row.problems = [p.as_dict() for p in checked.problems]
         row.events = len(checked.rows) if valid else 0
         row.read_at, row.claimed_by = now, None
+        # A return read again (put back to pending by hand) replaces its own rows too.
+        session.execute(delete(ChronologyEvent).where(col(ChronologyEvent.return_id) == row.id))
         if _replace_earlier(session, row, now) and valid:
             _store(session, row, checked.rows)
         audit.record(session, at=now, actor=audit.SYSTEM, kind="chronology_read", case_id=case.id,

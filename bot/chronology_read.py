@@ -141,7 +141,9 @@ def _read_xlsx(data: bytes, budget: Budget) -> list[Grid]:
         grids: list[Grid] = []
         for number, sheet in enumerate(book.worksheets[:MAX_TABLES], start=1):
             budget.check()
-            grid = Grid(f"sheet {number} ('{str(sheet.title)[:31]}')")
+            # By its place among the tabs: a sheet's name is the agency's text (it may name a
+            # child), and a reply quotes places, never text.
+            grid = Grid(f"sheet {number}")
             rows = sheet.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True)
             for row_number, values in enumerate(rows, start=1):
                 if row_number > MAX_ROWS:

@@ -168,7 +168,7 @@ def test_round_trip_through_the_mailbox(bot: Bot, tmp_path: Path) -> None:
     assert str(icb_reply["In-Reply-To"]) == "<icb-1@icb.example>"  # threaded to its return
     assert "6 things to correct" in str(icb_reply["Subject"])
     text = " ".join(_body(icb_reply).split())
-    where = "file 1 ('icb.docx'), table 1"
+    where = "file 1 (Word), table 1"
     for expected in (f"{where} row 2, Date: is empty", f"{where} row 3, Date: is not a date",
                      f"{where} row 4, Time: is not a time", f"{where} row 5, Source of information: is empty",
                      f"{where} row 7, Date: is out of date order (the table runs oldest first)",

@@ -80,7 +80,7 @@ def _check(data: bytes, kind: str) -> Checked:
 def test_missing_mandatory_columns_are_named() -> None:
     checked = _check(xlsx({"Sheet": [["Date", "Event"], ["03/03/2019", "x"]]}), "xlsx")
     problems = [(p.where, p.column) for p in checked.problems]
-    assert problems == [("f, sheet 1 ('Sheet')", "Source of information")]
+    assert problems == [("f, sheet 1", "Source of information")]
     assert "missing" in checked.problems[0].problem
 
 
@@ -93,8 +93,7 @@ def test_every_sheet_is_read_and_a_title_row_is_skipped() -> None:
     checked = _check(data, "xlsx")
     assert not checked.problems and checked.tables == 2
     assert [(r.place, r.event) for r in checked.rows] == [
-        ("f, sheet 1 ('2018') row 3", "a"), ("f, sheet 2 ('2019') row 2", "b"),
-        ("f, sheet 2 ('2019') row 3", "c")]
+        ("f, sheet 1 row 3", "a"), ("f, sheet 2 row 2", "b"), ("f, sheet 2 row 3", "c")]
 
 
 def test_newest_first_is_in_order_and_one_misplaced_row_is_named() -> None:
