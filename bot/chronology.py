@@ -18,6 +18,7 @@ carry the agency, the status and counts (process.md 8.4).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -284,10 +285,9 @@ def _composite_ready(session: Session, core: Core, case: Case) -> None:
     refusal (the case is already past that stage) leaves the chronology's own writes standing."""
     audit.record(session, at=core.clock.now(), actor=audit.SYSTEM, kind="chronology_complete",
                  case_id=case.id, agencies=len(latest_returns(session, case)))
-    try:
-        review_module = importlib.import_module("bot.review")
-    except ImportError:
+    if importlib.util.find_spec("bot.review") is None:
         return
+    review_module = importlib.import_module("bot.review")
     composite_ready = getattr(review_module, "composite_ready", None)
     if composite_ready is None:
         return
