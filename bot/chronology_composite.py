@@ -143,11 +143,6 @@ def as_json(composite: Composite) -> dict[str, Any]:
     }
 
 
-def _safe_cell(value: str) -> str:
-    """A spreadsheet cell that can never become a formula (CSV/formula injection, OWASP)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def to_xlsx(composite: Composite) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -160,10 +155,11 @@ def to_xlsx(composite: Composite) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in composite.entries:
-        # Plain strings only, so a cell starting "=" stays text (data_type "s"), never a formula.
-        sheet.append([_safe_cell(v) for v in _cells(entry, composite)])
+        sheet.append(_cells(entry, composite))
         fill = PatternFill("solid", fgColor=composite.colours[entry.agency])
         for cell in sheet[sheet.max_row]:
+            # openpyxl stores a string starting "=" as a formula: an agency's text stays text.
+            cell.data_type = "s"
             cell.fill = fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if entry.approximate and cell.column == 1:

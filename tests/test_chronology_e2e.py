@@ -61,7 +61,8 @@ ICB_BAD = [
     ["01/01/2099", "", "GP record", "Seen", ""],  # row 9: after today
 ]
 ICB_GOOD = [
-    (["11/11/2018", "10:00", "GP record", "Registration", ""], (date(2018, 11, 11), False)),
+    (["11/11/2018", "10:00", "GP record", '=HYPERLINK("http://x.example","Registration")', ""],
+     (date(2018, 11, 11), False)),  # text in Word; it must stay text in the composite workbook
     (["01/06/2018", "", "Health visitor", "Home visit", "Advice"], (date(2018, 6, 1), False)),
 ]
 ICB_GOOD_ORDERED = [ICB_GOOD[1], ICB_GOOD[0]]
@@ -237,6 +238,8 @@ def _check_exports(paths: dict[str, Path], count: int) -> None:
 
     sheet = load_workbook(io.BytesIO(paths["xlsx"].read_bytes())).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
+    formula = [c for row in sheet.iter_rows() for c in row if str(c.value).startswith("=HYPERLINK")]
+    assert len(formula) == 1 and formula[0].data_type == "s"  # an agency's text stays text
     assert rows[0][:4] == ("Date", "Approximate", "Time", "Agency") and len(rows) == count + 1
     fills = {r[3]: sheet.cell(row=i, column=1).fill.fgColor.rgb for i, r in enumerate(rows[1:], start=2)}
     assert len(set(fills.values())) == 3  # a colour per agency
