@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from bot import audit, deadlines, info_gathering, review
+from bot import audit, chronology, deadlines, info_gathering, review
 from bot.cases import get_case
+from bot.chronology_templates import request_files
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
 from bot.mailer import render
@@ -85,6 +86,7 @@ def send_requests(
             session, core, key=f"request:{request.id}:sent", kind=f"{kind}_request",
             to=agency.request_addresses, rendered=rendered, case_id=case.id,
             request_id=request.id, message_id=message_id, reason=f"request:{request.id}",
+            attachments=request_files(core.protocol.templates, kind),
         )
         audit.record(
             session, at=now, actor=actor, kind="request_sent", case_id=case.id,
@@ -149,6 +151,7 @@ def record_return(
     at = at or now
     case = session.get(Case, request.case_id)
     assert case is not None
+    chronology.return_arrived(session, core, request, inbound_id=inbound_id, at=at)  # read on the tick
     if request.status == "returned":
         audit.record(
             session, at=now, actor=actor, kind="return_supplement", case_id=case.id,

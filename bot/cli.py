@@ -302,6 +302,7 @@ def describe_verification(partnership: Any) -> str:
 
 # The case, triage and media commands live in their own modules.
 from bot.cli_case import case  # noqa: E402
+from bot.cli_chronology import case_chronology  # noqa: E402, F401  (registers `case REF chronology`)
 from bot.cli_media import chair_away, media  # noqa: E402
 from bot.cli_triage import triage  # noqa: E402
 

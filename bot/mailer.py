@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -44,6 +45,15 @@ def _env() -> Environment:
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A file sent with a message (a template a request carries)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
@@ -67,6 +77,7 @@ def render(name: str, **context: Any) -> Rendered:
 def compose(
     *, sender: str, to: list[str], cc: list[str], subject: str, text: str, html: str | None,
     message_id: str, in_reply_to: str | None, references: str | None, date: datetime,
+    attachments: Sequence[OutboundFile] = (),
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
@@ -86,4 +97,8 @@ def compose(
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
+    for file in attachments:
+        maintype, _, subtype = file.content_type.partition("/")
+        msg.add_attachment(file.content, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=file.filename)
     return msg

@@ -348,5 +348,5 @@ class DoorRequest(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
-# New tables live in their own modules (one line each, to ease merging).
-import bot.models_review  # noqa: E402, F401
+# New tables live in their own modules (one line each, to ease merging; decision 0023).
+from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401

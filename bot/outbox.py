@@ -18,7 +18,7 @@ Statuses: pending, sending, unconfirmed, sent, cancelled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,8 +35,9 @@ from bot.core import Core
 from bot.db import rowcount
 from bot.leases import instance_id
 from bot.mail.gateway import MailboxError, MailGateway, SendOutcomeUnknown
-from bot.mailer import Rendered, compose
+from bot.mailer import OutboundFile, Rendered, compose
 from bot.models import OutboxMessage
+from bot.outbox_files import add_files, files_of
 from bot.outbox_marks import mark_sent, owned, record_unmarked
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,12 @@ def enqueue(
     session: Session, core: Core, *, key: str, kind: str, to: list[str], rendered: Rendered,
     cc: list[str] | None = None, case_id: int | None = None, request_id: int | None = None,
     in_reply_to: str | None = None, message_id: str | None = None, not_before: datetime | None = None,
-    reason: str | None = None,
+    reason: str | None = None, attachments: Sequence[OutboundFile] = (),
 ) -> OutboxMessage | None:
     """Add a message unless one with ``key`` exists. Returns the new row, or None if it existed.
 
-    ``reason`` says why it exists (:mod:`bot.reasons`); it is checked again just before sending."""
+    ``reason`` says why it exists (:mod:`bot.reasons`); it is checked again just before sending.
+    ``attachments`` are copied into rows of their own, only with a new message (the key decides)."""
     now = core.clock.now()
     values = {
         "idempotency_key": key,
@@ -89,6 +91,8 @@ def enqueue(
     }
     batch: dict[str, dict[str, Any]] | None = session.info.get(_BATCH)
     if batch is not None:
+        if attachments:
+            raise ValueError("a message with attachments cannot be queued in a batch")
         batch.setdefault(key, values)
         return None
     insert = _insert(session)
@@ -98,7 +102,10 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboxMessage)
     )
-    return session.scalars(stmt, execution_options={"populate_existing": True}).first()
+    row = session.scalars(stmt, execution_options={"populate_existing": True}).first()
+    if row is not None and attachments:
+        add_files(session, row, attachments)
+    return row
 
 
 _BATCH = "outbox_batch"
@@ -347,7 +354,7 @@ def _send(core: Core, gateway: MailGateway, row: OutboxMessage, owner: str, repo
     message = compose(
         sender=core.mail_from, to=row.to, cc=row.cc, subject=row.subject, text=row.body_text,
         html=row.body_html, message_id=row.message_id, in_reply_to=row.in_reply_to,
-        references=row.references, date=at,
+        references=row.references, date=at, attachments=files_of(core, row.id),
     )
     try:
         gateway.send(message)

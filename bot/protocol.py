@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from bot.calendar import Calendar
+from bot.chronology_templates import Templates
 from bot.duration import Duration
 from bot.errors import ServiceError
 from bot.mail.authresults import BOUNDARIES, EOP_AUTHSERV_ID, domain_matches
@@ -285,6 +286,8 @@ class Protocol(_Strict):
     agencies: list[Agency] = Field(min_length=1)
     media: Media
     review: Review = Review()
+    #: Files requests carry and the chronology template's rules (bot/chronology_templates.py).
+    templates: Templates = Templates()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

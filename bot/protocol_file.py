@@ -14,6 +14,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from bot.chronology_templates import with_base
 from bot.protocol import DEFAULT_PRESET, Protocol, ProtocolError
 
 
@@ -134,4 +135,12 @@ def load_protocol(path: Path | None) -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(f"{path}: not valid TOML: {exc}") from None
-    return parse_protocol(data, str(path))
+    return _templates_from(parse_protocol(data, str(path)), Path(path).parent, str(path))
+
+
+def _templates_from(protocol: Protocol, folder: Path, source: str) -> Protocol:
+    """Template paths are relative to the protocol file; a named file must exist."""
+    try:
+        return protocol.model_copy(update={"templates": with_base(protocol.templates, folder)})
+    except ValueError as exc:
+        raise ProtocolError(f"{source}: field 'templates': {exc}") from None

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import leases
 from bot.chasers import chase_overdue
+from bot.chronology import read_pending
 from bot.core import Core
 from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
@@ -181,6 +182,7 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     def delivery() -> None:
         report.delivery = deliver(core, gateway)
 
+    _phase(report, "chronology returns", lambda: read_pending(core))  # outside the intake's lock
     _phase(report, "deadline steps", steps)
     _phase(report, "media steps", media_steps)
     _phase(report, "delivery", delivery)
