@@ -9,7 +9,7 @@
    transaction stores the rows, replaces the agency's earlier return, and queues the reply to the
    agency, threaded to its email, listing what to fix by table/sheet, row and column.
 3. When every chronology requested on the case is in and valid, the review moves on
-   (``review.composite_ready``, where the review lifecycle provides it).
+   (``review.composite_ready``).
 
 Nothing of a return's content reaches a log line, an audit detail or a chat post: audit events
 carry the agency, the status and counts (process.md 8.4).
@@ -17,8 +17,6 @@ carry the agency, the status and counts (process.md 8.4).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import audit, review
 from bot.chronology_read import Budget, Unreadable, kind_of, read_file
 from bot.chronology_validate import Checked, Problem, Row, check_grids
 from bot.core import Core
@@ -280,20 +278,13 @@ def is_complete(session: Session, case: Case) -> bool:
 def _composite_ready(session: Session, core: Core, case: Case) -> None:
     """Every chronology is in: record it, and move the review on where the lifecycle allows.
 
-    ``review.composite_ready`` belongs to the local review lifecycle (issue 12 item 1), built
-    beside this; where this installation has no such function, the event alone records it. A
-    refusal (the case is already past that stage) leaves the chronology's own writes standing."""
+    A refusal from the local review lifecycle (a case that is not a local review, or one already
+    past that stage) leaves the chronology's own writes standing."""
     audit.record(session, at=core.clock.now(), actor=audit.SYSTEM, kind="chronology_complete",
                  case_id=case.id, agencies=len(latest_returns(session, case)))
-    if importlib.util.find_spec("bot.review") is None:
-        return
-    review_module = importlib.import_module("bot.review")
-    composite_ready = getattr(review_module, "composite_ready", None)
-    if composite_ready is None:
-        return
     try:
         with session.begin_nested():
-            composite_ready(session, core, case, actor=audit.SYSTEM)
+            review.composite_ready(session, core, case, actor=audit.SYSTEM)
     except ServiceError as exc:
         log.info("case id=%s: the review did not move on with the composite chronology (%s)",
                  case.id, type(exc).__name__)
