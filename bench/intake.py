@@ -113,7 +113,7 @@ PHASES = (
     ("handlers.mail.prepare", "parse"),
     ("bot.inbound", "record_inbound"),
     ("handlers.mail.intake", "route"),
-    ("handlers.mail.routes", "_keep_attachments"),
+    ("bot.usecases.mail", "store_attachments"),
     ("bot.agency_requests", "request_for_message_ids"),
     ("bot.agency_requests", "record_return"),
     ("bot.info_gathering", "advance_if_all_in"),
@@ -124,7 +124,7 @@ PHASES = (
 class _PhaseTimer:
     """Wraps the functions in :data:`PHASES` with ``perf_counter`` while the run lasts (about a
     microsecond a call): wall time per phase, split by messages with and without attachment.
-    Nested phases overlap (``_route`` contains ``_keep_attachments``, ``record_return``...)."""
+    Nested phases overlap (``route`` contains ``store_attachments``, ``record_return``...)."""
 
     def __init__(self) -> None:
         self.attachment = False

@@ -10,10 +10,11 @@ import re
 import pytest
 
 from bot.inbound import safe_display_name, strip_format_controls
+from bot.usecases.mail_referral import read_referral
 from handlers.mail.classify import parse
 from handlers.mail.fastparse import MAX_HEADER_CHARS
 from handlers.mail.line_runs import Run, base64_runs, blank_runs, gaps_between
-from handlers.mail.referral_form import labelled_fields, read_referral
+from handlers.mail.referral_form import labelled_fields
 from tests.support.hostile import REFERRAL_FORM, deep_nesting, encoded_words, huge_headers, referral
 from tests.test_parse_equivalence import same
 
@@ -108,7 +109,7 @@ def test_one_unreadable_field_leaves_the_others_read() -> None:
     from bot.protocol import load_protocol
 
     text = REFERRAL_FORM.replace("Date of incident: 12/11/2026", "Date of incident: 31/02/2026")
-    ref, notes = read_referral(text, load_protocol(None), date(2026, 11, 16))
+    ref, notes = read_referral(labelled_fields(text), load_protocol(None), date(2026, 11, 16))
     assert ref.incident_date is None and ref.outcome == "death" and ref.legal_status == "cp-plan"
     assert notes == ["date of incident (could not be read as a past date)"]
 

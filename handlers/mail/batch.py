@@ -17,10 +17,10 @@ from bot import inbound_batch
 from bot.core import Core
 from bot.inbound import digest_of
 from bot.mail.gateway import InboundItem
+from bot.usecases.mail import IntakeResult
 from handlers.mail.classify import ParsedMessage, looks_like_referral
 from handlers.mail.intake import Routed, ingest_read, logged, record_and_route
 from handlers.mail.media_mail import is_to_press_address
-from handlers.mail.notices import IntakeResult
 from handlers.mail.prepare import read_before_the_lock
 
 

@@ -3,9 +3,9 @@
 1. Record the raw message under its Message-ID (committed before anything acts on it).
 2. Classify: bounce, auto-reply, media enquiry (mail to the press address), agency return,
    referral, or unknown.
-3. Act through the core's services (handlers/mail/routes.py); anything that cannot be matched
-   with confidence goes to the triage list with a reason a person can act on. Nothing is
-   dropped, nothing crashes.
+3. Act through ONE of the core's mail use cases (handlers/mail/routes.py picks it,
+   bot/usecases/mail*.py decide); anything that cannot be matched with confidence goes to the
+   triage list with a reason a person can act on. Nothing is dropped, nothing crashes.
 
 One message at a time here (:func:`ingest`); a mailbox read takes several in one transaction
 (handlers/mail/batch.py, bot/inbound_batch.py), through the same :func:`record_and_route`.
@@ -23,9 +23,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.core import Core
-from bot.inbound import Recorded, hold_for_triage, record_message, routed, synthetic_message_id
-from bot.models import Case
+from bot.inbound import Recorded, record_message, routed, synthetic_message_id
 from bot.privacy import log_message
+from bot.usecases.mail import IntakeResult, hold_unprocessed, receive_duplicate
 from handlers.mail.classify import ParsedMessage
 from handlers.mail.db_retry import (
     ATTEMPTS,
@@ -35,7 +35,6 @@ from handlers.mail.db_retry import (
     transient,
     with_retries,
 )
-from handlers.mail.notices import IntakeResult
 from handlers.mail.prepare import read_before_the_lock
 from handlers.mail.routes import reused_id, route
 
@@ -97,11 +96,8 @@ def record_and_route(
     recorded = _record(session, core, raw, parsed, mailbox)
     inbound = recorded.row
     if not recorded.fresh:
-        case = session.get(Case, inbound.case_id) if inbound.case_id else None
         log.info("inbound duplicate id=%s", inbound.id)
-        return None, IntakeResult(
-            parsed.message_id, "duplicate", case.ref if case else None, inbound.agency
-        )
+        return None, receive_duplicate(session, inbound, parsed.message_id)
     # Reads below see the identity map; the commit writes everything at once.
     with session.no_autoflush:
         if recorded.reuses is not None:
@@ -133,13 +129,12 @@ def _routing_failed(
     # Not log.exception: a database error's text carries the statement's parameters (the raw mail).
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("inbound routing failed: %s\n%s", log_message(exc), frames)
-    reason = f"could not be processed automatically ({type(exc).__name__}); please look at it"
+    reasons: list[str] = []
 
     def hold() -> int | None:
         with core.transaction() as session:
             inbound = _record(session, core, raw, parsed, mailbox).row
-            inbound.classification = "unknown"
-            hold_for_triage(inbound, reason)
+            reasons.append(hold_unprocessed(inbound, type(exc).__name__))
             return inbound.id
 
     try:
@@ -151,7 +146,7 @@ def _routing_failed(
         parsed = replace(parsed, message_id=synthetic_message_id(raw, parsed.digest or None),
                          from_addr="")
         inbound_id = with_retries(hold)
-    return inbound_id, IntakeResult(parsed.message_id, "unknown", triage=reason)
+    return inbound_id, IntakeResult(parsed.message_id, "unknown", triage=reasons[-1])
 
 
 def _log(inbound_id: int, result: IntakeResult) -> None:

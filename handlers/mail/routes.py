@@ -1,276 +1,119 @@
-"""Where each inbound message goes, once it is recorded (issue 2, item 7; decision 0006): a
-bounce, an auto-reply, a media enquiry (mail to the press address), an agency return (by its
-thread, or by the ``[REF]`` token and the sender's agency), a referral, or the triage list with a
-reason a person can act on. Everything here runs in the transaction that recorded the message
-(handlers/mail/intake.py) and writes nothing until it commits.
+"""Where each inbound message goes, once it is recorded (issue 2 item 7, decision 0006; a thin
+door since issue 11, decision 0025): this module picks the classification from what the parse
+read, describes the message for the core (:class:`~bot.usecases.mail.MailIn`) and calls ONE use
+case; what the message is worth (which request it returns, whether its sender may speak for an
+agency, the case a referral opens, the triage reason) is decided there.
+
+Everything runs in the transaction that recorded the message (handlers/mail/intake.py) and
+writes nothing until it commits.
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from collections.abc import Callable
 
-from bot import agency_requests, audit
-from bot.cases import open_case
+from sqlmodel import Session
+
 from bot.core import Core
-from bot.errors import NotFound, ServiceError
-from bot.inbound import hold_for_triage, store_attachments
-from bot.mail.authresults import domain_matches, verify_sender
-from bot.media import receive_enquiry
-from bot.models import AgencyRequest, Case, InboundMessage, OutboxMessage
-from handlers.mail.classify import (
-    ParsedMessage,
-    is_out_of_office,
-    looks_like_referral,
+from bot.mail.authresults import SenderVerdict, verify_sender
+from bot.models import InboundMessage
+from bot.protocol import Protocol
+from bot.usecases.mail import (
+    IntakeResult,
+    MailEnquiry,
+    MailIn,
+    hold_for_triage,
+    mail_actor,
+    receive_auto_reply,
+    receive_bounce,
+    receive_reused_id,
+    receive_unreadable,
 )
+from bot.usecases.mail_media import receive_media_enquiry
+from bot.usecases.mail_referral import receive_referral
+from bot.usecases.mail_return import receive_return
+from handlers.mail.classify import ParsedMessage, is_out_of_office, looks_like_referral
 from handlers.mail.media_mail import is_to_press_address, read_enquiry
-from handlers.mail.notices import IntakeResult, auto_reply, bounce, pick_request
-from handlers.mail.referral_form import read_referral
 
+UseCase = Callable[..., IntakeResult]
 
-def reused_id(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage, earlier: int
-) -> IntakeResult:
-    """A Message-ID already recorded with other bytes: never acted on (it could be a forged
-    return), never dropped either (issue 9 item 3)."""
-    _keep_attachments(session, core, inbound, parsed)
-    return _triage(inbound, parsed, f"reuses the Message-ID of inbound message {earlier} with "
-                   "different content; compare the two")
+#: One use case per classification the door picks.
+USE_CASES: dict[str, UseCase] = {
+    "unreadable": receive_unreadable,
+    "bounce": receive_bounce,
+    "auto-reply": receive_auto_reply,
+    "media-enquiry": receive_media_enquiry,
+    "return": receive_return,
+    "referral": receive_referral,
+    "unknown": hold_for_triage,
+}
+#: The classifications whose use case asks who sent the message (decision 0011).
+_ASKS_WHO = frozenset({"return", "referral", "media-enquiry"})
 
 
 def route(
     session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
 ) -> IntakeResult:
-    if parsed.unreadable is not None:
-        return _triage(inbound, parsed, f"not read automatically: {parsed.unreadable}")
-    if parsed.msg is None:
-        return _triage(inbound, parsed, "the message could not be parsed as email")
-    if parsed.bounce:
-        return bounce(session, core, inbound, parsed)
-    if parsed.auto_marker is not None:
-        looks_like = _work_it_looks_like(session, core, parsed)
-        if looks_like is None:
-            return auto_reply(session, core, inbound, parsed)
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, f"marked as automatic mail ({parsed.auto_marker}) but "
-                       f"looks like {looks_like}; check it")
-    if is_to_press_address(parsed, core.protocol):
-        return _media_enquiry(session, core, inbound, parsed)
-    threaded = agency_requests.request_for_message_ids(session, parsed.thread_ids)
-    if threaded is not None:
-        return _return(session, core, inbound, parsed, threaded)
-    if parsed.case_refs:
-        return _by_reference(session, core, inbound, parsed)
-    case = _about_case(session, parsed)
-    if case is not None:
-        inbound.case_id = case.id
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, f"a reply about {case.ref} that is not an agency return",
-                       case=case)
-    if looks_like_referral(parsed):
-        return _referral(session, core, inbound, parsed)
-    _keep_attachments(session, core, inbound, parsed)
-    return _triage(inbound, parsed, "matches no case, request or referral")
+    kind, to_press = classification(parsed, core.protocol)
+    mail = describe(core, parsed, kind, to_press=to_press)
+    return USE_CASES[kind](session, core, mail_actor(core, mail.from_addr), inbound, mail)
 
 
-def _work_it_looks_like(session: Session, core: Core, parsed: ParsedMessage) -> str | None:
-    """What an automatic message looks like, when it looks like work: a form system's referral,
-    a case system's return, a media enquiry (issue 9 item 3)."""
-    if parsed.referral_like:
-        return "a referral"
-    if is_out_of_office(parsed):
-        # An out-of-office (answering a request, or a journalist's to the press address) is
-        # recorded as one, never taken for a return or an enquiry.
-        return None
-    if is_to_press_address(parsed, core.protocol):
-        return "a media enquiry"
-    if parsed.case_refs or agency_requests.request_for_message_ids(session, parsed.thread_ids):
-        return "an agency return"
-    return None
-
-
-def _triage(
-    inbound: InboundMessage, parsed: ParsedMessage, reason: str, *, case: Case | None = None,
-    agency: str | None = None,
+def reused_id(
+    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage, earlier: int
 ) -> IntakeResult:
-    hold_for_triage(inbound, reason)
-    if case is not None:
-        inbound.case_id = case.id
-    inbound.agency = agency
-    return IntakeResult(parsed.message_id, "unknown", case.ref if case else None, agency, reason)
+    mail = describe(core, parsed, "unknown", to_press=False)
+    return receive_reused_id(session, core, mail_actor(core, mail.from_addr), inbound, mail, earlier)
 
 
-def _keep_attachments(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> int:
-    if parsed.msg is None or not parsed.has_attachments:
-        return 0
-    counts = store_attachments(session, core, inbound, parsed.attachments())
-    if counts.rejected and inbound.case_id:
-        audit.record(
-            session, at=core.clock.now(), actor="system", kind="attachment_rejected",
-            case_id=inbound.case_id, inbound_id=inbound.id, count=counts.rejected,
-        )
-    return counts.stored
+def classification(parsed: ParsedMessage, protocol: Protocol) -> tuple[str, bool]:
+    """What the message says it is, from its headers and form alone, and whether it was sent to
+    the press address. The order is the intake's (decision 0006): unreadable, a delivery failure,
+    automatic mail, mail to the press address, a reply or a message naming a case, a referral."""
+    if parsed.unreadable is not None or parsed.msg is None:
+        return "unreadable", False
+    if parsed.bounce:
+        return "bounce", False
+    to_press = is_to_press_address(parsed, protocol)
+    if parsed.auto_marker is not None:
+        return "auto-reply", to_press
+    if to_press:
+        return "media-enquiry", True
+    if parsed.thread_ids or parsed.case_refs:
+        return "return", False
+    if looks_like_referral(parsed):
+        return "referral", False
+    return "unknown", False
 
 
-def _about_case(session: Session, parsed: ParsedMessage) -> Case | None:
-    """A reply to something the bot sent about a case that was not a request (an alert, an ack)."""
-    if not parsed.thread_ids:
-        return None
-    case_id = session.exec(
-        select(OutboxMessage.case_id).where(
-            col(OutboxMessage.message_id).in_(parsed.thread_ids),
-            col(OutboxMessage.case_id).is_not(None),
-        )
-    ).first()
-    return session.get(Case, case_id) if case_id else None
+def describe(core: Core, parsed: ParsedMessage, kind: str, *, to_press: bool) -> MailIn:
+    """The message as the core reads it: what the parse found, no message object."""
+    readable = kind != "unreadable"
+    return MailIn(
+        message_id=parsed.message_id, from_addr=parsed.from_addr, from_domain=parsed.from_domain,
+        subject=parsed.subject, thread_ids=parsed.thread_ids, bounced_ids=parsed.bounced_ids,
+        case_refs=parsed.case_refs, auto_marker=parsed.auto_marker,
+        out_of_office=is_out_of_office(parsed), referral_like=readable and parsed.referral_like,
+        to_press=to_press, unreadable=parsed.unreadable,
+        verdict=_verdict(core, parsed) if kind in _ASKS_WHO else None,
+        fields=parsed.fields if kind == "referral" else {},
+        attachments=list(parsed.attachments()) if readable else [],
+        enquiry=_enquiry(core, parsed) if kind == "media-enquiry" else None,
+    )
 
 
-def _sender_problem(core: Core, parsed: ParsedMessage, agency_slug: str) -> str | None:
-    """Why this sender cannot speak for the agency, or None when it can."""
-    agency = core.protocol.agency(agency_slug)
-    if not parsed.from_domain:
-        return "the sender's address could not be read"
-    if not domain_matches(parsed.from_domain, agency.allowed_domains()):
-        return (
-            f"the sender's domain {parsed.from_domain} is not one of {agency.slug}'s "
-            f"({', '.join(agency.allowed_domains())})"
-        )
+def _verdict(core: Core, parsed: ParsedMessage) -> SenderVerdict:
+    """Our own boundary's Authentication-Results, read as the protocol says to read them."""
     assert parsed.msg is not None
     partnership = core.protocol.partnership
-    verdict = verify_sender(
+    return verify_sender(
         parsed.msg, authserv_id=partnership.authserv_id or None, boundary=partnership.boundary(),
         own_headers=partnership.authres_headers,
     )
-    if not verdict.verified:
-        return f"the sender could not be verified: {verdict.reason}"
-    return None
 
 
-def _return(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage,
-    request: AgencyRequest,
-) -> IntakeResult:
-    case = session.get(Case, request.case_id)
-    assert case is not None
-    inbound.case_id = case.id
-    stored = _keep_attachments(session, core, inbound, parsed)
-    problem = _sender_problem(core, parsed, request.agency)
-    if problem:
-        return _triage(
-            inbound, parsed, f"looks like {request.agency}'s {request.kind} return for "
-            f"{case.ref}, but {problem}", case=case, agency=request.agency,
-        )
-    if request.status == "closed":
-        return _triage(
-            inbound, parsed, f"{request.agency}'s {request.kind} request on {case.ref} was "
-            "withdrawn; a return arrived anyway", case=case, agency=request.agency,
-        )
-    agency_requests.record_return(
-        session, core, request, actor=parsed.from_addr, via="email", inbound_id=inbound.id,
-        attachments=stored,
-    )
-    inbound.agency, inbound.request_id = request.agency, request.id
-    return IntakeResult(parsed.message_id, "agency-return", case.ref, request.agency)
-
-
-def _by_reference(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> IntakeResult:
-    """No thread: match by the [REF] token in the subject plus the sender's agency."""
-    if len(parsed.case_refs) > 1:
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, f"names several cases: {', '.join(parsed.case_refs)}")
-    try:
-        case = agency_requests.case_by_ref(session, parsed.case_refs[0])
-    except NotFound:
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, f"names case {parsed.case_refs[0]}, which does not exist")
-    inbound.case_id = case.id
-    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
-    if not agencies:
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(
-            inbound, parsed, f"about {case.ref}, but the sender's domain "
-            f"{parsed.from_domain or '(unreadable)'} belongs to no agency", case=case,
-        )
-    candidates = [
-        r for r in agency_requests.requests_of(session, case, with_deadlines=True)
-        if r.agency in {a.slug for a in agencies}
-    ]
-    request = pick_request(candidates, parsed.subject)
-    if request is None:
-        _keep_attachments(session, core, inbound, parsed)
-        names = ", ".join(a.slug for a in agencies)
-        why = "has no request" if not candidates else "has several open requests; which is it?"
-        return _triage(
-            inbound, parsed, f"about {case.ref} from {names}, which {why}", case=case,
-            agency=agencies[0].slug if len(agencies) == 1 else None,
-        )
-    return _return(session, core, inbound, parsed, request)
-
-
-def _referral(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> IntakeResult:
-    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
-    if not agencies:
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(
-            inbound, parsed, "a referral from outside the partnership's agencies "
-            f"({parsed.from_domain or 'unreadable sender'}); open the case by hand if it is genuine",
-        )
-    today = core.calendar.local_date(core.clock.now())
-    referral, notes = read_referral(parsed.text, core.protocol, today, parsed.fields)
-    if referral.referring_agency is None and len(agencies) == 1:
-        referral.referring_agency = agencies[0].slug
-    assert parsed.msg is not None
-    if _sender_problem(core, parsed, agencies[0].slug):
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, "a referral whose sender could not be verified")
-    try:
-        case = open_case(
-            session, core, referral, actor=parsed.from_addr, source="email",
-            acknowledge_to=parsed.from_addr, notes=notes,
-        )
-    except ServiceError as exc:
-        _keep_attachments(session, core, inbound, parsed)
-        return _triage(inbound, parsed, f"a referral that could not be opened: {exc}")
-    inbound.case_id, inbound.agency = case.id, referral.referring_agency
-    _keep_attachments(session, core, inbound, parsed)
-    return IntakeResult(parsed.message_id, "referral", case.ref, referral.referring_agency)
-
-
-def _media_enquiry(
-    session: Session, core: Core, inbound: InboundMessage, parsed: ParsedMessage
-) -> IntakeResult:
-    """Mail to the press address is a media enquiry (issue 4): everyone who must know is told at
-    once. What cannot be read is said in the summary for the press office, never guessed; an
-    enquiry is opened even then, because a late alert is worse than an imperfect one."""
-    mail = parsed.enquiry or read_enquiry(parsed, core.protocol, core.clock.now())
-    agencies = core.protocol.agencies_for_domain(parsed.from_domain) if parsed.from_domain else []
-    if mail.forwarded_by and len(agencies) == 1 and not _sender_problem(core, parsed, agencies[0].slug):
-        mail.data.raising_agency = agencies[0].slug
-    if mail.data.subject == "agency":
-        mail.data.subject_agency = mail.data.raising_agency
-        if mail.data.subject_agency is None:
-            mail.data.subject = "case"
-    _keep_attachments(session, core, inbound, parsed)
-    for attempt in range(2):
-        try:
-            # receive_enquiry checks everything before it writes, so a refusal leaves nothing.
-            enquiry = receive_enquiry(
-                session, core, mail.data, actor=parsed.from_addr or "unknown sender",
-                source="email", acknowledge_to=mail.forwarded_by, inbound_id=inbound.id,
-            )
-            break
-        except ServiceError as exc:
-            if attempt or not mail.data.case_ref:
-                return _triage(inbound, parsed, f"a media enquiry that could not be opened: {exc}")
-            # A reference the bot does not know (a typo, another partnership's): still alert.
-            mail.data.case_ref = None
-            mail.data.summary += f" [case reference not found: {exc}]"
-    inbound.case_id, inbound.agency = enquiry.case_id, mail.data.raising_agency
-    case = session.get(Case, enquiry.case_id) if enquiry.case_id else None
-    return IntakeResult(parsed.message_id, "media-enquiry", case.ref if case else None,
-                        mail.data.raising_agency, None)
+def _enquiry(core: Core, parsed: ParsedMessage) -> MailEnquiry:
+    """The enquiry read before the lock (handlers/mail/prepare.py), or read now when that failed
+    (an error here holds the message for triage: handlers/mail/intake.py)."""
+    read = parsed.enquiry or read_enquiry(parsed, core.protocol, core.clock.now())
+    return MailEnquiry(data=read.data, forwarded_by=read.forwarded_by)
