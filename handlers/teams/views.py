@@ -15,6 +15,7 @@ from microsoft_teams.cards import AdaptiveCard, CardElement
 from bot.media_routing import ROLE_LABELS, Routing
 from bot.privacy import plain_label
 from bot.protocol import MEDIA_OUTPUTS
+from bot.stages import CLOSED_STAGES
 from bot.usecases import chair
 from bot.usecases.result import NextAction
 from bot.vocabulary import AGE_BANDS, LEGAL_STATUSES, OUTCOMES, REQUEST_KIND_LABELS, ROUTE_LABELS, label
@@ -63,6 +64,9 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
         when = (f"met {local_time(d['met_at'], tz)}" if d.get("met_at") else
                 f"due {local_time(d['due_at'], tz)} ({time_left(d['due_at'], now) or d['state']})")
         body.append(line(f"{STATE_MARK.get(d['state'], '')} {d['label']}: {when}"))
+    if view.get("next_step") and view["stage"] not in CLOSED_STAGES:
+        body.append(line(("Next step", True), separator=True))
+        body += next_step_lines(view, tz)
     requests = view.get("requests", [])
     if requests:
         body.append(line(("Agency returns", True), separator=True))
@@ -78,6 +82,17 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
             state += ", bounced" if r.get("bounced_at") else ""
         body.append(line(f"{r['agency']} ({kind}): {state}"))
     return body
+
+
+def next_step_lines(view: dict[str, Any], tz: ZoneInfo | None) -> list[CardElement]:
+    """What happens next on a case (the core's fixed words per stage, bot.stages) and the clock
+    due first with whose it is, as the Slack card shows them (handlers/slack/blocks.py)."""
+    lines: list[CardElement] = [line(view["next_step"])]
+    nxt = view.get("next_deadline")
+    if nxt:
+        lines.append(line(f"Next deadline: {nxt['label']}, {nxt['owner_label']}, due "
+                          f"{local_time(nxt['due_at'], tz)}"))
+    return lines
 
 
 def case_card(view: dict[str, Any], actions: tuple[NextAction, ...], *, now: datetime | None,
