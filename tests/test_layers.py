@@ -48,6 +48,8 @@ def test_the_tree_as_committed_keeps_every_contract(tmp_path: Path) -> None:
         ("bot/cases.py", "import handlers.slack.blocks", "core-imports-no-adapter"),
         ("bot/outbox.py", "import httpx", "core-imports-no-adapter"),
         ("bot/deadlines.py", "import schedules.sweep", "core-imports-no-adapter"),
+        # The mail use cases judging the email message themselves (decision 0025).
+        ("bot/usecases/mail.py", "import handlers.mail.classify", "core-imports-no-adapter"),
         # Through the outer ring: the assembly's and the gateways' own edges are allowed, so the
         # core importing them is what must be refused.
         ("bot/cases.py", "import bot.app", "core-below-outer-ring"),
@@ -56,7 +58,7 @@ def test_the_tree_as_committed_keeps_every_contract(tmp_path: Path) -> None:
         ("handlers/slack/blocks.py", "import handlers.mail.intake", "adapters-independent"),
         ("bot/mail/imap.py", "import bot.mail.maildir", "adapters-independent"),
         # A door reaching up into the CLI or the assembly.
-        ("handlers/mail/notices.py", "import bot.cli_common", "cli-and-assembly-on-top"),
+        ("handlers/mail/routes.py", "import bot.cli_common", "cli-and-assembly-on-top"),
         ("schedules/sweep.py", "import bot.app", "cli-and-assembly-on-top"),
     ],
 )
