@@ -21,6 +21,7 @@ revision; this module imports nothing that renders or sends.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -132,3 +133,30 @@ def catch_up(core: Core, deadline: Deadline, now: datetime) -> int:
             break
         index += 1
     return index
+
+
+# --- what the CLI's JSON shows ------------------------------------------------------------------------
+
+
+def state(deadline: Deadline, now: datetime) -> str:
+    """met | met-late | cancelled | overdue | open (no working-day "due soon": minutes count here)."""
+    if deadline.met_at:
+        return "met" if deadline.met_at <= deadline.due_at else "met-late"
+    if deadline.cancelled_at:
+        return "cancelled"
+    return "overdue" if now > deadline.due_at else "open"
+
+
+def views(session: Session, enquiry: MediaEnquiry, now: datetime) -> list[dict[str, Any]]:
+    """The enquiry's clock rows, as ``case REF --json`` shows a case's deadlines. No free text."""
+    def iso(at: datetime | None) -> str | None:
+        return at.isoformat() if at else None
+
+    return [
+        {
+            "kind": d.kind, "label": LABELS.get(d.kind, d.kind), "due_at": iso(d.due_at),
+            "met_at": iso(d.met_at), "cancelled_at": iso(d.cancelled_at), "state": state(d, now),
+            "step": d.step, "next_action_at": iso(d.next_action_at), "working_hours": d.working_hours,
+        }
+        for d in clocks_of(session, enquiry)
+    ]
