@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import media, media_clock
+from bot import deadlines, media, media_clock
+from bot.cases import get_case
 from bot.chasers import chase_overdue, take_due_steps
 from bot.clock import FixedClock
 from bot.core import Core
@@ -198,3 +199,18 @@ def test_media_and_case_clocks_share_one_sweep(core: Core, clock: FixedClock) ->
     assert swept.media_steps == 1  # one repeat after the downtime, not a burst
     assert swept.steps >= 1
     assert [e.detail["repeat"] for e in events(core, "media_alert_repeated")] == [4]
+
+
+def test_the_working_hours_flag_is_the_engine_s_for_any_clock(core: Core) -> None:
+    ref = notified_case(core)
+    with core.transaction() as s:
+        case = get_case(s, ref)
+        [clock_row] = [d for d in deadlines.open_deadlines(s, case) if d.kind == "rapid_review"]
+        plan = deadlines.plan_for(case, clock_row, None)
+        assert plan.warn_before is not None
+        warn_at = core.calendar.shift_back(clock_row.due_at, plan.warn_before)
+        assert clock_row.next_action_at == core.calendar.next_working_moment(warn_at)
+        clock_row.working_hours, clock_row.step = False, 0
+        deadlines.schedule_next(core.calendar, case, clock_row, None, clock_row.anchor_at)
+        assert clock_row.next_action_at == warn_at  # at its time, whatever the hour
+        assert not core.calendar.is_within_working_hours(warn_at)  # (a Friday at midnight here)
