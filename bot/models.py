@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event, true
 from sqlmodel import Field, SQLModel
 
 from bot.db import NAMING_CONVENTION, UTCDateTime
@@ -78,7 +78,7 @@ class Deadline(SQLModel, table=True):
     owner: str | None = None
     #: False: the steps fall due at their exact time, nights and weekends included (a media
     #: enquiry's: journalists do not keep office hours, process.md 6, M-1 and M-11).
-    working_hours: bool = True
+    working_hours: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class AgencyRequest(SQLModel, table=True):
