@@ -6,6 +6,9 @@ same commit. The step first claims its request and its deadline (bot.leases.clai
 another instance skips them) and re-reads both under the claim, so a return recorded meanwhile
 is seen, and two instances never take the same step (decision 0013). A crash, a restart or a
 second instance running the same sweep therefore can neither lose a chaser nor send one twice.
+
+A media enquiry's clocks are rows of the same table, stepped the same way with the enquiry claimed
+in place of a request (bot.media_chasers; decision 0026): one clock engine, not two.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, deadlines, outbox, owner_clocks, reasons
+from bot import audit, deadlines, media_chasers, outbox, owner_clocks, reasons
 from bot.core import Core
 from bot.leases import claim, write_lock
 from bot.mailer import render
-from bot.models import AgencyRequest, Case, Deadline
+from bot.models import AgencyRequest, Case, Deadline, MediaEnquiry
 from bot.outbox import enqueue
 from bot.privacy import log_message
 from bot.stages import LABELS, Stage
@@ -31,7 +34,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SweepReport:
+    #: Steps of a case's clocks (statutory, requests, owners).
     steps: int = 0
+    #: Steps of media enquiries' clocks (alert repeats, deadline reminders).
+    media_steps: int = 0
 
 
 def _due(now: datetime, exclude: list[int], what: Any = Deadline) -> Any:
@@ -62,7 +68,8 @@ def chase_overdue(core: Core, *, limit: int = 5000, batch: int = BATCH) -> Sweep
     while len(seen) < limit:
         try:
             with core.transaction() as session:
-                claimed, taken = take_due_steps(session, core, min(batch, limit - len(seen)), seen)
+                claimed, taken, media_taken = take_due_steps(
+                    session, core, min(batch, limit - len(seen)), seen)
         except StepFailed as failed:
             # The batch rolled back whole; the deadline that broke it waits, the rest go on.
             back_off(core, failed)
@@ -72,6 +79,7 @@ def chase_overdue(core: Core, *, limit: int = 5000, batch: int = BATCH) -> Sweep
             break
         seen += claimed
         report.steps += taken
+        report.media_steps += media_taken
     return report
 
 
@@ -99,14 +107,17 @@ def back_off(core: Core, failed: StepFailed) -> None:
                      case_id=deadline.case_id, deadline=deadline.kind, error=type(failed.error).__name__)
 
 
-def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int]) -> tuple[list[int], int]:
+def take_due_steps(
+    session: Session, core: Core, batch: int, exclude: list[int]
+) -> tuple[list[int], int, int]:
     """Claim up to ``batch`` due deadlines not in ``exclude`` and take their steps.
 
-    Returns the ids claimed and the number of steps taken. A deadline whose request another
-    transaction holds (a return being recorded, another instance) is left for the next tick."""
+    Returns the ids claimed and the number of case and media steps taken. A deadline whose request
+    or media enquiry another transaction holds (a return or an acknowledgement being recorded,
+    another instance) is left for the next tick."""
     now = core.clock.now()
     if not due_deadline_ids(session, core, 1, exclude):
-        return [], 0  # an idle tick stays a read: no write lock, no row locks
+        return [], 0, 0  # an idle tick stays a read: no write lock, no row locks
     write_lock(session)
     # Meeting or cancelling a deadline clears next_action_at (bot.deadlines), so the due
     # condition alone keeps to the next_action_at index, as due_deadline_ids does.
@@ -115,28 +126,46 @@ def take_due_steps(session: Session, core: Core, batch: int, exclude: list[int])
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     ))
     if not found:
-        return [], 0
+        return [], 0, 0
     request_ids = [d.request_id for d in found if d.request_id is not None]
     requests = {r.id: r for r in session.exec(
         select(AgencyRequest).where(col(AgencyRequest.id).in_(request_ids))
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     )} if request_ids else {}
+    enquiries = _claim_enquiries(session, found)
     cases = {c.id: c for c in session.exec(
-        select(Case).where(col(Case.id).in_({d.case_id for d in found}))
+        select(Case).where(col(Case.id).in_({d.case_id for d in found if d.case_id is not None}))
     )}
-    taken = 0
+    taken = media_taken = 0
     # One flush at commit and one INSERT for the batch's messages: the round trips are per batch.
     with session.no_autoflush, outbox.batched(session):
         for deadline in found:
-            if deadline.request_id is not None and deadline.request_id not in requests:
-                continue
-            request = requests.get(deadline.request_id)
             try:
+                if deadline.media_enquiry_id is not None:
+                    if deadline.media_enquiry_id in enquiries:
+                        media_taken += media_chasers.step(
+                            session, core, deadline, enquiries[deadline.media_enquiry_id], now)
+                    continue
+                if deadline.request_id is not None and deadline.request_id not in requests:
+                    continue
+                request = requests.get(deadline.request_id)
                 taken += _step(session, core, cases[deadline.case_id], deadline, request, now)
             except Exception as exc:
                 assert deadline.id is not None
                 raise StepFailed(deadline.id, exc) from exc
-    return [d.id for d in found if d.id is not None], taken
+    return [d.id for d in found if d.id is not None], taken, media_taken
+
+
+def _claim_enquiries(session: Session, found: list[Deadline]) -> dict[int | None, MediaEnquiry]:
+    """The media enquiries of the batch's media clocks, claimed and re-read (an acknowledgement
+    recorded meanwhile is seen; one being recorded now leaves its clock to the next tick)."""
+    ids = [d.media_enquiry_id for d in found if d.media_enquiry_id is not None]
+    if not ids:
+        return {}
+    return {e.id: e for e in session.exec(
+        select(MediaEnquiry).where(col(MediaEnquiry.id).in_(ids))
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )}
 
 
 def take_step(session: Session, core: Core, deadline_id: int) -> bool:
@@ -145,9 +174,12 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     # Claim the request, then the deadline, skipping (never waiting for) a row another
     # transaction holds: a return being recorded or another instance's step. Skipped rows are
     # looked at again on the next tick.
-    request_id = session.exec(select(Deadline.request_id).where(Deadline.id == deadline_id)).first()
+    request_id, enquiry_id = session.exec(
+        select(Deadline.request_id, Deadline.media_enquiry_id).where(Deadline.id == deadline_id)
+    ).one()
     request = claim(session, AgencyRequest, request_id) if request_id is not None else None
-    if request_id is not None and request is None:
+    enquiry = claim(session, MediaEnquiry, enquiry_id) if enquiry_id is not None else None
+    if (request_id is not None and request is None) or (enquiry_id is not None and enquiry is None):
         return False
     deadline = claim(
         session, Deadline, deadline_id, col(Deadline.next_action_at) <= now,
@@ -155,6 +187,8 @@ def take_step(session: Session, core: Core, deadline_id: int) -> bool:
     )
     if deadline is None:
         return False  # another instance took the step, or the deadline was met meanwhile
+    if enquiry is not None:
+        return media_chasers.step(session, core, deadline, enquiry, now)
     case = session.get(Case, deadline.case_id)
     assert case is not None
     return _step(session, core, case, deadline, request, now)

@@ -160,6 +160,8 @@ def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
                f"contact: {view['contact'] or '-'}")
     click.echo(f"  about: {view['subject_label']}" + (f" ({view['case_ref']})" if view["case_ref"] else ""))
     click.echo(f"  deadline: {_local(view['journalist_deadline'])}")
+    for d in view["deadlines"]:  # the enquiry's clocks (decision 0026)
+        click.echo(f"  clock: {d['label']}: {d['state']}; next step {_local(d['next_action_at'])}")
     if view["summary"]:
         click.echo(f"  summary: {view['summary']}")
     if view["question"]:

@@ -3,8 +3,9 @@
 A statutory clock warns the business unit the working day before it runs out and alerts it
 when it has. A request's clock follows the chase policy of its kind (protocol ``[chase.*]``):
 a reminder before the due time, overdue chases at it and after it, then escalation. Every step
-waits for working hours. ``next_action_at`` is the only thing the sweep looks at, so the cost of
-a tick follows what is due, not how many cases exist.
+waits for working hours unless the row's ``working_hours`` flag is False (a media enquiry's
+clocks, planned by bot.media_clock; decision 0026). ``next_action_at`` is the only thing the sweep
+looks at, so the cost of a tick follows what is due, not how many cases exist.
 """
 
 from __future__ import annotations
@@ -103,17 +104,23 @@ def step_time(
     """When step ``index`` should happen, or None when it no longer makes sense."""
     name = plan.steps[index]
     due = deadline.due_at
+    # The row's flag: a clock that does not wait for working hours takes its steps at their time.
+    moment = cal.next_working_moment if deadline.working_hours else _exactly
     if name in ("warning", "reminder"):
         assert plan.warn_before is not None
-        at = cal.next_working_moment(cal.shift_back(due, plan.warn_before))
+        at = moment(cal.shift_back(due, plan.warn_before))
         # A warning only helps before the deadline, and not the moment the clock starts.
         if at >= due or at <= deadline.anchor_at or last_action_at >= due:
             return None
         return at
     first_after_due = all(s in ("warning", "reminder") for s in plan.steps[:index])
     if name == "overdue" or first_after_due or plan.repeat is None:
-        return cal.next_working_moment(max(due, last_action_at))
-    return cal.next_working_moment(cal.shift(last_action_at, plan.repeat))
+        return moment(max(due, last_action_at))
+    return moment(cal.shift(last_action_at, plan.repeat))
+
+
+def _exactly(at: datetime) -> datetime:
+    return at
 
 
 def schedule_next(

@@ -7,8 +7,9 @@ names are told at once (D-M1, M-1); an alert nobody acknowledges repeats, to the
 too; reminders run before the journalist's deadline (M-11). Unlike agency chasers, none of this
 waits for working hours: journalists do not.
 
-The repeats and reminders themselves are taken by :mod:`bot.media_clock`; who may act and the
-Chair's absence are in :mod:`bot.media_team`. Statements (drafts, sign-off, release, the M-5
+The repeats and reminders are the enquiry's Deadline rows (:mod:`bot.media_clock`, opened, met
+and cancelled here), taken by the one sweep over deadlines (:mod:`bot.media_chasers`); who may act
+and the Chair's absence are in :mod:`bot.media_team`. Statements (drafts, sign-off, release, the M-5
 refusal) are in :mod:`bot.media_statements`; what Slack may show and the figures are in
 :mod:`bot.media_report`.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, chat_posts
+from bot import audit, chat_posts, media_clock
 from bot.core import Core
 from bot.errors import Invalid, NotFound, Refused
 from bot.mailer import render
@@ -135,15 +136,9 @@ def receive_enquiry(
         question=(data.question or "").strip()[:QUESTION_LIMIT] or None,
         route=routing.route, routing=routing.to_json(), inbound_id=inbound_id,
     )
-    # Reminders whose time has already gone when the enquiry arrives are not sent late.
-    if enquiry.journalist_deadline is not None:
-        enquiry.reminders_sent = sum(
-            1 for before in core.protocol.media.deadline_reminders
-            if enquiry.journalist_deadline - before <= now
-        )
     session.add(enquiry)
     session.flush()
-    schedule_next(core, enquiry)
+    media_clock.open_clocks(session, core, enquiry)
     audit.record(
         session, at=now, actor=actor, kind="media_enquiry_received", case_id=enquiry.case_id,
         media_id=enquiry.id, media_ref=enquiry.ref, route=routing.route, row=routing.row,
@@ -225,34 +220,6 @@ def record_refusal(core: Core, *, ref: str, actor: str, action: str, reason: str
         )
 
 
-# --- the schedule: repeats and reminders ----------------------------------------------------------
-
-
-def next_repeat(core: Core, enquiry: MediaEnquiry) -> datetime | None:
-    media = core.protocol.media
-    if enquiry.status != "open" or enquiry.alerts_repeated >= media.acknowledge_repeats:
-        return None
-    return enquiry.received_at + media.acknowledge_within * (enquiry.alerts_repeated + 1)
-
-
-def next_reminder(core: Core, enquiry: MediaEnquiry) -> datetime | None:
-    """The next reminder before the deadline, then one alert when it passes unanswered."""
-    deadline = enquiry.journalist_deadline
-    if deadline is None or enquiry.status not in OPEN:
-        return None
-    befores = core.protocol.media.deadline_reminders
-    if enquiry.reminders_sent < len(befores):
-        return deadline - befores[enquiry.reminders_sent]
-    if enquiry.reminders_sent == len(befores):
-        return deadline
-    return None
-
-
-def schedule_next(core: Core, enquiry: MediaEnquiry) -> None:
-    times = [t for t in (next_repeat(core, enquiry), next_reminder(core, enquiry)) if t]
-    enquiry.next_action_at = min(times) if times else None
-
-
 # --- acknowledging, answering, closing ----------------------------------------------------------
 
 
@@ -273,7 +240,7 @@ def acknowledge(
     enquiry.acknowledged_at, enquiry.acknowledged_by = now, actor
     if enquiry.status == "open":
         enquiry.status = "acknowledged"
-    schedule_next(core, enquiry)
+    media_clock.meet(session, enquiry, (media_clock.ACKNOWLEDGEMENT,), now)  # no more repeats
     audit.record(
         session, at=now, actor=actor, kind="media_acknowledged", case_id=enquiry.case_id,
         media_id=enquiry.id, media_ref=enquiry.ref,
@@ -305,7 +272,8 @@ def mark_responded(
     if enquiry.acknowledged_at is None:
         enquiry.acknowledged_at, enquiry.acknowledged_by = at, actor
     enquiry.responded_at, enquiry.spoke, enquiry.status = at, spoke, "responded"
-    schedule_next(core, enquiry)
+    # Answered: no more repeats or deadline reminders; any already queued are cancelled.
+    media_clock.meet(session, enquiry, media_clock.KINDS, at)
     routing = routing_of(enquiry)
     audit.record(
         session, at=core.clock.now(), actor=actor, kind="media_responded", case_id=enquiry.case_id,
@@ -323,7 +291,7 @@ def close_enquiry(
         raise Invalid({"reason": "a reason is required to close an enquiry"})
     require_open(enquiry)
     enquiry.status, enquiry.closed_at, enquiry.closed_reason = "closed", core.clock.now(), reason.strip()
-    enquiry.next_action_at = None
+    media_clock.cancel(session, enquiry, core.clock.now())
     audit.record(
         session, at=core.clock.now(), actor=actor, kind="media_closed", case_id=enquiry.case_id,
         media_id=enquiry.id, media_ref=enquiry.ref,

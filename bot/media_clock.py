@@ -1,8 +1,21 @@
-"""The media clock (process.md 6; M-1, M-11): alerts nobody acknowledges repeat, reminders run
-before the journalist's deadline and one alert goes when it passes unanswered.
+"""A media enquiry's clocks as Deadline rows (decision 0026): one clock engine, not two.
 
-Unlike agency chasers none of this waits for working hours: journalists do not. When each step
-falls due is computed by :func:`bot.media.schedule_next`; the sweep calls :func:`chase_media`.
+Two clocks open when an enquiry is received (process.md 6, M-1 and M-11):
+
+* ``media_acknowledgement``: due ``acknowledge_within`` after receipt; step ``n`` repeats the
+  alert to the escalation audience (the business manager among them) ``acknowledge_within`` x
+  (n + 1) after receipt, ``acknowledge_repeats`` times at most. Met when someone acknowledges.
+* ``media_deadline`` (only with a journalist's deadline): due at that deadline; a reminder
+  each ``deadline_reminders`` before it, then one alert when it passes unanswered. Met when the
+  journalist is answered.
+
+Closing an enquiry cancels both. The rows are stepped by the sweep over deadlines
+(bot.chasers, steps in bot.media_chasers): same claim, same ``deadline:<id>:step:<n>`` key, same
+reason re-checked at delivery. Their ``working_hours`` flag is False: journalists do not keep
+office hours, so no step waits for a working day.
+
+The times come from the protocol's ``[media]`` section when a step is planned, as before this
+revision; this module imports nothing that renders or sends.
 """
 
 from __future__ import annotations
@@ -12,97 +25,138 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, reasons
 from bot.core import Core
-from bot.leases import claim
-from bot.mailer import render
-from bot.media import mail_context, next_reminder, next_repeat, recipients, routing_of, schedule_next
-from bot.media_routing import Routing
-from bot.models import MediaEnquiry
-from bot.outbox import enqueue
+from bot.models import Deadline, MediaEnquiry
+from bot.protocol_media import Media
 
-# --- the steps that fall due ----------------------------------------------------------------------
+ACKNOWLEDGEMENT = "media_acknowledgement"
+JOURNALIST_DEADLINE = "media_deadline"
+KINDS = (ACKNOWLEDGEMENT, JOURNALIST_DEADLINE)
+LABELS = {
+    ACKNOWLEDGEMENT: "media alert acknowledged (M-1)",
+    JOURNALIST_DEADLINE: "journalist's deadline (M-11)",
+}
 
 
-def chase_media(core: Core, *, limit: int = 500) -> int:
-    """Take every media step that has fallen due, each in its own transaction. Returns the count."""
-    now = core.clock.now()
-    with core.db.session() as session:
-        ids = list(session.exec(
-            select(MediaEnquiry.id)
-            .where(col(MediaEnquiry.next_action_at).is_not(None), col(MediaEnquiry.next_action_at) <= now)
-            .order_by(col(MediaEnquiry.next_action_at)).limit(limit)
+# --- opening and ending ---------------------------------------------------------------------------
+
+
+def open_clocks(session: Session, core: Core, enquiry: MediaEnquiry) -> list[Deadline]:
+    """The enquiry's clocks, from the moment it was received. A reminder whose time has already
+    gone when the enquiry arrives is not sent late (it is skipped when planned)."""
+    assert enquiry.id is not None
+    media = core.protocol.media
+    rows = [Deadline(
+        media_enquiry_id=enquiry.id, kind=ACKNOWLEDGEMENT, anchor_at=enquiry.received_at,
+        due_at=enquiry.received_at + media.acknowledge_within, working_hours=False,
+    )]
+    if enquiry.journalist_deadline is not None:
+        rows.append(Deadline(
+            media_enquiry_id=enquiry.id, kind=JOURNALIST_DEADLINE, anchor_at=enquiry.received_at,
+            due_at=enquiry.journalist_deadline, working_hours=False,
         ))
-    steps = 0
-    for enquiry_id in ids:
-        with core.transaction() as session:
-            steps += take_media_step(session, core, enquiry_id)
-    return steps
+    for row in rows:
+        schedule_next(core, row)
+        session.add(row)
+    return rows
 
 
-def take_media_step(session: Session, core: Core, enquiry_id: int | None) -> int:
-    now = core.clock.now()
-    # Claimed (row lock; another instance skips it) and re-read under the claim, so an
-    # acknowledgement recorded meanwhile is seen and no step is taken twice (decision 0013).
-    due = col(MediaEnquiry.next_action_at) <= now
-    enquiry = claim(session, MediaEnquiry, enquiry_id, due) if enquiry_id else None
-    if enquiry is None:
-        return 0  # another instance has it, or it was acknowledged meanwhile
-    routing = routing_of(enquiry)
-    context = mail_context(session, core, enquiry, routing)
-    taken = 0
-    repeat_at = next_repeat(core, enquiry)
-    if repeat_at is not None and repeat_at <= now:
-        # Catch up after downtime with one repeat, not a burst: count every interval missed.
-        within = core.protocol.media.acknowledge_within
-        missed = int((now - enquiry.received_at) / within)
-        enquiry.alerts_repeated = min(max(missed, enquiry.alerts_repeated + 1),
-                                      core.protocol.media.acknowledge_repeats)
-        n = enquiry.alerts_repeated
-        repeat = render("media_alert_repeat", **context, repeat=n,
-                        minutes=int((now - enquiry.received_at).total_seconds() // 60))
-        # The business manager is among the recipients of every media alert (M-1).
-        enqueue(
-            session, core, key=f"media:{enquiry.id}:repeat:{n}", kind="media_alert_repeat",
-            to=recipients(core, routing), rendered=repeat,
-            case_id=enquiry.case_id, reason=reasons.media_unacknowledged(enquiry),
-        )
-        audit.record(
-            session, at=now, actor=audit.SYSTEM, kind="media_alert_repeated", case_id=enquiry.case_id,
-            media_id=enquiry.id, media_ref=enquiry.ref, repeat=n,
-        )
-        taken += 1
-    reminder_at = next_reminder(core, enquiry)
-    if reminder_at is not None and reminder_at <= now:
-        taken += _deadline_step(session, core, enquiry, routing, context, now)
-    schedule_next(core, enquiry)
-    return taken
+def clocks_of(session: Session, enquiry: MediaEnquiry) -> list[Deadline]:
+    return list(session.exec(
+        select(Deadline).where(Deadline.media_enquiry_id == enquiry.id).order_by(col(Deadline.id))
+    ))
 
 
-def _deadline_step(
-    session: Session, core: Core, enquiry: MediaEnquiry, routing: Routing,
-    context: dict[str, Any], now: datetime,
-) -> int:
-    assert enquiry.journalist_deadline is not None
-    befores = core.protocol.media.deadline_reminders
-    # After downtime, skip to the latest reminder that is due (no burst of stale reminders).
-    index = enquiry.reminders_sent
-    while index + 1 < len(befores) and enquiry.journalist_deadline - befores[index + 1] <= now:
-        index += 1
-    if index < len(befores) and enquiry.journalist_deadline > now:
-        minutes = int((enquiry.journalist_deadline - now).total_seconds() // 60)
-        rendered = render("media_deadline_reminder", **context, minutes=minutes)
-        kind, key, detail = "media_deadline_reminder", f"media:{enquiry.id}:reminder:{index}", {
-            "minutes_before": int(befores[index].total_seconds() // 60)}
-        enquiry.reminders_sent = index + 1
+def meet(session: Session, enquiry: MediaEnquiry, kinds: tuple[str, ...], at: datetime) -> None:
+    """The clocks of ``kinds`` are met: no further step, and a step already queued is cancelled
+    at delivery (its reason names the clock, bot.reasons)."""
+    for row in clocks_of(session, enquiry):
+        if row.kind in kinds and row.met_at is None and row.cancelled_at is None:
+            row.met_at, row.next_action_at = at, None
+
+
+def cancel(session: Session, enquiry: MediaEnquiry, at: datetime) -> None:
+    """Closed without an answer (or as a duplicate): the clocks stop and are not counted met."""
+    for row in clocks_of(session, enquiry):
+        if row.met_at is None and row.cancelled_at is None:
+            row.cancelled_at, row.next_action_at = at, None
+
+
+# --- when each step falls due -----------------------------------------------------------------------
+
+
+def step_count(media: Media, deadline: Deadline) -> int:
+    if deadline.kind == ACKNOWLEDGEMENT:
+        return media.acknowledge_repeats
+    return len(media.deadline_reminders) + 1  # the reminders, then the alert when it passes
+
+
+def step_time(core: Core, deadline: Deadline, index: int) -> datetime | None:
+    """When step ``index`` falls due, or None if it no longer makes sense."""
+    media = core.protocol.media
+    if index >= step_count(media, deadline):
+        return None
+    if deadline.kind == ACKNOWLEDGEMENT:
+        at = deadline.anchor_at + media.acknowledge_within * (index + 1)
+    elif index < len(media.deadline_reminders):
+        at = deadline.due_at - media.deadline_reminders[index]
+        if at <= deadline.anchor_at:  # its time had gone when the enquiry arrived
+            return None
     else:
-        rendered = render("media_deadline_passed", **context)
-        kind, key, detail = "media_deadline_passed", f"media:{enquiry.id}:deadline-passed", {}
-        enquiry.reminders_sent = len(befores) + 1
-    enqueue(session, core, key=key, kind=kind, to=recipients(core, routing), rendered=rendered,
-            case_id=enquiry.case_id, reason=reasons.media_open(enquiry))
-    audit.record(
-        session, at=now, actor=audit.SYSTEM, kind=kind, case_id=enquiry.case_id,
-        media_id=enquiry.id, media_ref=enquiry.ref, **detail,
-    )
-    return 1
+        at = deadline.due_at
+    # The per-row flag (False for every media row today): a clock may still opt into office hours.
+    return core.calendar.next_working_moment(at) if deadline.working_hours else at
+
+
+def schedule_next(core: Core, deadline: Deadline) -> None:
+    """Set ``step``/``next_action_at`` to the next step that still makes sense (or none)."""
+    if deadline.kind == ACKNOWLEDGEMENT:
+        # Derived from the protocol like the step times (a row opened by migration 0009, which
+        # did not know the protocol, gets its due time on its first look).
+        deadline.due_at = deadline.anchor_at + core.protocol.media.acknowledge_within
+    while deadline.step < step_count(core.protocol.media, deadline):
+        at = step_time(core, deadline, deadline.step)
+        if at is not None:
+            deadline.next_action_at = at
+            return
+        deadline.step += 1
+    deadline.next_action_at = None
+
+
+def catch_up(core: Core, deadline: Deadline, now: datetime) -> int:
+    """The step to take now: after downtime, the latest one due, not a burst of stale ones."""
+    index = deadline.step
+    last = step_count(core.protocol.media, deadline) - 1
+    while index < last:
+        at = step_time(core, deadline, index + 1)
+        if at is not None and at > now:
+            break
+        index += 1
+    return index
+
+
+# --- what the CLI's JSON shows ------------------------------------------------------------------------
+
+
+def state(deadline: Deadline, now: datetime) -> str:
+    """met | met-late | cancelled | overdue | open (no working-day "due soon": minutes count here)."""
+    if deadline.met_at:
+        return "met" if deadline.met_at <= deadline.due_at else "met-late"
+    if deadline.cancelled_at:
+        return "cancelled"
+    return "overdue" if now > deadline.due_at else "open"
+
+
+def views(session: Session, enquiry: MediaEnquiry, now: datetime) -> list[dict[str, Any]]:
+    """The enquiry's clock rows, as ``case REF --json`` shows a case's deadlines. No free text."""
+    def iso(at: datetime | None) -> str | None:
+        return at.isoformat() if at else None
+
+    return [
+        {
+            "kind": d.kind, "label": LABELS.get(d.kind, d.kind), "due_at": iso(d.due_at),
+            "met_at": iso(d.met_at), "cancelled_at": iso(d.cancelled_at), "state": state(d, now),
+            "step": d.step, "next_action_at": iso(d.next_action_at), "working_hours": d.working_hours,
+        }
+        for d in clocks_of(session, enquiry)
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import chat_posts
+from bot import chat_posts, media_clock
 from bot.core import Core
 from bot.media import OPEN, case_ref_of, routing_of
 from bot.media_routing import ROLE_LABELS, SUBJECTS
@@ -96,6 +96,8 @@ def enquiry_view(session: Session, core: Core, enquiry: MediaEnquiry) -> dict[st
         "acknowledged_at": enquiry.acknowledged_at.isoformat() if enquiry.acknowledged_at else None,
         "acknowledged_by": enquiry.acknowledged_by,
         "alerts_repeated": enquiry.alerts_repeated,
+        # The acknowledgement and journalist's-deadline clocks (decision 0026): kinds and times only.
+        "deadlines": media_clock.views(session, enquiry, core.clock.now()),
         "responded_at": enquiry.responded_at.isoformat() if enquiry.responded_at else None,
         "spoke": enquiry.spoke,
         "statement": None if statement is None else {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event, true
 from sqlmodel import Field, SQLModel
 
 from bot.db import NAMING_CONVENTION, UTCDateTime
@@ -52,12 +52,16 @@ class Case(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
-    """A clock: statutory (case-level) or one per request. ``next_action_at`` drives the sweep."""
+    """A clock: statutory (case-level), one per request, one a person owes, or a media enquiry's
+    (decision 0026). ``next_action_at`` drives the sweep: one engine for every clock."""
 
     __table_args__ = (Index("ix_deadline_due_action", "next_action_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case.id", index=True)
+    #: NULL only for a media enquiry's clocks: an enquiry need not concern a case.
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    #: The media enquiry whose clock this is (bot.media_clock), else NULL.
+    media_enquiry_id: int | None = Field(default=None, foreign_key="mediaenquiry.id", index=True)
     request_id: int | None = Field(default=None, foreign_key="agencyrequest.id", index=True)
     kind: str  # sin_notification | lac_notification | rapid_review | lcspr_publication | <kind>_return
     anchor_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -72,6 +76,9 @@ class Deadline(SQLModel, table=True):
     #: "business_group", "business_unit", any protocol role) or "agency:<slug>". NULL: the older
     #: clocks, whose plan is fixed (statutory: the business unit; a request: its agency).
     owner: str | None = None
+    #: False: the steps fall due at their exact time, nights and weekends included (a media
+    #: enquiry's: journalists do not keep office hours, process.md 6, M-1 and M-11).
+    working_hours: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class AgencyRequest(SQLModel, table=True):
@@ -257,8 +264,6 @@ class MediaEnquiry(SQLModel, table=True):
     office and the business manager by email and are never posted in Slack (process.md 8.4).
     """
 
-    __table_args__ = (Index("ix_media_next_action", "next_action_at"),)
-
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -287,10 +292,9 @@ class MediaEnquiry(SQLModel, table=True):
     spoke: str | None = None
     closed_at: datetime | None = _dt()
     closed_reason: str | None = None
+    #: How many times the alert has repeated (shown on the alert). When the next repeat and the
+    #: deadline reminders fall due is on the enquiry's Deadline rows (bot.media_clock).
     alerts_repeated: int = 0
-    reminders_sent: int = 0
-    #: When the sweep must next look at it (repeat an unacknowledged alert, deadline reminder).
-    next_action_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
 
 

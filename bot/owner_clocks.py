@@ -6,8 +6,9 @@ a reminder before it is due, chase(s) once it is, then an alert to the business 
 agency's escalation contact). Each step is one outbox message under ``deadline:<id>:step:<n>``,
 written in the sweep's transaction under the deadline's claim (bot.chasers), and cancelled at
 delivery if the clock was met meanwhile or the case closed (bot.reasons). Another kind of clock
-(a media deadline, an action owner, a SAR screening) reuses this by opening a deadline with an
-owner and adding its labels to :data:`bot.review_kinds.CLOCKS` or :data:`LABELS`.
+(an action owner, a SAR screening) reuses this by opening a deadline with an owner and adding its
+labels to :data:`bot.review_kinds.CLOCKS` or :data:`LABELS`. A media enquiry's clocks are rows of
+the same sweep with their own plan (bot.media_clock, bot.media_chasers; decision 0026).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ message to be worth sending. The outbox checks them in the transaction that clai
 a hold for working hours, a retry or a restart; a message whose reason has gone is cancelled
 with an audit event instead of being sent. Terms name rows by id only (no identifiers):
 
-* ``deadline:<id>``: the clock is still running (not met, not cancelled): statutory alerts and
-  agency chasers (Working Together 2023, ch. 4-5: the notification, the rapid review);
+* ``deadline:<id>``: the clock is still running (not met, not cancelled): statutory alerts,
+  agency chasers (Working Together 2023, ch. 4-5: the notification, the rapid review) and a media
+  enquiry's repeats and reminders (decision 0026);
 * ``request:<id>``: the agency request is still awaited (not returned, not withdrawn);
 * ``case:<id>``: the case is not closed (e.g. not closed as opened by mistake);
 * ``media:<id>:open``: the enquiry has not been answered or closed;

@@ -1,4 +1,4 @@
-"""What the clock runs on every tick: read the mailbox, take due deadline and media steps, send.
+"""What the clock runs on every tick: read the mailbox, take due deadline steps (media too), send.
 
 APScheduler only calls :func:`tick` (libraries.md section 4: the database is the source of truth,
 one interval job, no job per deadline). A tick is safe to run at any time and any number of times,
@@ -22,7 +22,6 @@ from bot.chronology import read_pending
 from bot.core import Core
 from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
-from bot.media_clock import chase_media
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
 from handlers.mail.batch import ingest_all
@@ -173,18 +172,16 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     _phase(report, "mailbox", lambda: poll_under_lease(core, gateway, report, lease_for))
 
     def steps() -> None:
-        report.steps = chase_overdue(core).steps
-
-    def media_steps() -> None:
-        # Media alerts are not held to working hours (issue 4): journalists' deadlines are not.
-        report.media_steps = chase_media(core)
+        # A media enquiry's clocks are deadline rows too (decision 0026), flagged not to wait for
+        # working hours (issue 4): journalists' deadlines are not.
+        swept = chase_overdue(core)
+        report.steps, report.media_steps = swept.steps, swept.media_steps
 
     def delivery() -> None:
         report.delivery = deliver(core, gateway)
 
     _phase(report, "chronology returns", lambda: read_pending(core))  # outside the intake's lock
     _phase(report, "deadline steps", steps)
-    _phase(report, "media steps", media_steps)
     _phase(report, "delivery", delivery)
     # Files an intake wrote before a transaction that never committed (issue 10).
     # It lists the whole folder: hourly is enough for files older than an hour.

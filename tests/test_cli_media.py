@@ -76,6 +76,16 @@ def test_an_unacknowledged_alert_repeats_on_the_tick_at_night(bot: Bot) -> None:
     assert again["media_steps"] == 0
     listing = bot("--now", "2026-11-21T23:00", "media").output
     assert ref in listing and "acknowledged 20m00s" in listing and "NOT followed" in listing
+    # The clocks are deadline rows (decision 0026), shown with the enquiry.
+    [row] = json.loads(bot("--now", "2026-11-21T23:00", "media", "--json").output)
+    ack, deadline = row["deadlines"]
+    assert (ack["kind"], ack["state"], ack["step"], ack["next_action_at"]) == (
+        "media_acknowledgement", "met-late", 1, None)
+    assert (deadline["kind"], deadline["state"], deadline["working_hours"]) == (
+        "media_deadline", "open", False)
+    assert deadline["next_action_at"] == "2026-11-22T10:00:00+00:00"  # 2 hours before, on a Sunday
+    shown = bot("--now", "2026-11-21T23:00", "media", "show", ref).output
+    assert "clock: journalist's deadline (M-11): open; next step Sun 22 Nov 2026 10:00" in shown
 
 
 def test_chair_away_from_the_cli_the_deputy_speaks(bot: Bot) -> None:

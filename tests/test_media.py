@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot import media, media_clock, media_team, publication
+from bot import media, media_team, publication
 from bot import media_report as report
 from bot import media_statements as statements
 from bot.cases import close, decide, get_case
+from bot.chasers import chase_overdue
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.errors import Refused, ServiceError
@@ -185,17 +186,17 @@ def test_an_unacknowledged_alert_repeats_to_the_business_manager_until_acknowled
     core: Core, clock: FixedClock,
 ) -> None:
     ref = receive(core)
-    assert media_clock.chase_media(core) == 0
+    assert chase_overdue(core).media_steps == 0
     clock.advance(timedelta(minutes=15))
-    assert media_clock.chase_media(core) == 1
+    assert chase_overdue(core).media_steps == 1
     [repeat] = outbox(core, "media_alert_repeat")
     assert BM in repeat.to and "NOT ACKNOWLEDGED" in repeat.subject
-    assert media_clock.chase_media(core) == 0  # nothing doubled
+    assert chase_overdue(core).media_steps == 0  # nothing doubled
     clock.advance(timedelta(minutes=10))
     with core.transaction() as s:
         assert media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(hours=3))
-    assert media_clock.chase_media(core) == 0
+    assert chase_overdue(core).media_steps == 0
     assert len(outbox(core, "media_alert_repeat")) == 1
     [ack] = events(core, "media_acknowledged")
     assert ack.detail["seconds"] == 25 * 60
@@ -208,15 +209,18 @@ def test_repeats_stop_after_the_protocol_s_count_and_ignore_working_hours(
     receive(core)
     for _ in range(10):
         clock.advance(timedelta(minutes=15))
-        media_clock.chase_media(core)
+        chase_overdue(core)
     assert len(outbox(core, "media_alert_repeat")) == core.protocol.media.acknowledge_repeats
 
 
 def test_after_downtime_one_repeat_not_a_burst(core: Core, clock: FixedClock) -> None:
     receive(core)
     clock.advance(timedelta(minutes=50))
-    assert media_clock.chase_media(core) == 1
-    assert [r.idempotency_key.rsplit(":", 1)[1] for r in outbox(core, "media_alert_repeat")] == ["3"]
+    assert chase_overdue(core).media_steps == 1
+    # The third repeat (50 minutes is three 15-minute intervals): step 2 of the clock's row.
+    [repeat] = outbox(core, "media_alert_repeat")
+    assert repeat.idempotency_key.endswith(":step:2")
+    assert [e.detail["repeat"] for e in events(core, "media_alert_repeated")] == [3]
 
 
 def test_reminders_before_the_journalist_s_deadline_then_one_alert_when_it_passes(
@@ -226,13 +230,13 @@ def test_reminders_before_the_journalist_s_deadline_then_one_alert_when_it_passe
     with core.transaction() as s:
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(hours=1))  # 2 hours before
-    assert media_clock.chase_media(core) == 1
+    assert chase_overdue(core).media_steps == 1
     clock.advance(timedelta(minutes=90))  # 30 minutes before
-    assert media_clock.chase_media(core) == 1
+    assert chase_overdue(core).media_steps == 1
     clock.advance(timedelta(minutes=30))
-    assert media_clock.chase_media(core) == 1
+    assert chase_overdue(core).media_steps == 1
     clock.advance(timedelta(hours=5))
-    assert media_clock.chase_media(core) == 0
+    assert chase_overdue(core).media_steps == 0
     kinds = [r.kind for r in outbox(core) if r.kind.startswith("media_deadline")]
     assert kinds == ["media_deadline_reminder", "media_deadline_reminder", "media_deadline_passed"]
     assert [e.detail["minutes_before"] for e in events(core, "media_deadline_reminder")] == [120, 30]
@@ -246,12 +250,12 @@ def test_a_reminder_already_past_when_the_enquiry_arrives_is_not_sent(
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
         media.record_response(s, core, media.get_enquiry(s, ref), spoke="chair", actor=PRESS)
     clock.advance(timedelta(hours=2))
-    assert media_clock.chase_media(core) == 0
+    assert chase_overdue(core).media_steps == 0
     ref = receive(core, journalist_deadline=MONDAY_10 + timedelta(hours=2, minutes=45))
     with core.transaction() as s:
         media.acknowledge(s, core, media.get_enquiry(s, ref), actor=PRESS)
     clock.advance(timedelta(minutes=20))
-    assert media_clock.chase_media(core) == 1  # only the 30-minute reminder remains
+    assert chase_overdue(core).media_steps == 1  # only the 30-minute reminder remains
     assert [e.detail["minutes_before"] for e in events(core, "media_deadline_reminder")] == [30]
 
 

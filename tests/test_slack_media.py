@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import media, media_clock, media_statements
+from bot import media, media_statements
 from bot.cases import Referral, open_case
+from bot.chasers import chase_overdue
 from bot.media import EnquiryInput
 from bot.models import ChairAbsence, Event, MediaEnquiry, MediaStatement
 from handlers.slack.media_notifier import repost_missing_media_alerts
@@ -266,7 +267,7 @@ def test_an_unacknowledged_alert_repeats_in_the_thread_and_to_the_business_manag
     found = report(slack)
     slack.api.clear()
     slack.clock.advance(timedelta(minutes=15))
-    assert media_clock.chase_media(slack.core) == 1
+    assert chase_overdue(slack.core).media_steps == 1
     ts = slack.ts_of("media", found.id)
     [reply] = [c.body for c in slack.api.of("chat.postMessage") if c.body.get("thread_ts") == ts]
     assert reply["channel"] == COMMS and ":rotating_light:" in reply["text"] and found.ref in reply["text"]
@@ -275,7 +276,7 @@ def test_an_unacknowledged_alert_repeats_in_the_thread_and_to_the_business_manag
     assert "repeated 1 time" in alert_updates(slack, found)[-1]
     slack.press("media_ack", found.ref, user=PRESS)
     slack.clock.advance(timedelta(minutes=75))  # 2 hours before the deadline
-    assert media_clock.chase_media(slack.core) == 1
+    assert chase_overdue(slack.core).media_steps == 1
     texts = [c.body["text"] for c in slack.api.of("chat.postMessage") if c.body.get("thread_ts")]
     assert any(":alarm_clock:" in t and "120 minutes" in t for t in texts)
     assert JOURNALIST not in slack.api.everything_sent()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import chasers, media_clock
+from bot import chasers
+from bot.chasers import chase_overdue
 from bot.clock import FixedClock
 from bot.models import Case, MediaEnquiry
 from tests.conftest import MONDAY_10
@@ -131,7 +132,7 @@ def test_an_unacknowledged_alert_repeats_in_its_thread_and_in_the_business_manag
     [alert] = teams.fake.of("create", MEDIA_CHANNEL)
     told_before = len(teams.fake.of("create", f"a:dm-{BUSINESS_MANAGER}"))
     teams.clock.advance(timedelta(minutes=15))
-    assert media_clock.chase_media(teams.core) == 1
+    assert chase_overdue(teams.core).media_steps == 1
     [repeat] = texts(teams.fake.replies_to(alert.activity_id))
     assert repeat == (f"🚨 {found.ref}: still not acknowledged (alert repeated 1). "
                       "The business manager has been told.")
@@ -146,7 +147,7 @@ def test_an_unacknowledged_alert_repeats_in_its_thread_and_in_the_business_manag
     ack = next(b for b in buttons_of(card_of(alert)) if b["title"] == "Acknowledge")
     teams.execute(ack["verb"], ack["data"], PRESS, conversation=MEDIA_CHANNEL)
     teams.clock.advance(timedelta(minutes=75))  # two hours before the journalist's deadline
-    assert media_clock.chase_media(teams.core) == 1
+    assert chase_overdue(teams.core).media_steps == 1
     thread = texts(teams.fake.replies_to(alert.activity_id))
     assert thread[-1] == (f"⏰ {found.ref}: the journalist's deadline is in 120 minutes "
                           "(Mon 16 Nov 2026 13:30).")
@@ -167,6 +168,6 @@ def test_a_reply_to_a_card_the_connector_does_not_know_is_logged_and_changes_not
         post.message_id = "not-an-activity"
         session.add(post)
     teams.clock.advance(timedelta(minutes=15))
-    assert media_clock.chase_media(teams.core) == 1  # the commit stands; the notifier logs
+    assert chase_overdue(teams.core).media_steps == 1  # the commit stands; the notifier logs
     assert teams.fake.of("reply") == []
     assert "teams notifier failed for media enquiry" in caplog.text and CANARY not in caplog.text

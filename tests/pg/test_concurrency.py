@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot import agency_requests as ar
-from bot import leases, media, media_clock
+from bot import leases, media
 from bot.chasers import chase_overdue, take_step
 from bot.clock import FixedClock
 from bot.core import Core
@@ -209,10 +209,10 @@ def test_tick_reports_database_errors_in_one_line_per_phase(
     with caplog.at_level(logging.ERROR):
         report = tick(core, maildir)
     assert [line.split(":")[0] for line in report.database_errors] == [
-        "mailbox", "chronology returns", "deadline steps", "media steps", "delivery"]
+        "mailbox", "chronology returns", "deadline steps", "delivery"]
     assert all("\n" not in line for line in report.database_errors)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 5 and all(r.exc_info is None for r in errors)
+    assert len(errors) == 4 and all(r.exc_info is None for r in errors)
     core.db.engine.dispose()
 
 
@@ -232,7 +232,7 @@ def test_two_instances_take_a_media_repeat_once_and_an_acknowledged_one_is_not_s
     clock.advance(timedelta(minutes=15))  # nobody acknowledged: every alert repeats
     one, two = instance(url, clock, tmp_path), instance(url, clock, tmp_path)
     try:
-        a, b = run_together(lambda: media_clock.chase_media(one), lambda: media_clock.chase_media(two))
+        a, b = run_together(lambda: chase_overdue(one).media_steps, lambda: chase_overdue(two).media_steps)
     finally:
         one.db.engine.dispose()
         two.db.engine.dispose()
