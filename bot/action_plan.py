@@ -31,7 +31,7 @@ from bot import audit, deadlines, review_clocks
 from bot.core import Core
 from bot.errors import Invalid, NotFound, Refused
 from bot.models import Case, Deadline, Publication
-from bot.models_actions import ReviewAction
+from bot.models_actions import NonPublication, ReviewAction
 from bot.protocol import UnknownAgency
 from bot.stages import AFTER_PUBLICATION, LABELS, LOCAL_REVIEW, REVIEW_WORK, Stage
 
@@ -96,7 +96,8 @@ def _check_due(session: Session, core: Core, case: Case, due: date | None, large
     if due is None:
         if larger:
             raise Invalid({"due": "A larger piece of work needs its own due date (--due DATE)."})
-        if case.stage not in _PUBLISHABLE and review_clocks.find(session, case, "actions_due") is None:
+        unpublished = session.get(NonPublication, case.id) is not None or case.stage not in _PUBLISHABLE
+        if unpublished and review_clocks.find(session, case, "actions_due") is None:
             raise Invalid({"due": f"{case.ref} will not be published, so the 12 weeks have no start: "
                                   "give the due date (--due DATE)."})
         return
@@ -181,7 +182,9 @@ def _note(action: ReviewAction, kind: str, note: str, at: datetime, actor: str) 
     action.notes = [*action.notes, {"at": at.isoformat(), "by": actor, "kind": kind, "note": note}]
 
 
-def progress(session: Session, core: Core, case: Case, action: ReviewAction, *, note: str, actor: str) -> None:
+def progress(
+    session: Session, core: Core, case: Case, action: ReviewAction, *, note: str, actor: str
+) -> None:
     """The agency reported progress (STK App 3 stage 3: the PIP monitors the plan)."""
     _require(case, action, OUTSTANDING, "progress is recorded while the action is open or in progress")
     now = core.clock.now()
@@ -190,7 +193,9 @@ def progress(session: Session, core: Core, case: Case, action: ReviewAction, *, 
     audit.record(session, at=now, actor=actor, kind="action_progress", case_id=case.id, number=action.number)
 
 
-def evidence(session: Session, core: Core, case: Case, action: ReviewAction, *, note: str, actor: str) -> None:
+def evidence(
+    session: Session, core: Core, case: Case, action: ReviewAction, *, note: str, actor: str
+) -> None:
     """Evidence that the action is done and how its impact is measured (STK App 3 stage 4)."""
     _require(case, action, UNRESOLVED, "evidence is added until the action is verified or closed")
     now = core.clock.now()
@@ -288,6 +293,16 @@ def counts(session: Session, core: Core, case: Case) -> dict[str, int]:
 def summary(session: Session, core: Core, case: Case) -> dict[str, int] | None:
     """The counts for the case card once the review is published (None before)."""
     return counts(session, core, case) if case.stage in AFTER_PUBLICATION else None
+
+
+def card_line(counts: dict[str, int]) -> str:
+    """The plan in one line of fixed words and numbers (Slack and Teams cards)."""
+    if not counts["total"]:
+        return "no actions recorded yet ('review-bot case REF actions add')"
+    line = (f"{counts['total']} action(s): {counts['open']} open ({counts['overdue']} overdue, "
+            f"{counts['awaiting_verification']} awaiting verification), {counts['verified']} verified, "
+            f"{counts['closed']} closed")
+    return line + (f"; {counts['larger']} larger piece(s) of work" if counts["larger"] else "")
 
 
 def chase_words(session: Session, deadline: Deadline) -> tuple[str, str]:

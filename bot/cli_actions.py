@@ -61,7 +61,8 @@ def actions(click_ctx: click.Context, as_json: bool) -> None:
 
 def _print_plan(data: dict[str, Any]) -> None:
     c = data["counts"]
-    click.echo(f"{data['ref']}  action plan: {c['total']} action(s); {c['open']} open ({c['overdue']} overdue, "
+    click.echo(f"{data['ref']}  action plan: {c['total']} action(s); {c['open']} open ({c['overdue']} "
+               f"overdue, "
                f"{c['awaiting_verification']} awaiting verification), {c['verified']} verified, "
                f"{c['closed']} closed")
     if data["twelve_weeks_end"]:
@@ -82,7 +83,8 @@ def _print_plan(data: dict[str, Any]) -> None:
 @click.option("--text", required=True, help="The action (SMART; kept in the record, never in chat).")
 @click.option("--due", callback=_day_cb, metavar="DATE", help="Default: 12 weeks after publication.")
 @click.option("--larger", is_flag=True, help="A larger piece of work: longer timescale, reported separately.")
-@click.option("--recommendation", type=click.IntRange(1, 999), metavar="N", help="The recommendation it answers.")
+@click.option("--recommendation", type=click.IntRange(1, 999), metavar="N",
+              help="The recommendation it answers.")
 @click.pass_context
 def actions_add(click_ctx: click.Context, agency: str, text: str, due: date | None, larger: bool,
                 recommendation: int | None) -> None:
@@ -165,9 +167,12 @@ def item_due(click_ctx: click.Context, due: date) -> None:
 @case.command("not-publishing")
 @click.option("--reasons", required=True, help="Why the report is not published (for the National Panel).")
 @click.option("--instead", help="What is published instead (improvement information, KIR l.320).")
-@click.option("--decided", callback=_day_cb, metavar="DATE", help="When the partners decided (default today).")
+@click.option("--decided", callback=_day_cb, metavar="DATE",
+              help="When the partners decided (default today).")
 @click.pass_context
-def case_not_publishing(click_ctx: click.Context, reasons: str, instead: str | None, decided: date | None) -> None:
+def case_not_publishing(
+    click_ctx: click.Context, reasons: str, instead: str | None, decided: date | None
+) -> None:
     """Record the decision not to publish the report (then: draft non-publication-notice)."""
     from bot.usecases.actions import record_not_publishing
 

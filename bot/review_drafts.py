@@ -78,7 +78,7 @@ def _facts(session: Session, core: Core, case: Case, kind: str) -> dict[str, Any
         "publication_date": pub.publication_date,
         "target": None, "period": str(review_clocks.duration(core, case, "prepub_notice")),
         "embargo_reason": EMBARGO_LABELS.get(pub.embargo_reason or "", None),
-        "expected": pub.expected_publication_date,
+        "expected": pub.expected_publication_date, "unpublished": False,
     }
     target = review_clocks.find(session, case, "lcspr_publication")
     if target is not None:
@@ -87,7 +87,8 @@ def _facts(session: Session, core: Core, case: Case, kind: str) -> dict[str, Any
     facts["notice_by"] = core.calendar.local_date(notice.due_at) if notice else None
     if kind == "non-publication-notice":
         decision = _nonpublication(session, case)
-        facts.update(decided_on=decision.decided_on, reasons=decision.reasons, instead=decision.instead)
+        facts.update(decided_on=decision.decided_on, reasons=decision.reasons, instead=decision.instead,
+                     unpublished=True)
     elif kind == "delay-notice":
         if pub.embargo_reason is None:
             raise Refused(f"{case.ref}: record the delay first (case {case.ref} embargo --reason ...)")

@@ -49,7 +49,8 @@ def at(now: str, bot: Bot, *args: str, code: int = 0, actor: str = BM) -> str:
 def tick(bot: Bot, now: str) -> list[tuple[str, str, str]]:
     before = len(bot.sent())
     bot("tick", "--now", now)
-    return [(str(m["To"]), str(m["Cc"] or ""), " ".join(str(m["Subject"]).split())) for m in bot.sent()[before:]]
+    return [(str(m["To"]), str(m["Cc"] or ""), " ".join(str(m["Subject"]).split()))
+            for m in bot.sent()[before:]]
 
 
 def all_mail(tmp_path: Path) -> str:
@@ -74,7 +75,8 @@ def endorsed_case(bot: Bot) -> str:
               "--recommendation", "1")
     assert said.strip() == f"{ref}: action 1 added for police, due 12 weeks after publication"
     for now, command in (("2025-04-15T10:00", "workstream-met"), ("2025-04-16T10:00", "minutes-sent"),
-                         ("2025-04-22T10:00", "to-business-group"), ("2025-05-06T10:00", "business-group-approved"),
+                         ("2025-04-22T10:00", "to-business-group"),
+                         ("2025-05-06T10:00", "business-group-approved"),
                          ("2025-06-02T10:00", "endorsed")):
         at(now, bot, "case", ref, command)
     return ref
@@ -91,8 +93,8 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
     refused = at("2025-07-01T10:01", bot, "case", ref, "actions", "add", "--agency", "icb", "--text", TEXT_2,
                  "--larger", code=2)
     assert "needs its own due date" in refused
-    refused = at("2025-07-01T10:01", bot, "case", ref, "actions", "add", "--agency", "nobody", "--text", TEXT_2,
-                 code=2)
+    refused = at("2025-07-01T10:01", bot, "case", ref, "actions", "add", "--agency", "nobody",
+                 "--text", TEXT_2, code=2)
     assert "nobody" in refused and "police" in refused  # the valid slugs are listed
     said = at("2025-07-01T10:02", bot, "case", ref, "actions", "add", "--agency", "icb", "--text", TEXT_2,
               "--due", "2025-12-01", "--larger", "--recommendation", "2")
@@ -102,7 +104,8 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
 
     notice = at("2025-07-01T10:04", bot, "case", ref, "draft", "prepublication-notice")
     progress = notice.split("The recommendations and progress against them")[1]
-    assert "3 action(s): 3 open (0 awaiting verification), 0 verified, 0 closed; 1 larger piece(s) of work" in progress
+    assert ("3 action(s): 3 open (0 awaiting verification), 0 verified, 0 closed; 1 larger piece(s) of work"
+            in progress)
     rec_1, rec_2 = progress.split("Recommendation 1")[1].split("Recommendation 2")
     assert f"Action 1 (Example Constabulary): {TEXT_1}" in rec_1 and TEXT_3 in rec_1
     assert "Due Thursday 23 October 2025 (12 weeks after publication)." in rec_1
@@ -134,7 +137,8 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
     assert [(to, subject.split(": ", 1)[0]) for to, _, subject in reminders] == [
         (POLICE, f"[{ref}] Reminder"), (LA, f"[{ref}] Reminder")]
     assert "action 1 of the review's action plan, recommendation 1 (D-14)" in reminders[0][2]
-    at("2025-10-23T15:00", bot, "case", ref, "actions", "3", "progress", "--note", "Audit booked for Hollybank")
+    at("2025-10-23T15:00", bot, "case", ref, "actions", "3", "progress", "--note",
+       "Audit booked for Hollybank")
     chases = sorted(m for m in tick(bot, "2025-10-24T09:00") if "action plan" in m[2])
     assert [(to, cc) for to, cc, _ in chases] == [(POLICE, BM), (LA, BM)] and "Overdue" in chases[0][2]
     assert json.loads(at("2025-10-24T09:01", bot, "case", ref, "actions", "--json"))["counts"]["overdue"] == 2
@@ -143,7 +147,8 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
     assert "2 action(s) not yet verified or closed (1, 3)" in refused
     refused = at("2025-10-24T10:01", bot, "case", ref, "actions", "1", "submit", code=2)
     assert "no evidence yet" in refused
-    at("2025-10-24T10:02", bot, "case", ref, "actions", "1", "evidence", "--note", "Training records for 40 officers")
+    at("2025-10-24T10:02", bot, "case", ref, "actions", "1", "evidence", "--note",
+       "Training records for 40 officers")
     assert "evidence submitted" in at("2025-10-24T10:03", bot, "case", ref, "actions", "1", "submit")
     # Verification is the QA group's (STK App 3 stage 4), not the business unit's.
     refused = at("2025-10-24T10:04", bot, "case", ref, "actions", "1", "verify", code=2)
@@ -160,7 +165,8 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
     assert (one["status"], one["verified_by"], one["notes"][0]["kind"]) == ("verified", QA, "evidence")
     assert (two["status"], three["status"], three["close_reason"]) == ("open", "superseded",
                                                                        "Replaced by the regional audit")
-    assert plan["counts"]["open"] + plan["counts"]["verified"] + plan["counts"]["closed"] == plan["counts"]["total"]
+    counts = plan["counts"]
+    assert counts["open"] + counts["verified"] + counts["closed"] == counts["total"]
     view = json.loads(at("2025-10-24T10:09", bot, "case", ref, "--json"))
     states = {d["owner"]: d["state"] for d in view["deadlines"] if d["kind"] == "action_due"}
     assert states == {"agency:police": "met-late", "agency:icb": "open", "agency:la-csc": "cancelled"}
@@ -182,3 +188,38 @@ def test_an_alternative_learning_route_needs_dates_and_a_stage_for_a_plan(bot: B
                  code=2)
     assert "the action plan is drafted with the first draft" in refused
     assert "no action 4" in at("2025-01-20T10:02", bot, "case", ref, "actions", "4", "submit", code=2)
+
+
+def test_the_non_publication_notice_needs_the_decision_first(bot: Bot, tmp_path: Path) -> None:
+    ref = endorsed_case(bot)
+    refused = at("2025-06-03T10:00", bot, "case", ref, "draft", "non-publication-notice", code=2)
+    assert f"record the decision not to publish first (case {ref} not-publishing --reasons ...)" in refused
+    refused = at("2025-06-03T10:01", bot, "case", ref, "not-publishing", "--reasons", " ", code=2)
+    assert "Give the reasons not to publish" in refused
+    said = at("2025-06-03T10:02", bot, "case", ref, "not-publishing", "--reasons",
+              "Publication would identify the surviving siblings in a small community",
+              "--instead", "A learning briefing and the improvement plan", "--decided", "2025-06-02")
+    assert "draft non-publication-notice" in said
+    out = tmp_path / "notice.txt"
+    at("2025-06-03T10:03", bot, "case", ref, "draft", "non-publication-notice", "--out", str(out))
+    notice = out.read_text()
+    assert "Subject: Local child safeguarding practice review " + ref + ": decision not to publish" in notice
+    assert "Child Safeguarding Practice Review Panel" in notice and "Secretary of State" in notice
+    assert "On Monday 2 June 2025 the partners decided that it is not appropriate to publish" in notice
+    assert "Publication would identify the surviving siblings in a small community" in notice
+    assert "What we will publish instead\nA learning briefing and the improvement plan" in notice
+    assert f"- Action 1 (Example Constabulary): {TEXT_1}" in notice
+    assert "[Complete: its due date; the report is not published" in notice
+    assert "Not sent by the bot" in notice
+    # Without publication the 12 weeks have no start: a new action needs its own date.
+    refused = at("2025-06-03T10:04", bot, "case", ref, "actions", "add", "--agency", "icb", "--text", TEXT_2,
+                 code=2)
+    assert "will not be published, so the 12 weeks have no start" in refused
+    view = json.loads(at("2025-06-03T10:05", bot, "case", ref, "--json"))
+    [event] = [e for e in view["events"] if e["kind"] == "not_publishing_recorded"]
+    assert event["detail"] == {"decided_on": "2025-06-02", "instead": True}  # no reasons in the trail
+    assert "siblings" not in json.dumps(view)
+    at("2025-07-01T10:00", bot, "case", ref, "publication-date", "2025-07-31")
+    at("2025-07-31T09:00", bot, "case", ref, "published")
+    refused = at("2025-07-31T09:01", bot, "case", ref, "draft", "non-publication-notice", code=2)
+    assert "is published: there is no non-publication to notify" in refused

@@ -105,7 +105,8 @@ def act_on(
         elif step == "verify":
             action_plan.verify(session, core, case, action, actor=actor.key)
         elif step == "close":
-            action_plan.close(session, core, case, action, outcome=outcome, reason=reason or "", actor=actor.key)
+            action_plan.close(session, core, case, action, outcome=outcome, reason=reason or "",
+                              actor=actor.key)
         else:
             if due is None:
                 raise Refused("give the new due date")
@@ -114,7 +115,8 @@ def act_on(
         if step == "due" and action.due_on:
             said += f", due {action.due_on:%d %b %Y}"
         return Result(message=f"{case.ref}: action {action.number} {said}", ref=case.ref,
-                      changed=(("case", case.id or 0),), data={"number": action.number, "status": action.status})
+                      changed=(("case", case.id or 0),),
+                      data={"number": action.number, "status": action.status})
 
 
 def record_not_publishing(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import AdaptiveCard, CardElement
 
+from bot import action_plan
 from bot.media_routing import ROLE_LABELS, Routing
 from bot.privacy import plain_label
 from bot.protocol import MEDIA_OUTPUTS
@@ -56,13 +57,18 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
         body.append(fact("Route", ROUTE_LABELS.get(view["route"], view["route"])))
     if view.get("missing"):
         body.append(fact("Still to complete", f"{len(view['missing'])} item(s) in the case record"))
-    deadlines = [d for d in view.get("deadlines", []) if d["state"] != "cancelled"]
+    # An action's clock is counted in the plan's line, not listed (decision 0027).
+    deadlines = [d for d in view.get("deadlines", [])
+                 if d["state"] != "cancelled" and d["kind"] != action_plan.CLOCK]
     if deadlines:
         body.append(line(("Deadlines", True), separator=True))
     for d in deadlines:
         when = (f"met {local_time(d['met_at'], tz)}" if d.get("met_at") else
                 f"due {local_time(d['due_at'], tz)} ({time_left(d['due_at'], now) or d['state']})")
         body.append(line(f"{STATE_MARK.get(d['state'], '')} {d['label']}: {when}"))
+    if view.get("actions"):  # counts only: an action's text never reaches a chat
+        body.append(line(("Action plan", True), separator=True))
+        body.append(line(action_plan.card_line(view["actions"]).replace("REF", view["ref"])))
     requests = view.get("requests", [])
     if requests:
         body.append(line(("Agency returns", True), separator=True))
