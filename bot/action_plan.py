@@ -8,7 +8,8 @@ Statuses (:data:`STATUSES`, for the report and every reader):
 * ``in_progress``: the agency reported progress (stage 3: the PIP monitors it at each meeting);
 * ``evidence_submitted``: the agency says it is done and evidence is in (KIR l.334: "agencies tell
   the workstream"): its clock is met, the QA group has to verify it;
-* ``verified``: the QA group verified the evidence and how impact is measured (stage 4);
+* ``verified``: the QA group verified the evidence and how impact is measured (stage 4); or it
+  sent the evidence back (``send_back``): in progress again, its clock running once more;
 * ``not_achieved``: closed without being achieved, with the reason the annual report gives
   (STK l.394);
 * ``superseded``: replaced (by another action, a national change), with the reason.
@@ -229,6 +230,19 @@ def verify(session: Session, core: Core, case: Case, action: ReviewAction, *, ac
     now = core.clock.now()
     action.status, action.verified_at, action.verified_by = "verified", now, actor
     audit.record(session, at=now, actor=actor, kind="action_verified", case_id=case.id, number=action.number)
+
+
+def send_back(session: Session, core: Core, case: Case, action: ReviewAction, *, reason: str,
+              actor: str) -> None:
+    """The QA group is not satisfied with the evidence (STK App 3 stage 4): the action is in
+    progress again and its agency is chased to its date once more (at once if it has passed)."""
+    _require(case, action, AWAITING_VERIFICATION, "only submitted evidence is sent back")
+    now = core.clock.now()
+    _note(action, "returned", _free_text(reason, "reason", "reason"), now, actor)
+    action.status, action.submitted_at, action.deadline_id = "in_progress", None, None
+    _open_clock(session, core, case, action, now)
+    audit.record(session, at=now, actor=actor, kind="action_returned", case_id=case.id, number=action.number,
+                 agency=action.agency)
 
 
 def close(session: Session, core: Core, case: Case, action: ReviewAction, *, outcome: str, reason: str,

@@ -4,7 +4,7 @@ use case of bot/usecases/actions.py; one transaction acts.
 
     case REF actions [--json]
     case REF actions add --agency SLUG --text T [--due DATE] [--larger] [--recommendation N]
-    case REF actions N progress --note T | evidence --note T | submit | verify
+    case REF actions N progress --note T | evidence --note T | submit | verify | return --reason T
     case REF actions N close --reason T [--outcome not-achieved|superseded] | due DATE
 """
 
@@ -144,6 +144,14 @@ def item_submit(click_ctx: click.Context) -> None:
 def item_verify(click_ctx: click.Context) -> None:
     """The QA group verified the evidence (STK App 3 stage 4); --actor names the verifier."""
     _step(click_ctx, "verify")
+
+
+@item.command("return")
+@click.option("--reason", required=True, help="What the evidence lacks (kept in the record only).")
+@click.pass_context
+def item_return(click_ctx: click.Context, reason: str) -> None:
+    """The QA group sends the evidence back: in progress again, chased to its date again."""
+    _step(click_ctx, "return", reason=reason)
 
 
 @item.command("close")

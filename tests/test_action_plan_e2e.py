@@ -153,30 +153,41 @@ def test_an_action_plan_from_the_draft_to_verification(bot: Bot, tmp_path: Path)
     # Verification is the QA group's (STK App 3 stage 4), not the business unit's.
     refused = at("2025-10-24T10:04", bot, "case", ref, "actions", "1", "verify", code=2)
     assert "Only the QA group, Quality Assurance Partnership (example), verifies" in refused
-    assert "verified" in at("2025-10-24T10:05", bot, "case", ref, "actions", "1", "verify", actor=QA)
-    assert "superseded" in at("2025-10-24T10:06", bot, "case", ref, "actions", "3", "close", "--reason",
+    # The QA group sends the evidence back: in progress again, and its agency is chased at once
+    # (its date has passed); then better evidence is verified.
+    said = at("2025-10-24T10:05", bot, "case", ref, "actions", "1", "return", "--reason",
+              "Custody audit missing", actor=QA)
+    assert said.strip() == f"{ref}: action 1 in progress"
+    [chase] = [m for m in tick(bot, "2025-10-24T10:06") if "action plan" in m[2]]
+    assert chase[:2] == (POLICE, BM) and "Overdue: action 1" in chase[2]
+    at("2025-10-24T10:07", bot, "case", ref, "actions", "1", "evidence", "--note", "Custody audit attached")
+    at("2025-10-24T10:08", bot, "case", ref, "actions", "1", "submit")
+    assert "verified" in at("2025-10-24T10:09", bot, "case", ref, "actions", "1", "verify", actor=QA)
+    assert "superseded" in at("2025-10-24T10:10", bot, "case", ref, "actions", "3", "close", "--reason",
                               "Replaced by the regional audit", "--outcome", "superseded")
     # Submitted and closed: no agency is chased again (the business unit's D-14 clock runs on).
     assert [m for m in tick(bot, "2025-10-28T09:00") if "action plan" in m[2]] == []
-    at("2025-10-24T10:07", bot, "case", ref, "actions-achieved")  # the larger piece of work runs on
+    at("2025-10-24T10:11", bot, "case", ref, "actions-achieved")  # the larger piece of work runs on
 
-    plan = json.loads(at("2025-10-24T10:08", bot, "case", ref, "actions", "--json"))
+    plan = json.loads(at("2025-10-24T10:12", bot, "case", ref, "actions", "--json"))
     one, two, three = plan["actions"]
-    assert (one["status"], one["verified_by"], one["notes"][0]["kind"]) == ("verified", QA, "evidence")
+    assert (one["status"], one["verified_by"]) == ("verified", QA)
+    assert [n["kind"] for n in one["notes"]] == ["evidence", "returned", "evidence"]
     assert (two["status"], three["status"], three["close_reason"]) == ("open", "superseded",
                                                                        "Replaced by the regional audit")
     counts = plan["counts"]
     assert counts["open"] + counts["verified"] + counts["closed"] == counts["total"]
-    view = json.loads(at("2025-10-24T10:09", bot, "case", ref, "--json"))
+    view = json.loads(at("2025-10-24T10:13", bot, "case", ref, "--json"))
     states = {d["owner"]: d["state"] for d in view["deadlines"] if d["kind"] == "action_due"}
     assert states == {"agency:police": "met-late", "agency:icb": "open", "agency:la-csc": "cancelled"}
     kinds = [e["kind"] for e in view["events"]]
-    for kind in ("action_added", "action_progress", "action_evidence", "action_submitted", "action_verified",
-                 "action_closed"):
+    for kind in ("action_added", "action_progress", "action_evidence", "action_submitted", "action_returned",
+                 "action_verified", "action_closed"):
         assert kind in kinds
     # Free text stays in the plan: not in the case view (its events included) nor in any email.
     shown = json.dumps(view) + all_mail(tmp_path)
-    for private in (TEXT_1, TEXT_2, TEXT_3, "Smithfield", "Hollybank", "Training records", "regional audit"):
+    for private in (TEXT_1, TEXT_2, TEXT_3, "Smithfield", "Hollybank", "Training records", "regional audit",
+                    "Custody audit"):
         assert private not in shown
 
 

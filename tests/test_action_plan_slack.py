@@ -1,10 +1,12 @@
-"""The action plan on the Slack card (the real bolt App against the local Slack Web API): once the
-review is published the card counts the plan (open, overdue, awaiting verification, verified,
-closed) and never shows an action's text; then chasers queued for two overdue actions are
-cancelled at delivery because one was submitted and verified and the other closed meanwhile."""
+"""The action plan on the Slack card (the real bolt App against the local Slack Web API) and on
+the Teams card drawn from the same view: once the review is published the card counts the plan
+(open, overdue, awaiting verification, verified, closed) and never shows an action's text; then
+chasers queued for two overdue actions are cancelled at delivery because one was submitted and
+verified and the other closed meanwhile."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +17,8 @@ from bot.cases import get_case
 from bot.chasers import chase_overdue
 from bot.models import OutboxMessage
 from bot.outbox import deliver
+from bot.views import case_view
+from handlers.teams.views import case_card as teams_case_card
 from tests.support.slack_api import NOW, SlackHarness
 from tests.support.slack_api import slack as slack  # the fixture
 from tests.support.slack_api import slack_api as slack_api  # the fixture
@@ -82,6 +86,11 @@ def test_the_card_counts_the_plan_and_cancels_chasers_no_longer_due(
 
     text, _ = last_card(slack, case)
     assert "2 action(s): 0 open (0 overdue, 0 awaiting verification), 1 verified, 1 closed" in text
+    with core.db.session() as s:  # Teams renders the same view model: counts, no text
+        view = case_view(s, core, get_case(s, ref))
+    teams_card = json.dumps(teams_case_card(view, (), now=core.clock.now(), tz=None))
+    assert "Action plan" in teams_card and "1 verified, 1 closed" in teams_card
+    assert "review action (D-14)" not in teams_card and "Hollybank" not in teams_card
     sent = slack.api.everything_sent()
     for private in (TEXT_1, TEXT_2, "Smithfield", "Hollybank", "Training records", "regional audit"):
         assert private not in sent

@@ -25,7 +25,9 @@ from bot.protocol import Person
 from bot.usecases.common import case_refused, require_business_unit
 from bot.usecases.result import Result
 
-STEPS = ("progress", "evidence", "submit", "verify", "close", "due")
+STEPS = ("progress", "evidence", "submit", "verify", "return", "close", "due")
+#: The QA group's steps (STK App 3 stage 4).
+QA_STEPS = ("verify", "return")
 
 
 def verifier(core: Core) -> tuple[Person, str]:
@@ -43,12 +45,12 @@ def _is(person: Person, actor: Actor) -> bool:
         bool(person.teams_user_id) and key == f"teams:{person.teams_user_id}".lower())
 
 
-def require_verifier(core: Core, actor: Actor, ref: str) -> None:
+def require_verifier(core: Core, actor: Actor, ref: str, step: str = "verify") -> None:
     person, capacity = verifier(core)
     if not _is(person, actor):
-        case_refused(core, actor, "action_verify", ref)
-        raise Refused(f"Only {capacity}, {person.name}, verifies an action (STK App 3 stage 4). On the "
-                      "command line, name them with --actor EMAIL.")
+        case_refused(core, actor, f"action_{step}", ref)
+        raise Refused(f"Only {capacity}, {person.name}, verifies an action or sends its evidence back (STK "
+                      "App 3 stage 4). On the command line, name them with --actor EMAIL.")
 
 
 def list_actions(core: Core, actor: Actor, ref: str) -> Result:
@@ -87,11 +89,11 @@ def act_on(
     reason: str | None = None, outcome: str = "not-achieved", due: date | None = None,
 ) -> Result:
     """One step of action ``number``: ``progress``/``evidence`` (a note), ``submit``, ``verify``,
-    ``close`` (a reason), ``due`` (a date)."""
+    ``return`` (the QA group sends the evidence back, a reason), ``close`` (a reason), ``due``."""
     if step not in STEPS:
         raise Refused(f"the steps are: {', '.join(STEPS)}")
-    if step == "verify":
-        require_verifier(core, actor, ref)
+    if step in QA_STEPS:
+        require_verifier(core, actor, ref, step)
     else:
         require_business_unit(core, actor, f"action_{step}", ref)
     with core.transaction() as session:
@@ -104,6 +106,8 @@ def act_on(
             action_plan.submit(session, core, case, action, actor=actor.key)
         elif step == "verify":
             action_plan.verify(session, core, case, action, actor=actor.key)
+        elif step == "return":
+            action_plan.send_back(session, core, case, action, reason=reason or "", actor=actor.key)
         elif step == "close":
             action_plan.close(session, core, case, action, outcome=outcome, reason=reason or "",
                               actor=actor.key)

@@ -168,7 +168,7 @@ def case_card(
 
     lines = []
     for d in view.get("deadlines", []):
-        if d["state"] == "cancelled" or d["kind"] == action_plan.CLOCK:  # the plan's counts say it
+        if d["state"] == "cancelled" or d.get("kind") == action_plan.CLOCK:  # the plan's counts say it
             continue
         mark = STATE_MARK.get(d["state"], "")
         if d["met_at"]:

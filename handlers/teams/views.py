@@ -59,7 +59,7 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
         body.append(fact("Still to complete", f"{len(view['missing'])} item(s) in the case record"))
     # An action's clock is counted in the plan's line, not listed (decision 0027).
     deadlines = [d for d in view.get("deadlines", [])
-                 if d["state"] != "cancelled" and d["kind"] != action_plan.CLOCK]
+                 if d["state"] != "cancelled" and d.get("kind") != action_plan.CLOCK]
     if deadlines:
         body.append(line(("Deadlines", True), separator=True))
     for d in deadlines:
