@@ -310,6 +310,7 @@ main.add_command(case)
 main.add_command(triage)
 main.add_command(media)
 main.add_command(chair_away)
+import bot.cli_actions  # noqa: E402  (registers `case REF actions ...`; decision 0027)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
 

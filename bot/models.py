@@ -353,4 +353,9 @@ class DoorRequest(SQLModel, table=True):
 
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
-from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401
+from bot import (  # noqa: E402, F401
+    models_actions,
+    models_chronology,
+    models_outbox,
+    models_review,
+)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot import audit, deadlines, reasons
+from bot import action_plan, audit, deadlines, reasons
 from bot.core import Core
 from bot.mailer import render
 from bot.models import Case, Deadline
@@ -72,11 +72,14 @@ def step(session: Session, core: Core, case: Case, deadline: Deadline, name: str
     assert deadline.owner is not None
     who = resolve(session, core, case, deadline.owner)
     clock = CLOCKS.get(deadline.kind)
+    said, record = label(deadline), clock.record if clock else ""
+    if deadline.kind == action_plan.CLOCK:  # which action: its number, never its text
+        said, record = action_plan.chase_words(session, deadline)
     common = {
-        "ref": case.ref, "partnership": core.protocol.partnership.name, "deadline_label": label(deadline),
+        "ref": case.ref, "partnership": core.protocol.partnership.name, "deadline_label": said,
         "due_at": deadline.due_at, "owner_name": who.name, "owed": clock.owed if clock else "",
         "stage_label": LABELS[Stage(case.stage)], "standing_in": who.standing_in,
-        "record": (clock.record if clock else "").replace("REF", case.ref),
+        "record": record.replace("REF", case.ref),
     }
     # Sent only while the clock runs and the case is open (issue 9 item 6).
     reason = f"{reasons.deadline(deadline)} {reasons.case(case)}"

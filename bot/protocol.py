@@ -73,11 +73,14 @@ class Roles(_Strict):
     # manager is chased instead, and told why.
     workstream_chair: Person | None = None  # KIR l.288-302: the LCSPR workstream's chair
     business_group: Person | None = None  # KIR l.306: the members' list, approves electronically
+    # Verifies a review's actions (STK App 3 stage 4: the Quality Assurance Partnership's
+    # moderation). Unset: the business manager verifies (bot.action_plan).
+    qa_group: Person | None = None
 
     @field_validator(
         "chair", "deputy_chair", "press_office", "executive", "communications_lead",
         "director_of_people", "independent_scrutineer", "workstream_chair", "business_group",
-        mode="before",
+        "qa_group", mode="before",
     )
     @classmethod
     def _nobody(cls, value: Any) -> Any:

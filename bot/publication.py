@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot import audit, deadlines, review_clocks
+from bot import action_plan, audit, deadlines, review_clocks
 from bot.cases import move_stage, require_stage
 from bot.core import Core
 from bot.errors import Invalid, Refused
@@ -167,6 +167,7 @@ def publish(
         review_clocks.cancel(session, case, kind, now)
     for kind in AFTER:
         review_clocks.start(session, core, case, kind, anchor_at=at)
+    action_plan.start_clocks(session, core, case, at)  # actions due 12 weeks after it (D-14)
     move_stage(session, core, case, Stage.PUBLISHED, actor, published_at=at.isoformat(),
                **({"notices_not_recorded": unrecorded} if unrecorded else {}))
 

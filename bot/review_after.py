@@ -2,8 +2,8 @@
 clocks publication started (D-13 website review, D-14 actions, D-15 recall event).
 
 One transition per function, like bot/cases.py. The action plan itself (owners, evidence, the QA
-group's verification) is a later module's; here D-14 is met when the business unit records the
-actions achieved.
+group's verification) is bot/action_plan.py's; here D-14 is met when the business unit records the
+actions achieved, which waits for every action of the 12 weeks to be verified or closed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import audit, review_clocks
+from bot import action_plan, audit, review_clocks
 from bot.cases import move_stage, require_stage
 from bot.core import Core
 from bot.errors import Invalid, Refused
@@ -63,5 +63,11 @@ def website_reviewed(
 def actions_achieved(
     session: Session, core: Core, case: Case, *, actor: str, at: datetime | None = None
 ) -> None:
-    """D-14 met: the action plan's actions are achieved (KIR l.276)."""
+    """D-14 met: the action plan's actions are achieved (KIR l.276). Refused while an action
+    of the 12 weeks is open (the plan is in bot.action_plan); a larger piece of work runs on."""
+    waiting = action_plan.unresolved(session, case, larger=False)
+    if waiting:
+        numbers = ", ".join(str(a.number) for a in waiting[:10]) + (", ..." if len(waiting) > 10 else "")
+        raise Refused(f"{case.ref}: {len(waiting)} action(s) not yet verified or closed ({numbers}); verify "
+                      f"or close them first ('review-bot case {case.ref} actions' lists them)")
     _meet(session, core, case, "actions_due", "actions_achieved", actor=actor, at=at)

@@ -73,6 +73,12 @@ CLOCKS: dict[str, ReviewClock] = {
         "The action plan's actions should be achieved 12 weeks after publication; anything larger "
         "goes to the partnership as a separate piece of work (KIR l.276).",
         "review-bot case REF actions-achieved"),
+    "action_due": ReviewClock(
+        "review action (D-14)", "agency", None,
+        "Complete the action your agency owns in the review's action plan and send the business unit "
+        "the evidence that it is done and how its impact is measured; the QA group verifies it (STK "
+        "App 3). If it will not be achieved in time, tell the business unit now (KIR l.334).",
+        "review-bot case REF actions N submit"),
     "recall_event": ReviewClock(
         "recall event (D-15)", "business_unit", "recall_event",
         "Hold the recall event, inviting the publication workshop's attendees (SW-COMMS l.118).",

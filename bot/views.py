@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import action_plan, audit
 from bot.agency_requests import requests_of
 from bot.calendar import Calendar
 from bot.core import Core
@@ -95,6 +95,8 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
         "next_step": NEXT_STEP[Stage(case.stage)].replace("REF", case.ref),
         "next_deadline": _next_deadline(core, deadlines, agency_of, now),
         "review": _review(session, case),
+        # Counts only, once published (decision 0027): an action's text never reaches a card.
+        "actions": action_plan.summary(session, core, case),
         "requests": [
             {
                 "agency": r.agency,

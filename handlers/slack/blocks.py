@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import cases, vocabulary
+from bot import action_plan, cases, vocabulary
 from bot.privacy import mrkdwn_escape, safe_label
 from bot.stages import CLOSED_STAGES
 from bot.usecases import common
@@ -168,7 +168,7 @@ def case_card(
 
     lines = []
     for d in view.get("deadlines", []):
-        if d["state"] == "cancelled":
+        if d["state"] == "cancelled" or d.get("kind") == action_plan.CLOCK:  # the plan's counts say it
             continue
         mark = STATE_MARK.get(d["state"], "")
         if d["met_at"]:
@@ -178,6 +178,9 @@ def case_card(
         lines.append(f"{mark} {escape(d['label'])}: {when}")
     if lines:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="*Deadlines*\n" + "\n".join(lines))))
+    if view.get("actions"):  # counts only (decision 0027): an action's text never reaches a chat
+        plan = action_plan.card_line(view["actions"]).replace("REF", ref)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Action plan*\n{escape(plan)}")))
     if view.get("next_step") and view["stage"] not in CLOSED_STAGES:  # fixed words per stage (bot.stages)
         nxt = view.get("next_deadline")
         owed = (f"\nNext deadline: {escape(nxt['label'])}, {escape(nxt['owner_label'])}, due "

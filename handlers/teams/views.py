@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from microsoft_teams.cards import AdaptiveCard, CardElement
 
+from bot import action_plan
 from bot.media_routing import ROLE_LABELS, Routing
 from bot.privacy import plain_label
 from bot.protocol import MEDIA_OUTPUTS
@@ -57,7 +58,9 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
         body.append(fact("Route", ROUTE_LABELS.get(view["route"], view["route"])))
     if view.get("missing"):
         body.append(fact("Still to complete", f"{len(view['missing'])} item(s) in the case record"))
-    deadlines = [d for d in view.get("deadlines", []) if d["state"] != "cancelled"]
+    # An action's clock is counted in the plan's line, not listed (decision 0027).
+    deadlines = [d for d in view.get("deadlines", [])
+                 if d["state"] != "cancelled" and d.get("kind") != action_plan.CLOCK]
     if deadlines:
         body.append(line(("Deadlines", True), separator=True))
     for d in deadlines:
@@ -67,6 +70,9 @@ def case_body(view: dict[str, Any], *, now: datetime | None, tz: ZoneInfo | None
     if view.get("next_step") and view["stage"] not in CLOSED_STAGES:
         body.append(line(("Next step", True), separator=True))
         body += next_step_lines(view, tz)
+    if view.get("actions"):  # counts only: an action's text never reaches a chat
+        body.append(line(("Action plan", True), separator=True))
+        body.append(line(action_plan.card_line(view["actions"]).replace("REF", view["ref"])))
     requests = view.get("requests", [])
     if requests:
         body.append(line(("Agency returns", True), separator=True))
