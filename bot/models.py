@@ -313,6 +313,10 @@ class ChatPost(SQLModel, table=True):
     #: When it was first posted (a media enquiry's time to notify, issue 4 item 6).
     posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: When the surface deleted it after the retention period (bot.retention_chat); the row stays.
+    deleted_at: datetime | None = _dt()
+    #: Failed attempts to delete it (retried on later ticks, the least tried first).
+    delete_attempts: int = 0
 
 
 class MediaStatement(SQLModel, table=True):
@@ -349,4 +353,9 @@ class DoorRequest(SQLModel, table=True):
 
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
-from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401
+from bot import (  # noqa: E402, F401
+    models_chronology,
+    models_outbox,
+    models_retention,
+    models_review,
+)
