@@ -3,8 +3,8 @@
 A hold is set for criminal or coroner's proceedings, an embargo, a complaint or a subject access
 request (process.md 8.3 "a legal hold flag for active criminal or coroner proceedings, embargoes or
 complaints"; a SAR must be answered from what was held when it arrived: UK GDPR Art 15, DPA 2018
-s 173 makes destroying requested data an offence). An embargoed review (the EMBARGOED stage, or an
-embargo recorded and the review not yet published) holds without anyone setting it.
+s 173 makes destroying requested data an offence). An embargoed review (the EMBARGOED stage: its
+publication waits for proceedings) holds without anyone setting it, until it moves on.
 
 Only the business manager or the Chair (or an operator on the server) sets or releases one; who and
 why is audited. The note is the business manager's own words: kept on the hold, shown by the CLI,
@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import exists, not_, or_
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import audit, leases
 from bot.actors import OPERATOR, Actor
 from bot.cases import get_case
 from bot.core import Core
 from bot.errors import Invalid, Refused
-from bot.models import Case, Publication
+from bot.models import Case
 from bot.models_retention import LegalHold
 from bot.stages import Stage
 from bot.usecases.common import case_refused
@@ -47,10 +47,7 @@ def reasons_held(session: Session, case: Case) -> list[str]:
     """Why the case is held now (empty: not held). "embargo" also when the review is embargoed."""
     assert case.id is not None
     reasons = [h.reason for h in open_holds(session, case.id)]
-    pub = session.get(Publication, case.id)
-    embargoed = case.stage == Stage.EMBARGOED or (
-        pub is not None and pub.embargoed_at is not None and pub.published_at is None)
-    if embargoed:
+    if case.stage == Stage.EMBARGOED:
         reasons.append("embargo")
     return list(dict.fromkeys(reasons))
 
@@ -58,12 +55,8 @@ def reasons_held(session: Session, case: Case) -> list[str]:
 def not_held(case_id: Any) -> Any:
     """A WHERE clause: the case ``case_id`` (a column; NULL: no case) is under no hold."""
     open_hold = exists().where(col(LegalHold.case_id) == case_id, col(LegalHold.released_at).is_(None))
-    embargo = exists().where(
-        col(Publication.case_id) == case_id, col(Publication.embargoed_at).is_not(None),
-        col(Publication.published_at).is_(None),
-    )
-    embargoed_stage = exists().where(col(Case.id) == case_id, col(Case.stage) == Stage.EMBARGOED.value)
-    return or_(case_id.is_(None), not_(or_(open_hold, embargo, embargoed_stage)))
+    embargoed = exists().where(col(Case.id) == case_id, col(Case.stage) == Stage.EMBARGOED.value)
+    return or_(case_id.is_(None), not_(or_(open_hold, embargoed)))
 
 
 def may_hold(actor: Actor) -> bool:
@@ -87,6 +80,9 @@ def hold(core: Core, actor: Actor, ref: str, reason: str, note: str | None = Non
     with core.transaction() as session:
         case = get_case(session, ref)
         assert case.id is not None
+        # The case row locked, as the purge locks it (bot.retention_purge.claim_case): a purge
+        # under way finishes first, and none starts on the case until this hold is committed.
+        leases.claim(session, Case, case.id, wait=True)
         if any(h.reason == reason for h in open_holds(session, case.id)):
             raise Refused(f"{case.ref} is already held ({reason})")
         now = core.clock.now()

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
 from bot import chat_posts, replies
@@ -38,6 +39,9 @@ SURFACE = "slack"
 
 #: One card per case even when a handler and the notifier both try to post it.
 _card_lock = threading.Lock()
+
+#: chat.delete errors that mean there is nothing left to delete.
+GONE = frozenset({"message_not_found", "channel_not_found"})
 
 #: Events that change nothing on the card.
 QUIET = frozenset({"action_refused", "auto_reply", "return_supplement"})
@@ -146,6 +150,15 @@ class SlackNotifier:
         happened. Safe on every tick; returns how many it posted."""
         return (repost_missing_cards(self.core, self.client, self.settings)
                 + repost_missing_media_alerts(self.core, self.client, self.settings))
+
+    def delete_post(self, conversation: str, message_id: str) -> None:
+        """Delete a post after the retention period (bot.retention_chat). A message or channel
+        Slack no longer has counts as deleted; anything else raises and a later tick retries."""
+        try:
+            self.client.chat_delete(channel=conversation, ts=message_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in GONE:
+                raise
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything handed over so far has been sent (tests, shutdown)."""

@@ -71,6 +71,10 @@ class TeamsNotifier:
         except Exception:  # never out of committed(): the commit already happened
             log.exception("teams notifier could not take events for cases %s", sorted(case_ids))
 
+    def delete_post(self, conversation: str, message_id: str) -> None:
+        """Delete a post after the retention period (bot.retention_chat); gone already is fine."""
+        self.connector.delete(self.service_url, conversation, message_id)
+
     def flush(self, timeout: float = 10.0) -> None:
         if self._executor is not None:
             done: Future[None] = self._executor.submit(lambda: None)

@@ -230,6 +230,11 @@ class TeamsConnector:
             if body.get("replyToId") != parts[4]:
                 return 400, {"error": {"code": "BadArgument"}}
             return 201, {"id": self._record("reply", conversation, body, reply_to=parts[4])}
+        if len(parts) == 5 and method == "DELETE":
+            with self._lock:
+                self._activities.discard((conversation, parts[4]))
+            self._record("delete", conversation, body, activity_id=parts[4])
+            return 200, {}
         if len(parts) == 5 and method == "PUT":
             return 200, {"id": self._record("update", conversation, body, activity_id=parts[4])}
         return 404, {"error": "not found"}
