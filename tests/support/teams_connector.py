@@ -53,7 +53,7 @@ def _b64(n: int) -> str:
 class Sent:
     """One call the bot made to the connector."""
 
-    method: str  # "create" | "reply" | "update" | "conversation"
+    method: str  # "create" | "reply" | "update" | "delete" | "conversation"
     conversation: str
     activity_id: str
     body: dict[str, Any]
@@ -259,7 +259,7 @@ def _handler(fake: TeamsConnector) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
 
     return Handler
 
