@@ -75,3 +75,15 @@ class AccessLog(SQLModel, table=True):
     what: str
     #: Facts about the access: a format, a draft's kind, a file count. Never content.
     detail: str | None = None
+
+
+class ChatReply(SQLModel, table=True):
+    """A thread reply the bot posted under one of its chat posts: deleted with it after the
+    retention period (bot.retention_chat), since deleting a Slack parent leaves its replies."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="chatpost.id", index=True)
+    #: A Slack message ts, a Teams activity id.
+    message_id: str
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 from typing import Protocol as TypingProtocol
+from typing import cast
 
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot import audit
 from bot.core import Core
 from bot.db import rowcount
 from bot.models import ChatPost
+from bot.models_retention import ChatReply
 from bot.privacy import log_message
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,31 @@ class PostDeleter(TypingProtocol):
         """Delete the message; return quietly if the surface no longer has it; raise on failure."""
 
 
+def record_reply(core: Core, surface: str, conversation: str, parent_id: str, reply_id: str) -> None:
+    """Remember a thread reply the surface posted under its post ``parent_id``, so the reply is
+    deleted with the post. A reply under no post the bot knows is not recorded."""
+    if not reply_id:
+        return
+    with core.db.transaction() as session:
+        post_id = session.exec(select(ChatPost.id).where(
+            ChatPost.surface == surface, ChatPost.conversation == conversation,
+            ChatPost.message_id == parent_id)).first()
+        if post_id is not None:
+            session.add(ChatReply(post_id=post_id, message_id=reply_id, posted_at=core.clock.now()))
+
+
+def _delete_replies(core: Core, deleter: PostDeleter, post_id: int, conversation: str) -> None:
+    """The post's thread replies first (a failure raises: the post waits for a later tick)."""
+    with core.db.session() as session:
+        replies = list(session.exec(select(ChatReply.id, ChatReply.message_id).where(
+            ChatReply.post_id == post_id, col(ChatReply.deleted_at).is_(None)).order_by(col(ChatReply.id))))
+    for reply_id, message_id in replies:
+        deleter.delete_post(conversation, message_id)
+        with core.db.transaction() as session:
+            session.execute(update(ChatReply).where(col(ChatReply.id) == reply_id)
+                            .values(deleted_at=core.clock.now()))
+
+
 def delete_due_posts(core: Core, post_ids: list[int]) -> int:
     """Delete each post through its surface's notifier; returns how many were deleted now."""
     deleted = 0
@@ -44,10 +71,12 @@ def delete_due_posts(core: Core, post_ids: list[int]) -> int:
             if post is None or post.deleted_at is not None:
                 continue
             surface, conversation, message_id = post.surface, post.conversation, post.message_id
-        deleter = core.notifier_for(surface)
-        if deleter is None or not hasattr(deleter, "delete_post"):
+        notifier = core.notifier_for(surface)
+        if notifier is None or not hasattr(notifier, "delete_post"):
             continue  # this installation does not run that surface now: left for one that does
+        deleter = cast(PostDeleter, notifier)
         try:
+            _delete_replies(core, deleter, post_id, conversation)
             deleter.delete_post(conversation, message_id)
         except Exception as exc:
             log.warning("could not delete %s post %s; a later tick retries: %s", surface, post_id,

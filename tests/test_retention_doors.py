@@ -21,7 +21,7 @@ from bot.cli import main
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.models import ChatPost
-from bot.models_retention import AccessLog
+from bot.models_retention import AccessLog, ChatReply
 from bot.retention import purge
 from tests.conftest import MONDAY_10, new_case
 from tests.support.slack_api import BUSINESS_MANAGER, NOW, SlackAPI, SlackHarness
@@ -145,8 +145,16 @@ def test_slack_posts_of_a_closed_case_are_deleted_once_after_the_period(
     del slack_api.fail["chat.delete"]
     assert purge(slack.core) == {"chat_posts": 1}
     assert purge(slack.core) == {}
+    # The card's thread replies first (Slack keeps a deleted parent's replies), then the card.
+    threaded = [c for c in slack_api.of("chat.postMessage") if c.body.get("thread_ts") == post.message_id]
+    with slack.core.db.session() as s:
+        kept = s.exec(select(ChatReply).where(ChatReply.post_id == post.id).order_by(ChatReply.id)).all()
+    assert len(kept) == len(threaded) >= 1  # "closed" was replied under the card
+    assert all(r.deleted_at is not None for r in kept)
+    replies = [r.message_id for r in kept]
     deletes = [c.body for c in slack_api.of("chat.delete")]
-    assert deletes[-1] == {"channel": "CBU", "ts": post.message_id} and len(deletes) == 2
+    assert deletes[1:] == [*({"channel": "CBU", "ts": ts} for ts in replies),
+                           {"channel": "CBU", "ts": post.message_id}]
     with slack.core.db.session() as s:
         row = s.get(ChatPost, post.id)
         assert row is not None and row.deleted_at == datetime(2027, 2, 22, 0, 0, 1, tzinfo=UTC)
@@ -211,7 +219,10 @@ def test_teams_status_is_logged_and_its_posts_deleted_after_the_period(
     assert purge(teams.core) == {}
     teams.clock.set(datetime(2027, 2, 15, 0, 0, 1, tzinfo=UTC))
     assert purge(teams.core) == {"chat_posts": 1}
-    assert [(d.conversation, d.activity_id) for d in fake.of("delete")] == [(BU_CHANNEL, post.message_id)]
+    replies = [r.activity_id for r in fake.of("reply") if r.reply_to == post.message_id]
+    assert replies  # "closed" was replied under the card: deleted first, then the card
+    assert [(d.conversation, d.activity_id) for d in fake.of("delete")] == [
+        *((BU_CHANNEL, r) for r in replies), (BU_CHANNEL, post.message_id)]
     assert purge(teams.core) == {}
     with teams.core.db.session() as s:
         row = s.get(ChatPost, post.id)
@@ -230,4 +241,6 @@ def test_a_teams_post_already_gone_counts_as_deleted(teams: TeamsHarness, fake: 
     fake._activities.discard((post.conversation, post.message_id))  # deleted in Teams by hand: a 404
     teams.clock.set(datetime(2028, 1, 1, tzinfo=UTC))
     assert purge(teams.core) == {"chat_posts": 1}
-    assert fake.of("delete") == []
+    # Its replies were still there and went; the card itself answered 404 and counts as deleted.
+    replies = [r.activity_id for r in fake.of("reply") if r.reply_to == post.message_id]
+    assert [d.activity_id for d in fake.of("delete")] == replies

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from bot import chat_posts, replies
 from bot.core import Core
 from bot.models import Case, Event
+from bot.retention_chat import record_reply
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_view
@@ -186,7 +187,9 @@ class SlackNotifier:
                 for event in mine:
                     text = reply_text(self.core, ref, event)
                     if text:
-                        self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+                        sent = self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+                        # Deleted with the card after the retention period (bot.retention_chat).
+                        record_reply(self.core, SURFACE, channel, ts, str(sent.get("ts") or ""))
             except Exception:
                 log.exception("slack notifier failed for case %s; a later change or sweep retries", case_id)
         media_ids = sorted({

@@ -185,7 +185,7 @@ class TeamsConnector:
         with self._lock:
             new_id = activity_id or f"1{next(self._ids):012d}"
             self.sent.append(Sent(method, conversation, new_id, body, reply_to))
-            if method == "create":
+            if method in ("create", "reply"):  # a reply is an activity too (it can be deleted)
                 self._activities.add((conversation, new_id))
         return new_id
 

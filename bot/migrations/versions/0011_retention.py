@@ -1,7 +1,8 @@
 """Retention, legal hold and the access log (issue 13 items 2-5; decision 0030).
 
 New tables: caseclosure (a closed case's closure time, the retention anchor), purgedrecord (a
-tombstone per emptied row: class, table, row, never content), legalhold, accesslog. Two columns on
+tombstone per emptied row: class, table, row, never content), legalhold, accesslog, chatreply (the
+bot's thread replies, deleted with their post; replies posted before 0011 are not known). Two columns on
 chatpost: deleted_at (the bot deleted its post after the period; the row stays) and
 delete_attempts (failed deletions, retried). The downgrade drops them.
 
@@ -77,6 +78,18 @@ def upgrade() -> None:
     with op.batch_alter_table('legalhold', schema=None) as batch_op:
         batch_op.create_index('ix_legalhold_open', ['case_id', 'released_at'], unique=False)
 
+    op.create_table('chatreply',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.String(), nullable=False),
+    sa.Column('posted_at', sa.DateTime(), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['post_id'], ['chatpost.id'], name=op.f('chatreply_post_id_fkey')),
+    sa.PrimaryKeyConstraint('id', name=op.f('chatreply_pkey'))
+    )
+    with op.batch_alter_table('chatreply', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chatreply_post_id'), ['post_id'], unique=False)
+
     with op.batch_alter_table('chatpost', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
         # Existing posts have never been deleted (0 attempts).
@@ -91,6 +104,10 @@ def downgrade() -> None:
         batch_op.drop_column('delete_attempts')
         batch_op.drop_column('deleted_at')
 
+    with op.batch_alter_table('chatreply', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chatreply_post_id'))
+
+    op.drop_table('chatreply')
     with op.batch_alter_table('legalhold', schema=None) as batch_op:
         batch_op.drop_index('ix_legalhold_open')
 
