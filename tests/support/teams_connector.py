@@ -187,6 +187,8 @@ class TeamsConnector:
             self.sent.append(Sent(method, conversation, new_id, body, reply_to))
             if method in ("create", "reply"):  # a reply is an activity too (it can be deleted)
                 self._activities.add((conversation, new_id))
+            if method == "delete":
+                self._activities.discard((conversation, new_id))
         return new_id
 
     def _posted(self, conversation: str, activity_id: str) -> bool:
@@ -231,10 +233,7 @@ class TeamsConnector:
                 return 400, {"error": {"code": "BadArgument"}}
             return 201, {"id": self._record("reply", conversation, body, reply_to=parts[4])}
         if len(parts) == 5 and method == "DELETE":
-            with self._lock:
-                self._activities.discard((conversation, parts[4]))
-            self._record("delete", conversation, body, activity_id=parts[4])
-            return 200, {}
+            return 200, {"id": self._record("delete", conversation, body, activity_id=parts[4])}
         if len(parts) == 5 and method == "PUT":
             return 200, {"id": self._record("update", conversation, body, activity_id=parts[4])}
         return 404, {"error": "not found"}
