@@ -35,10 +35,12 @@ def post_of(session: Session, surface: str, kind: str, object_id: int, conversat
 
 def posts_of(session: Session, surface: str, kind: str, object_id: int) -> list[ChatPost]:
     """Every post of one object on one surface, oldest first (a card stays in the conversation it
-    was first posted in, even after the setting naming the channel changes)."""
+    was first posted in, even after the setting naming the channel changes). A post deleted after
+    the retention period (bot.retention_chat) is no longer there to update or reply under."""
     return list(session.exec(
         select(ChatPost).where(
             ChatPost.surface == surface, ChatPost.object_kind == kind, ChatPost.object_id == object_id,
+            col(ChatPost.deleted_at).is_(None),
         ).order_by(col(ChatPost.id))
     ))
 

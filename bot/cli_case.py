@@ -43,11 +43,10 @@ def case(click_ctx: click.Context, ref: str, as_json: bool) -> None:
     click_ctx.meta["ref"] = ref
     if click_ctx.invoked_subcommand is not None:
         return
-    from bot.cases import get_case
-    from bot.views import case_view
+    from bot.usecases.cases import case_status
 
-    with handled(), ctx.core.db.session() as s:
-        view = case_view(s, ctx.core, get_case(s, ref))
+    with handled():  # the use case records the view in the access log (issue 13 item 4)
+        view = case_status(ctx.core, ctx.who(), ref).view or {}
     if as_json:
         emit(view)
     else:

@@ -29,7 +29,7 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 def case_chronology(click_ctx: click.Context, as_json: bool, xlsx: Path | None, docx: Path | None,
                     html: Path | None) -> None:
     """The composite chronology merged from the agencies' valid returns, in date order."""
-    from bot import audit
+    from bot import access_log, audit
     from bot.cases import get_case
     from bot.chronology_composite import as_json as composite_json
     from bot.chronology_composite import build, to_docx, to_html, to_xlsx
@@ -49,6 +49,10 @@ def case_chronology(click_ctx: click.Context, as_json: bool, xlsx: Path | None, 
         if written:
             audit.record(s, at=ctx.core.clock.now(), actor=ctx.actor, kind="chronology_exported",
                          case_id=the_case.id, formats=written, events=len(composite.entries))
+        # The access log (issue 13 item 4) in the same transaction: an export, or a view on screen.
+        access_log.record(s, at=ctx.core.clock.now(), actor=ctx.actor, surface="cli", case_id=the_case.id,
+                          what=access_log.CHRONOLOGY_EXPORT if written else access_log.VIEW,
+                          detail=",".join(written) if written else "chronology")
     if as_json:
         emit(composite_json(composite))
         return

@@ -317,6 +317,10 @@ class ChatPost(SQLModel, table=True):
     #: When it was first posted (a media enquiry's time to notify, issue 4 item 6).
     posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: When the surface deleted it after the retention period (bot.retention_chat); the row stays.
+    deleted_at: datetime | None = _dt()
+    #: Failed attempts to delete it (retried on later ticks, the least tried first).
+    delete_attempts: int = 0
 
 
 class MediaStatement(SQLModel, table=True):
@@ -357,5 +361,6 @@ from bot import (  # noqa: E402, F401
     models_actions,
     models_chronology,
     models_outbox,
+    models_retention,
     models_review,
 )

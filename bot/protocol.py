@@ -31,6 +31,7 @@ from bot.protocol_media import (  # noqa: F401
     short_duration,
     short_text,
 )
+from bot.retention_policy import Retention
 
 DEFAULT_PRESET = "working-together-2023"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -291,6 +292,8 @@ class Protocol(_Strict):
     review: Review = Review()
     #: Files requests carry and the chronology template's rules (bot/chronology_templates.py).
     templates: Templates = Templates()
+    #: How long each class of record is kept (bot/retention_policy.py; decision 0030).
+    retention: Retention = Retention()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -366,6 +369,7 @@ class Protocol(_Strict):
         for name in ("notify_within", "acknowledge_within"):
             media[name] = short_text(getattr(self.media, name))
         media["deadline_reminders"] = [short_text(d) for d in self.media.deadline_reminders]
+        data["retention"] = {k: str(v) for k, v in self.retention}
         return data
 
 

@@ -24,6 +24,7 @@ from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
+from bot.retention import purge
 from handlers.mail.batch import ingest_all
 from handlers.mail.intake import IntakeDeferred, IntakeResult
 
@@ -43,6 +44,8 @@ class TickReport:
     steps: int = 0
     media_steps: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    #: Rows purged per retention class (chat_posts: posts deleted) by this tick (bot.retention).
+    purged: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -58,6 +61,7 @@ class TickReport:
             "cancelled_reason_gone": self.delivery.cancelled,
             "mailbox_read_by": self.mailbox_elsewhere,
             "database_errors": self.database_errors,
+            "purged": self.purged,
         }
 
 
@@ -183,6 +187,12 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
     _phase(report, "chronology returns", lambda: read_pending(core))  # outside the intake's lock
     _phase(report, "deadline steps", steps)
     _phase(report, "delivery", delivery)
+
+    def retention() -> None:
+        # After delivery: what is past its period is emptied (bounded, under a lease; decision 0030).
+        report.purged = purge(core)
+
+    _phase(report, "retention", retention)
     # Files an intake wrote before a transaction that never committed (issue 10).
     # It lists the whole folder: hourly is enough for files older than an hour.
     if core.orphans_swept_at is None or core.clock.now() - core.orphans_swept_at >= ORPHAN_SWEEP_EVERY:

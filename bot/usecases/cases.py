@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import vocabulary
+from bot import access_log, vocabulary
 from bot.actors import BUSINESS_UNIT, Actor
 from bot.cases import Referral, get_case, open_case, referral_errors
 from bot.core import Core
@@ -159,6 +159,9 @@ def case_status(core: Core, actor: Actor, ref: str) -> Result:
         except NotFound:
             case = None
         if case is not None and (actor.business_unit or case.referrer == actor.key):
+            # Who saw the case's record (process.md 8.4 item 8), in this transaction: every door.
+            access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                              case_id=case.id, what=access_log.VIEW)
             return Result(message=f"{case.ref}: {LABELS[Stage(case.stage)]}", ref=case.ref,
                           view=case_view(session, core, case), actions=next_actions(actor, case.stage))
         found = case.ref if case is not None else None

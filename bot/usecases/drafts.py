@@ -4,7 +4,7 @@ send; a door shows it to the business unit or writes it to a file, never to a sh
 
 from __future__ import annotations
 
-from bot import audit, review_drafts
+from bot import access_log, audit, review_drafts
 from bot.actors import Actor
 from bot.cases import get_case
 from bot.core import Core
@@ -19,4 +19,6 @@ def draft_document(core: Core, actor: Actor, ref: str, kind: str) -> Result:
         text = review_drafts.draft(session, core, case, kind)
         audit.record(session, at=core.clock.now(), actor=actor.key, kind="draft_made", case_id=case.id,
                      draft=kind)
+        access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                          case_id=case.id, what=access_log.DRAFT, detail=kind)
         return Result(message=f"{case.ref}: {kind} drafted", ref=case.ref, data={"kind": kind, "text": text})

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot import chat_posts, fanout, media, media_report, media_team, replies
 from bot.core import Core
 from bot.models import ChatPost, MediaEnquiry
+from bot.retention_chat import record_reply
 from bot.settings import Settings
 from handlers.slack.blocks import escape
 from handlers.slack.media_blocks import about_text, alert_blocks, alert_text, deadline_text, outlet_label
@@ -154,7 +155,8 @@ def deliver_media(
     for event in events:
         text = media_reply_text(core, view, event)
         if text and channel and ts:
-            client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+            sent = client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+            record_reply(core, SURFACE, channel, ts, str(sent.get("ts") or ""))  # bot.retention_chat
         if event.kind != "media_alert_repeated":
             continue
         # The unacknowledged alert goes to the business manager too (issue 4 item 3).

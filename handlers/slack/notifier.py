@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
 from bot import chat_posts, replies
 from bot.core import Core
 from bot.models import Case, Event
+from bot.retention_chat import record_reply
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_view
@@ -38,6 +40,9 @@ SURFACE = "slack"
 
 #: One card per case even when a handler and the notifier both try to post it.
 _card_lock = threading.Lock()
+
+#: chat.delete errors that mean there is nothing left to delete.
+GONE = frozenset({"message_not_found", "channel_not_found"})
 
 #: Events that change nothing on the card.
 QUIET = frozenset({"action_refused", "auto_reply", "return_supplement"})
@@ -147,6 +152,15 @@ class SlackNotifier:
         return (repost_missing_cards(self.core, self.client, self.settings)
                 + repost_missing_media_alerts(self.core, self.client, self.settings))
 
+    def delete_post(self, conversation: str, message_id: str) -> None:
+        """Delete a post after the retention period (bot.retention_chat). A message or channel
+        Slack no longer has counts as deleted; anything else raises and a later tick retries."""
+        try:
+            self.client.chat_delete(channel=conversation, ts=message_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in GONE:
+                raise
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything handed over so far has been sent (tests, shutdown)."""
         if self._executor is not None:
@@ -173,7 +187,9 @@ class SlackNotifier:
                 for event in mine:
                     text = reply_text(self.core, ref, event)
                     if text:
-                        self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+                        sent = self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+                        # Deleted with the card after the retention period (bot.retention_chat).
+                        record_reply(self.core, SURFACE, channel, ts, str(sent.get("ts") or ""))
             except Exception:
                 log.exception("slack notifier failed for case %s; a later change or sweep retries", case_id)
         media_ids = sorted({

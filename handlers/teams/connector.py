@@ -31,6 +31,10 @@ MAX_RETRY_AFTER = 5.0
 class ConnectorError(Exception):
     """A call to the Bot Connector failed (the status, never the body: it may echo what we sent)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class Connector:
     def __init__(
@@ -79,6 +83,16 @@ class Connector:
                f"{quote(activity_id, safe='')}")
         self._call("PUT", url, json={**activity, "id": activity_id})
 
+    def delete(self, service_url: str, conversation_id: str, activity_id: str) -> None:
+        """Delete an activity the bot posted; one Teams no longer has (404) counts as deleted."""
+        url = (f"{_base(service_url)}/v3/conversations/{quote(conversation_id, safe='')}/activities/"
+               f"{quote(activity_id, safe='')}")
+        try:
+            self._call("DELETE", url)
+        except ConnectorError as exc:
+            if exc.status != 404:
+                raise
+
     def open_personal_chat(self, service_url: str, user_id: str, tenant_id: str) -> str:
         """The 1:1 conversation with a user (their AAD object id); Teams returns the existing one."""
         body = {
@@ -110,7 +124,7 @@ class Connector:
             if response.is_success:
                 return response
             break
-        raise ConnectorError(f"{method} answered {response.status_code}")
+        raise ConnectorError(f"{method} answered {response.status_code}", response.status_code)
 
 
 def _base(service_url: str) -> str:

@@ -28,6 +28,7 @@ from bot import chat_posts, fanout, leases, media, media_report, replies
 from bot.core import Core
 from bot.models import Case, Event, MediaEnquiry
 from bot.privacy import plain_label
+from bot.retention_chat import record_reply
 from bot.settings import Settings
 from bot.stages import CLOSED_STAGES
 from bot.views import case_view
@@ -70,6 +71,10 @@ class TeamsNotifier:
                 self._deliver(set(case_ids), kinds)
         except Exception:  # never out of committed(): the commit already happened
             log.exception("teams notifier could not take events for cases %s", sorted(case_ids))
+
+    def delete_post(self, conversation: str, message_id: str) -> None:
+        """Delete a post after the retention period (bot.retention_chat); gone already is fine."""
+        self.connector.delete(self.service_url, conversation, message_id)
 
     def flush(self, timeout: float = 10.0) -> None:
         if self._executor is not None:
@@ -248,8 +253,11 @@ class TeamsNotifier:
 
     def reply_in_thread(self, conversation: str, message_id: str, reply: replies.Reply) -> str:
         """The Bot Connector's reply to the card's activity: a reply in its channel thread."""
-        return self.connector.reply(self.service_url, conversation, message_id,
+        sent = self.connector.reply(self.service_url, conversation, message_id,
                                     text_message(reply.render(SIGNS)))
+        # Deleted with the card or alert after the retention period (bot.retention_chat).
+        record_reply(self.core, SURFACE, conversation, message_id, sent)
+        return sent
 
     # --- DMs ------------------------------------------------------------------------------
     def dm(self, user_id: str, text: str) -> bool:

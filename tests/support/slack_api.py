@@ -46,6 +46,8 @@ class SlackAPI:
     fail: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: count(1))
+    #: (channel, ts) of the messages chat.delete removed: a second delete answers message_not_found.
+    deleted: set[tuple[str, str]] = field(default_factory=set)
 
     # --- looking at what was sent ------------------------------------------------------
     def of(self, method: str) -> list[Call]:
@@ -93,6 +95,13 @@ class SlackAPI:
         if method == "chat.update":
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"),
                     "text": body.get("text")}
+        if method == "chat.delete":
+            where = (str(body.get("channel")), str(body.get("ts")))
+            with self._lock:
+                if where in self.deleted:
+                    return {"ok": False, "error": "message_not_found"}
+                self.deleted.add(where)
+            return {"ok": True, "channel": where[0], "ts": where[1]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "conversations.open":

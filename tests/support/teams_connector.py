@@ -53,7 +53,7 @@ def _b64(n: int) -> str:
 class Sent:
     """One call the bot made to the connector."""
 
-    method: str  # "create" | "reply" | "update" | "conversation"
+    method: str  # "create" | "reply" | "update" | "delete" | "conversation"
     conversation: str
     activity_id: str
     body: dict[str, Any]
@@ -185,8 +185,10 @@ class TeamsConnector:
         with self._lock:
             new_id = activity_id or f"1{next(self._ids):012d}"
             self.sent.append(Sent(method, conversation, new_id, body, reply_to))
-            if method == "create":
+            if method in ("create", "reply"):  # a reply is an activity too (it can be deleted)
                 self._activities.add((conversation, new_id))
+            if method == "delete":
+                self._activities.discard((conversation, new_id))
         return new_id
 
     def _posted(self, conversation: str, activity_id: str) -> bool:
@@ -230,6 +232,8 @@ class TeamsConnector:
             if body.get("replyToId") != parts[4]:
                 return 400, {"error": {"code": "BadArgument"}}
             return 201, {"id": self._record("reply", conversation, body, reply_to=parts[4])}
+        if len(parts) == 5 and method == "DELETE":
+            return 200, {"id": self._record("delete", conversation, body, activity_id=parts[4])}
         if len(parts) == 5 and method == "PUT":
             return 200, {"id": self._record("update", conversation, body, activity_id=parts[4])}
         return 404, {"error": "not found"}
@@ -254,7 +258,7 @@ def _handler(fake: TeamsConnector) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
 
     return Handler
 
