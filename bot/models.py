@@ -350,3 +350,4 @@ class DoorRequest(SQLModel, table=True):
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
 from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401
+from bot import models_report  # noqa: E402, F401

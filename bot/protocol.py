@@ -20,6 +20,7 @@ from bot.duration import Duration
 from bot.errors import ServiceError
 from bot.mail.authresults import BOUNDARIES, EOP_AUTHSERV_ID, domain_matches
 from bot.protocol_fields import _check_email, _Strict
+from bot.report_vocabulary import ReportSettings
 
 # The media tables are part of the protocol; callers import them from here.
 from bot.protocol_media import (  # noqa: F401
@@ -288,6 +289,7 @@ class Protocol(_Strict):
     review: Review = Review()
     #: Files requests carry and the chronology template's rules (bot/chronology_templates.py).
     templates: Templates = Templates()
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
