@@ -312,6 +312,9 @@ main.add_command(media)
 main.add_command(chair_away)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
+from bot.cli_report import report  # noqa: E402  (also registers `case REF themes` and `outcome`)
+
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

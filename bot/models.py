@@ -349,5 +349,5 @@ class DoorRequest(SQLModel, table=True):
 
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
+import bot.models_report  # noqa: E402, F401  (the report's tags and monthly summary, issue 14)
 from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401
-from bot import models_report  # noqa: E402, F401

@@ -20,7 +20,6 @@ from bot.duration import Duration
 from bot.errors import ServiceError
 from bot.mail.authresults import BOUNDARIES, EOP_AUTHSERV_ID, domain_matches
 from bot.protocol_fields import _check_email, _Strict
-from bot.report_vocabulary import ReportSettings
 
 # The media tables are part of the protocol; callers import them from here.
 from bot.protocol_media import (  # noqa: F401
@@ -32,6 +31,7 @@ from bot.protocol_media import (  # noqa: F401
     short_duration,
     short_text,
 )
+from bot.report_vocabulary import ReportSettings
 
 DEFAULT_PRESET = "working-together-2023"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
