@@ -85,12 +85,12 @@ class Built:
 def build(core: Core, clock: FixedClock) -> Built:
     built = Built()
     for plan in plans():
-        built.refs.append(_one(core, clock, plan))
+        built.refs.append(add_case(core, clock, plan))
     clock.set(REPORT_NOW)
     return built
 
 
-def _one(core: Core, clock: FixedClock, plan: Plan) -> str:
+def add_case(core: Core, clock: FixedClock, plan: Plan) -> str:
     actor = f"bm-{CANARY}@partnership.example"
     aware = _weekday(date(plan.year, 6, 1) + timedelta(days=3 * plan.n))
     referred = _weekday(aware + timedelta(days=2))  # the partnership hears 2 days later (or more)
