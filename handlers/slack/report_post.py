@@ -4,6 +4,8 @@ could not take is posted by the tick's re-post (``repost_summary``)."""
 
 from __future__ import annotations
 
+import threading
+
 from slack_sdk import WebClient
 
 from bot import chat_posts
@@ -14,6 +16,9 @@ from handlers.slack.blocks import escape
 from handlers.slack.posting import posting_lease
 
 SURFACE = "slack"
+#: The notifier's thread and the tick's re-post may both try at once: the posting lease is per
+#: instance (several processes), this lock per process (the same instance holds the lease twice).
+_lock = threading.Lock()
 
 
 def post_summary(core: Core, client: WebClient, settings: Settings, month: str) -> bool:
@@ -21,7 +26,7 @@ def post_summary(core: Core, client: WebClient, settings: Settings, month: str) 
     channel = settings.slack_business_unit_channel
     if not channel:
         return False
-    with posting_lease(core, f"slack-summary:{month}") as mine:
+    with _lock, posting_lease(core, f"slack-summary:{month}") as mine:
         if not mine:
             return False
         with core.db.session() as session:

@@ -3,6 +3,7 @@ per month in TEAMS_BUSINESS_UNIT_CHANNEL as plain text, the core's words."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -13,6 +14,9 @@ from handlers.teams.cards import text_message
 from handlers.teams.connector import Connector
 
 SURFACE = "teams"
+#: The lease is per instance; this lock keeps the notifier's thread and the tick's re-post of one
+#: process from posting the same summary twice.
+_lock = threading.Lock()
 
 
 def post_summary(core: Core, connector: Connector, service_url: str, channel: str, month: str,
@@ -20,7 +24,7 @@ def post_summary(core: Core, connector: Connector, service_url: str, channel: st
     """Post the month's summary unless it is posted already; True when posted now."""
     if not channel:
         return False
-    with lease(f"teams-summary:{month}") as ours:
+    with _lock, lease(f"teams-summary:{month}") as ours:
         if not ours:
             return False
         with core.db.session() as session:
