@@ -19,7 +19,7 @@ from bot.cases import Referral
 from bot.chasers import chase_overdue
 from bot.clock import FixedClock
 from bot.core import Core
-from bot.models import AgencyRequest
+from bot.models import AgencyRequest, MediaStatement
 
 #: A word no report may ever show (a child's name would be typed where this is).
 CANARY = "Zebedee-Quaxworth"
@@ -177,8 +177,10 @@ def _review(core: Core, clock: FixedClock, plan: Plan, ref: str, decided: dateti
             report_tags.set_outcome(s, core, case, "publication", "learning-only", actor=actor)
 
 
-def media_history(core: Core, clock: FixedClock) -> None:
-    """Two enquiries in 2024-25: one acknowledged in 5 minutes, one in 40; one in 2025-26."""
+def media_history(core: Core, clock: FixedClock, embargoed_ref: str) -> None:
+    """Two enquiries in 2024-25: one acknowledged in 5 minutes, one in 40; one in 2025-26. The
+    second is about a review still embargoed, and a press release about it went out (written as
+    the row the statements flow leaves: media protocol M-5 broken once)."""
     for received, after in ((datetime(2024, 9, 2, 10, tzinfo=UTC), 5),
                             (datetime(2024, 10, 7, 10, tzinfo=UTC), 40),
                             (datetime(2025, 11, 3, 10, tzinfo=UTC), 3)):
@@ -188,6 +190,11 @@ def media_history(core: Core, clock: FixedClock) -> None:
                 outlet="Evening Post", subject="partnership", journalist=f"Reporter {CANARY}",
                 summary=f"asks about {CANARY}"), actor="cli:press", source="cli")
             eid = enquiry.id
+            if after == 40:
+                enquiry.case_id = cases.get_case(s, embargoed_ref).id
+                s.add(MediaStatement(enquiry_id=eid, version=1, kind="press_release", text=f"about {CANARY}",
+                                     status="released", drafted_by="cli:press", drafted_at=received,
+                                     released_at=received + timedelta(hours=2)))
         clock.set(received + timedelta(minutes=after))
         with core.transaction() as s:
             found = s.get(media.MediaEnquiry, eid)

@@ -73,8 +73,8 @@ def row(table: list[list[str]], first: str) -> list[str]:
 
 @pytest.fixture
 def history(core: Core, clock: FixedClock) -> Core:
-    build(core, clock)
-    media_history(core, clock)
+    built = build(core, clock)
+    media_history(core, clock, built.refs[5])  # 2024-25's first embargoed review
     assert clock.now() == REPORT_NOW
     return core
 
@@ -133,6 +133,7 @@ def test_the_report_shows_every_figure_of_the_history(history: Core) -> None:
     assert row(agencies, "All agencies")[5] == str(chases_in(history)) != "0"
     media = t["t-media"]
     assert row(media, "2024-25")[1] == "2" and row(media, "2024-25")[4] == "1/2 (50%)"
+    assert row(media, "2024-25")[-1] == "1" and row(media, "2025-26")[-1] == "0"  # a press release too soon
     assert row(media, "2025-26")[1] == "1" and row(media, "2025-26")[4] == "1/1 (100%)"
     # One self-contained, accessible page: charts are labelled SVG, nothing to fetch or run.
     assert parsed.scripts == 0 and "http://" not in page.replace("http://www.w3.org", "")
@@ -208,6 +209,9 @@ def test_the_report_command_writes_html_xlsx_and_json(history: Core, tmp_path: P
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["financial_years"] == ["2024-25", "2025-26"] and data["shared"] is True
+    text = runner.invoke(main, ["--now", "2026-03-20T12:00", "report"])
+    assert text.exit_code == 0 and "== Local reviews by status ==" in text.output
+    assert "Published in full | 2 | 2 | 0 | 4" in text.output  # 2023-24 to 2025-26, then all years
     assert html.read_text("utf-8").startswith("<!DOCTYPE html>") and xlsx.stat().st_size > 0
     bad = runner.invoke(main, ["report", "--from", "2025-04-01", "--to", "2024-04-01"])
     assert bad.exit_code == 2 and "before it starts" in bad.output

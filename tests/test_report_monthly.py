@@ -83,3 +83,23 @@ def test_a_summary_slack_refused_is_posted_by_the_next_tick(
         assert len(summaries(slack_api)) == 1
     finally:
         app.stop()
+
+
+def test_the_monthly_summary_in_teams_once(tmp_path: Path, schema_database_url: str) -> None:
+    from bot.report_monthly import post_monthly_summary
+    from tests.support.teams_connector import BU_CHANNEL, TeamsConnector, TeamsHarness
+
+    clock = FixedClock(OPEN)
+    fake = TeamsConnector(now=clock.now).start()
+    teams = TeamsHarness(fake, clock, tmp_path, schema_database_url)
+    try:
+        assert post_monthly_summary(teams.core) is True
+        assert post_monthly_summary(teams.core) is False  # the month's row is there: nothing more
+        assert teams.app.notifier.repost_missing() == 0
+        posted = [s for s in fake.of("create", BU_CHANNEL) if "Monthly summary" in s.dumps()]
+        assert len(posted) == 1
+        assert "Monthly summary for 2026-11" in posted[0].body["text"]
+        assert posted[0].body["textFormat"] == "plain"
+    finally:
+        teams.close()
+        fake.stop()
