@@ -29,8 +29,9 @@ def partnership_report(
     with core.db.session() as session:
         facts = load_facts(session, core)
     if start is None:
-        first = min((cal.local_date(c.created_at) for c in facts.cases), default=today)
-        start = fy_start(min(first, *(c.la_aware_date for c in facts.cases if c.la_aware_date)))
+        days = [cal.local_date(c.created_at) for c in facts.cases]
+        days += [c.la_aware_date for c in facts.cases if c.la_aware_date is not None]
+        start = fy_start(min(days, default=today))
     end = end or today
     if end < start:
         raise Invalid({"to": f"the period ends ({end}) before it starts ({start})"})

@@ -131,9 +131,12 @@ def chart_svg(labels: list[str], series: list[tuple[str, list[float]]], ylabel: 
             ax.bar(xs, values, width, label=name, color=COLOURS[i % len(COLOURS)])
         ax.set_xticks(range(len(labels)), [_short(label) for label in labels], rotation=20, ha="right")
         ax.set_ylabel(ylabel)
+        if ylabel.startswith("%"):
+            ax.set_ylim(0, 100)
         ax.spines[["top", "right"]].set_visible(False)
-        if len(series) > 1:
-            ax.legend(frameon=False, fontsize=8)
+        if len(series) > 1:  # below the chart, where it hides no bar
+            ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3),
+                      ncol=min(len(series), 4))
         fig.tight_layout()
         out = io.StringIO()
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Format": None,

@@ -215,3 +215,11 @@ def test_the_report_command_writes_html_xlsx_and_json(history: Core, tmp_path: P
     assert html.read_text("utf-8").startswith("<!DOCTYPE html>") and xlsx.stat().st_size > 0
     bad = runner.invoke(main, ["report", "--from", "2025-04-01", "--to", "2024-04-01"])
     assert bad.exit_code == 2 and "before it starts" in bad.output
+
+
+def test_an_installation_without_cases_gets_an_empty_report(core: Core) -> None:
+    made = partnership_report(core)
+    page = render_html(made)
+    assert made.years == ("2026-27",) and "0 local reviews decided" in " ".join(made.statements)
+    assert "<svg" in page and "none" in page
+    assert load_workbook(io.BytesIO(render_xlsx(made))).sheetnames[0] == "About"
