@@ -176,6 +176,7 @@ def clock_table(scope: Scope, facts: Facts, kind: str) -> Table:
             rows.append((extra[0],))
         rows[-1] = (*rows[-1], extra[1])
     return Table(f"clock_{kind}", title, ("Measure", *scope.years, ALL_YEARS), tuple(rows),
+                 total_col=len(scope.years) + 1, row_sum=(0, (1, 2, 3, 4)),
                  note=f"Counted in the financial year the clock fell due; measured {anchor}.")
 
 
@@ -191,7 +192,7 @@ def timeliness_summary(scope: Scope, facts: Facts) -> Table:
         rows.append((year, *cells))
     return Table("timeliness_summary", "Statutory clocks met on time, by financial year",
                  ("Financial year", "Notification (D-01)", "Rapid review (D-04)", "Publication (D-10)",
-                  "Pre-publication notice (D-11)"), tuple(rows),
+                  "Pre-publication notice (D-11)"), tuple(rows), total_row=True,
                  chart=Chart(series=(1, 2, 3, 4), ylabel="% on time", measure="percent"))
 
 
@@ -213,6 +214,7 @@ def breach_table(scope: Scope, facts: Facts) -> Table:
     rows.append(("All breaches", *(Count(sum(r[i].n for r in rows)) for i in range(1, len(scope.years) + 2))))
     return Table("publication_breaches", "Local reviews not published within 6 months, by reason",
                  ("Reason", *scope.years, ALL_YEARS), tuple(rows), total_row=True,
+                 total_col=len(scope.years) + 1,
                  note="Published late, or past the 6 months and not yet published; the reason is the "
                       "proceedings publication was delayed for.")
 
@@ -254,7 +256,7 @@ def decisions_table(scope: Scope, facts: Facts) -> Table:
     rows.append(("All rapid reviews", *(Count(sum(1 for y, _ in pairs if y == year)) for year in scope.years),
                  Count(len(pairs))))
     return Table("decisions", "The panel's decisions", ("Decision", *scope.years, ALL_YEARS), tuple(rows),
-                 total_row=True)
+                 total_row=True, total_col=len(scope.years) + 1)
 
 
 def concurrence_table(scope: Scope, facts: Facts) -> Table:

@@ -134,7 +134,7 @@ def themes_section(scope: Scope, facts: Facts, themes: dict[str, str]) -> Sectio
     rows = [(label, *(Share(sum(1 for c in col if key in c.themes), len(col)) for col in columns))
             for key, label in themes.items()]
     table = Table("themes", "Emerging themes: local reviews with the theme, of those decided",
-                  ("Theme", *scope.years, ALL_YEARS), tuple(rows),
+                  ("Theme", *scope.years, ALL_YEARS), tuple(rows), total_col=len(columns),
                   chart=Chart(series=(len(columns),), ylabel="% of local reviews", measure="percent"),
                   note="A review may have several themes (tagged with 'review-bot case REF themes add'); "
                        "as seed 002's table (l.172-183).")

@@ -57,7 +57,7 @@ def statuses_table(scope: Scope, facts: Facts) -> tuple[Table, str, str]:
     totals = [len(col) for col in columns]
     rows.append(("All local reviews decided", *(Count(n) for n in totals)))
     table = Table("review_statuses", "Local reviews by status", ("Status", *scope.years, ALL_YEARS),
-                  tuple(rows), total_row=True,
+                  tuple(rows), total_row=True, total_col=len(scope.years) + 1,
                   note="A review counts in the year of the decision to hold it; its status is as at the "
                        "report date.")
     sums = [sum(r[i + 1].n for r in rows[:-1]) for i in range(len(columns))]

@@ -83,6 +83,8 @@ class Table:
     total_row: bool = False
     #: The index of a column totalling the count columns before it, if any.
     total_col: int | None = None
+    #: A row (index) totalling other rows (indexes), when it is not simply the last one.
+    row_sum: tuple[int, tuple[int, ...]] | None = None
     chart: Chart | None = None
 
 
@@ -141,9 +143,9 @@ def _cell_json(cell: Cell, below: int) -> Any:
 def suppress_table(table: Table, below: int) -> Table:
     """The table as shared outside the partnership (process.md 8.4 item 9): a count from 1 to
     ``below - 1`` becomes "<below"; a share whose part, rest or whole is such a count, and a
-    median over fewer than ``below`` cases, are suppressed; a total with a suppressed count in
-    it is suppressed too, so the hidden count cannot be worked back from it. Zero is shown: it
-    describes nobody."""
+    median over fewer than ``below`` cases, are suppressed; a total (row, column, or a share of
+    totals) with a suppressed part is suppressed too, so the hidden count cannot be worked back
+    from it within the table. Zero is shown: it describes nobody."""
     small = lambda n: 0 < n < below  # noqa: E731
     rows: list[list[Any]] = []
     for row in table.rows:
@@ -156,22 +158,28 @@ def suppress_table(table: Table, below: int) -> Table:
                 cell = replace(cell, suppressed=True)
             out.append(cell)
         rows.append(out)
-    hidden = lambda c: isinstance(c, Count) and c.suppressed  # noqa: E731
-    if table.total_col is not None:
-        tc = table.total_col
-        for line in rows:
-            if isinstance(line[tc], Count) and any(hidden(c) for c in line[:tc]):
-                line[tc] = replace(line[tc], suppressed=True)
-    if table.total_row and rows:
-        body, total = rows[:-1], rows[-1]
-        for i, cell in enumerate(total):
-            if isinstance(cell, Count) and any(hidden(r[i]) for r in body if i < len(r)):
-                total[i] = replace(cell, suppressed=True)
-        if table.total_col is not None and any(hidden(c) for c in total[:table.total_col]):
+    groups = ([(len(rows) - 1, tuple(range(len(rows) - 1)))] if table.total_row and rows else [])
+    groups += [table.row_sum] if table.row_sum else []
+    for _ in range(2):  # a total row's own total cell depends on both passes
+        if table.total_col is not None:
             tc = table.total_col
-            if isinstance(total[tc], Count):
-                total[tc] = replace(total[tc], suppressed=True)
+            for line in rows:
+                if any(_hidden(c) for c in line[:tc]):
+                    line[tc] = _hide(line[tc])
+        for total, parts in groups:
+            for i in range(1, len(rows[total])):
+                if any(i < len(rows[r]) and _hidden(rows[r][i]) for r in parts):
+                    rows[total][i] = _hide(rows[total][i])
     return replace(table, rows=tuple(tuple(r) for r in rows))
+
+
+def _hidden(cell: Any) -> bool:
+    return isinstance(cell, Count | Share) and cell.suppressed
+
+
+def _hide(cell: Any) -> Any:
+    """A total (a count, or a share of counts) with a hidden part is hidden too."""
+    return replace(cell, suppressed=True) if isinstance(cell, Count | Share) else cell
 
 
 def suppressed_cells(table: Table) -> int:
