@@ -20,7 +20,9 @@ from bot.models import ChatPost
 #: What a post is about.
 CASE = "case"
 MEDIA = "media"
-KINDS = frozenset({CASE, MEDIA})
+#: The business unit's monthly summary (bot.report_monthly): object id 202612 for December 2026.
+SUMMARY = "summary"
+KINDS = frozenset({CASE, MEDIA, SUMMARY})
 
 
 def post_of(session: Session, surface: str, kind: str, object_id: int, conversation: str) -> ChatPost | None:

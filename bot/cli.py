@@ -313,10 +313,12 @@ main.add_command(chair_away)
 import bot.cli_actions  # noqa: E402  (registers `case REF actions ...`; decision 0027)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
+from bot.cli_report import report  # noqa: E402  (also registers `case REF themes` and `outcome`)
 from bot.cli_retention import access_log_cmd, retention_cmd  # noqa: E402  (and `case REF hold`)
 
 main.add_command(retention_cmd)
 main.add_command(access_log_cmd)
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -361,6 +361,7 @@ from bot import (  # noqa: E402, F401
     models_actions,
     models_chronology,
     models_outbox,
+    models_report,
     models_retention,
     models_review,
 )

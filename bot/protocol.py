@@ -31,6 +31,7 @@ from bot.protocol_media import (  # noqa: F401
     short_duration,
     short_text,
 )
+from bot.report_vocabulary import ReportSettings
 from bot.retention_policy import Retention
 
 DEFAULT_PRESET = "working-together-2023"
@@ -294,6 +295,8 @@ class Protocol(_Strict):
     templates: Templates = Templates()
     #: How long each class of record is kept (bot/retention_policy.py; decision 0030).
     retention: Retention = Retention()
+    #: The partnership's report: themes and small-number suppression (bot/report_vocabulary.py).
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

@@ -24,6 +24,7 @@ from bot.inbound import sweep_orphan_attachments
 from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
+from bot.report_monthly import post_monthly_summary
 from bot.retention import purge
 from handlers.mail.batch import ingest_all
 from handlers.mail.intake import IntakeDeferred, IntakeResult
@@ -193,6 +194,8 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
         report.purged = purge(core)
 
     _phase(report, "retention", retention)
+    # Once a month, on its first working day, across instances (bot.report_monthly; issue 14).
+    _phase(report, "monthly summary", lambda: post_monthly_summary(core))
     # Files an intake wrote before a transaction that never committed (issue 10).
     # It lists the whole folder: hourly is enough for files older than an hour.
     if core.orphans_swept_at is None or core.clock.now() - core.orphans_swept_at >= ORPHAN_SWEEP_EVERY:

@@ -66,7 +66,7 @@ def test_a_local_review_from_the_card(slack: SlackHarness) -> None:
     assert stage(slack, case) == Stage.LEARNING_EVENT
     assert "Next step" in text and "The reviewer writes the first draft" in text
     assert "Next deadline: first draft of the review (D-08), the reviewer, due" in text
-    assert buttons == ["case_learning_event", "case_draft_received", "case_close"]
+    assert buttons == ["case_learning_event", "case_draft_received", "case_tags", "case_close"]
 
     for action, after in (
         ("case_draft_received", Stage.FIRST_DRAFT), ("case_workstream_met", Stage.WORKSTREAM),
@@ -97,7 +97,7 @@ def test_a_local_review_from_the_card(slack: SlackHarness) -> None:
     text, buttons = last_card(slack, case)
     assert stage(slack, case) == Stage.RECALL and "recall event (D-15)" in text
     assert buttons == ["case_website_reviewed", "case_actions_achieved", "case_authorise_speaker",
-                       "case_close"]
+                       "case_tags", "case_close"]
     assert REVIEWER not in slack.api.everything_sent() and "Lead Reviewer" not in slack.api.everything_sent()
 
 

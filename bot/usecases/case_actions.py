@@ -19,7 +19,7 @@ from bot.errors import Invalid, Refused
 from bot.models import Case
 from bot.protocol import UnknownAgency
 from bot.stages import AFTER_PUBLICATION, DECISIONS, NOT_MET_ROUTES, Stage
-from bot.usecases import action_table, review_actions
+from bot.usecases import action_table, report_actions, review_actions
 from bot.usecases.action_table import CaseAction, Fields, Run, agency_choices
 from bot.usecases.common import Values, choice, choices, day, moment, text
 from bot.usecases.result import Choice, FieldSpec
@@ -227,6 +227,7 @@ ACTIONS: tuple[CaseAction, ...] = (
               "its words (media protocol M-8).",
         run=_authorise,
     ),
+    *report_actions.TAG_ACTIONS,
     CaseAction(
         "close", "Close case", stages=ALL, fields=_fixed(_reason()), title="Close {ref}",
         submit="Close case", intro="Closing {ref} stops every clock and chaser.",
@@ -240,6 +241,7 @@ ACTIONS: tuple[CaseAction, ...] = (
     CaseAction("send_requests", "Send requests", run=_send(None)),
     CaseAction("withdraw", "Withdraw a request", run=_withdraw),
     *review_actions.HIDDEN_ACTIONS,
+    *report_actions.HIDDEN_ACTIONS,
 )
 BY_NAME = {a.name: a for a in ACTIONS}
 #: The not-met routes the table offers are exactly the core's (a guard against drift).

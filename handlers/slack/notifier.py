@@ -33,6 +33,7 @@ from bot.views import case_view
 from handlers.slack.blocks import card_text, case_card, escape
 from handlers.slack.media_notifier import SIGNS, deliver_media, repost_missing_media_alerts
 from handlers.slack.posting import Happened, posting_lease
+from handlers.slack.report_post import post_summary, repost_summary
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ class SlackNotifier:
         """The tick's re-post (bot.app): cards and alerts that could not be posted when they
         happened. Safe on every tick; returns how many it posted."""
         return (repost_missing_cards(self.core, self.client, self.settings)
-                + repost_missing_media_alerts(self.core, self.client, self.settings))
+                + repost_missing_media_alerts(self.core, self.client, self.settings)
+                + repost_summary(self.core, self.client, self.settings))
 
     def delete_post(self, conversation: str, message_id: str) -> None:
         """Delete a post after the retention period (bot.retention_chat). A message or channel
@@ -173,6 +175,11 @@ class SlackNotifier:
 
     def _deliver(self, case_ids: set[int], events: Iterable[Happened]) -> None:
         events = list(events)
+        for month in [str(e.detail.get("posted_for")) for e in events if e.kind == "monthly_summary"]:
+            try:  # the business unit's monthly summary (bot.report_monthly): counts only
+                post_summary(self.core, self.client, self.settings, month)
+            except Exception:
+                log.exception("slack notifier could not post the monthly summary; the tick re-posts")
         for case_id in sorted(case_ids):
             mine = [e for e in events if e.case_id == case_id]
             if mine and all(quiet_for_card(e.kind) for e in mine):

@@ -35,6 +35,7 @@ from bot.views import case_view
 from handlers.teams import offers
 from handlers.teams.cards import card_message, text_message
 from handlers.teams.connector import Connector
+from handlers.teams.report_post import post_summary, unposted_month
 from handlers.teams.text import local_time, time_left
 from handlers.teams.views import case_card, media_card
 
@@ -86,6 +87,8 @@ class TeamsNotifier:
             self._executor.shutdown(wait=True)
 
     def _deliver(self, case_ids: set[int], events: list[Happened]) -> None:
+        for month in [str(d.get("posted_for")) for _, k, d in events if k == "monthly_summary"]:
+            self.post_summary(month)
         for case_id in sorted(case_ids):
             mine = [(k, d) for c, k, d in events if c == case_id]
             if all(k in QUIET or (k.startswith("media_") and k != "media_enquiry_received") for k, _ in mine):
@@ -274,6 +277,15 @@ class TeamsNotifier:
             log.exception("could not send a Teams direct message to %s", user_id)
             return False
 
+    def post_summary(self, month: str) -> bool:
+        """The business unit's monthly summary (bot.report_monthly), once per month."""
+        try:
+            return post_summary(self.core, self.connector, self.service_url,
+                                self.settings.teams_business_unit_channel, month, self._lease)
+        except Exception:
+            log.exception("teams notifier could not post the monthly summary; the tick re-posts")
+            return False
+
     # --- re-posting what could not be posted ------------------------------------------------
     def repost_missing(self) -> int:
         """A card for every open case and an alert for every open enquiry that has none on Teams
@@ -285,7 +297,8 @@ class TeamsNotifier:
             enquiries = list(session.exec(select(MediaEnquiry.id).where(
                 chat_posts.unposted(SURFACE, chat_posts.MEDIA, MediaEnquiry.id),
                 col(MediaEnquiry.status).in_(media.OPEN)).order_by(col(MediaEnquiry.id))))
-        posted = 0
+        month = unposted_month(self.core)
+        posted = int(month is not None and self.post_summary(month))
         for case_id in cases:
             posted += self.post_case(int(case_id or 0)) is not None
         for media_id in enquiries:

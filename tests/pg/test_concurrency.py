@@ -209,10 +209,10 @@ def test_tick_reports_database_errors_in_one_line_per_phase(
     with caplog.at_level(logging.ERROR):
         report = tick(core, maildir)
     assert [line.split(":")[0] for line in report.database_errors] == [
-        "mailbox", "chronology returns", "deadline steps", "delivery", "retention"]
+        "mailbox", "chronology returns", "deadline steps", "delivery", "retention", "monthly summary"]
     assert all("\n" not in line for line in report.database_errors)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 5 and all(r.exc_info is None for r in errors)
+    assert len(errors) == 6 and all(r.exc_info is None for r in errors)
     core.db.engine.dispose()
 
 
