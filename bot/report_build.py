@@ -1,7 +1,7 @@
 """The partnership's report made from the database (issue 14): the one call a door makes.
 
-Reads the facts in one session (bot.report_facts), then computes (bot.report). ``actions`` is the
-action plan's rows when that exists (bot.report_panels.ActionFact); None: "no action data".
+Reads the facts in one session (bot.report_facts), then computes (bot.report). The actions panel
+reads the action plan's rows (bot.action_plan): status and dates only, never an action's text.
 """
 
 from __future__ import annotations
@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from sqlmodel import Session, col, select
+
 from bot.core import Core
 from bot.errors import Invalid
+from bot.models import Deadline, Publication
+from bot.models_actions import ReviewAction
 from bot.report import Scope, build_report, fy_start
 from bot.report_facts import load_facts
 from bot.report_panels import ActionFact
@@ -22,12 +26,15 @@ def partnership_report(
     actions: Sequence[ActionFact] | None = None,
 ) -> Report:
     """From ``start`` (default: the financial year of the earliest case) to ``end`` (default:
-    today); ``shared``: for outside the partnership (small cells suppressed)."""
+    today); ``shared``: for outside the partnership (small cells suppressed). ``actions``: the
+    action plan's rows as facts (default: read from the database; none recorded: "no action data")."""
     now = core.clock.now()
     cal = core.calendar
     today = cal.local_date(now)
     with core.db.session() as session:
         facts = load_facts(session, core)
+        if actions is None:
+            actions = load_actions(session) or None
     if start is None:
         days = [cal.local_date(c.created_at) for c in facts.cases]
         days += [c.la_aware_date for c in facts.cases if c.la_aware_date is not None]
@@ -43,3 +50,16 @@ def partnership_report(
         agency_names={a.slug: a.name for a in protocol.agencies}, actions=actions, shared=shared,
         suppress_below=protocol.report.suppress_below,
     )
+
+
+def load_actions(session: Session) -> list[ActionFact]:
+    """Every action of every review: its status, its clock's due time (none before publication),
+    when it was verified, whether it is a larger piece of work, when its review was published."""
+    rows = session.exec(
+        select(ReviewAction, col(Deadline.due_at), col(Publication.published_at))
+        .outerjoin(Deadline, col(Deadline.id) == ReviewAction.deadline_id)
+        .outerjoin(Publication, col(Publication.case_id) == ReviewAction.case_id)
+        .order_by(col(ReviewAction.id))
+    )
+    return [ActionFact(action.status, due_at, action.verified_at, action.larger, published_at)
+            for action, due_at, published_at in rows]

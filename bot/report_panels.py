@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.action_plan import RESOLVED
 from bot.report_facts import Facts, RequestFact
 from bot.report_tables import Chart, Count, Median, Section, Share, Table
 from bot.stages import CLOSED_STAGES, LABELS, Stage
@@ -148,7 +149,7 @@ def themes_section(scope: Scope, facts: Facts, themes: dict[str, str]) -> Sectio
 class ActionFact:
     """One action of a review's action plan, as the action plan (bot.action_plan) holds it."""
 
-    #: open | in_progress | evidence_submitted | verified | closed
+    #: one of bot.action_plan.STATUSES
     status: str
     due_at: datetime | None
     verified_at: datetime | None
@@ -158,8 +159,11 @@ class ActionFact:
     published_at: datetime | None
 
 
-ACTION_STATUSES = {"open": "Open", "in_progress": "In progress", "evidence_submitted": "Evidence submitted",
-                   "verified": "Verified", "closed": "Closed"}
+#: Every status of bot.action_plan.STATUSES, so the rows always add up to the total.
+ACTION_STATUSES = {"open": "Open", "in_progress": "In progress",
+                   "evidence_submitted": "Evidence submitted, awaiting verification",
+                   "verified": "Verified", "not_achieved": "Closed: not achieved",
+                   "superseded": "Closed: superseded"}
 #: Actions should be achieved 12 weeks after publication (KIR l.276; D-14).
 TWELVE_WEEKS = timedelta(weeks=12)
 
@@ -169,7 +173,7 @@ def actions_section(actions: Sequence[ActionFact] | None, now: datetime) -> Sect
     if actions is None:
         return Section("actions", "Actions",
                        "No action data: the action plan is not yet recorded in the bot.", ())
-    done = ("verified", "closed")
+    done = RESOLVED
     rows: list[tuple[str, Count | Share]] = [
         (label, Count(sum(1 for a in actions if a.status == key))) for key, label in ACTION_STATUSES.items()]
     rows.append(("All actions", Count(len(actions))))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from bot import action_plan
 from bot.report import financial_year, years_between
-from bot.report_panels import ActionFact, actions_section
+from bot.report_panels import ACTION_STATUSES, ActionFact, actions_section
 from bot.report_tables import Count, Median, Share, Table, suppress_table
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
@@ -54,15 +55,19 @@ def test_the_actions_panel_on_constructed_rows() -> None:
         ActionFact("evidence_submitted", NOW - timedelta(days=3), None, False, None),  # overdue
         ActionFact("verified", NOW - timedelta(days=30), published + timedelta(weeks=10), False, published),
         ActionFact("verified", NOW - timedelta(days=30), published + timedelta(weeks=13), False, published),
-        ActionFact("closed", None, published + timedelta(weeks=2), False, published),
+        ActionFact("superseded", None, published + timedelta(weeks=2), False, published),
     ]
     section = actions_section(rows, NOW)
     by_status, measures = section.tables
-    assert texts(by_status) == [["Open", "1"], ["In progress", "1"], ["Evidence submitted", "1"],
-                                ["Verified", "2"], ["Closed", "1"], ["All actions", "6"]]
+    assert texts(by_status) == [["Open", "1"], ["In progress", "1"],
+                                ["Evidence submitted, awaiting verification", "1"], ["Verified", "2"],
+                                ["Closed: not achieved", "0"], ["Closed: superseded", "1"],
+                                ["All actions", "6"]]
     assert texts(measures) == [["Overdue (past due, not verified or closed)", "2"],
                                ["Escalated as larger pieces of work", "1"],
                                ["Verified within 12 weeks of publication", "2/5 (40%)"]]
+    # Every status the action plan knows has its row: the rows always add up to the total.
+    assert set(ACTION_STATUSES) == set(action_plan.STATUSES)
     empty = actions_section(None, NOW)
     assert empty.tables == () and "No action data" in empty.intro
 
