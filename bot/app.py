@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bot.at_rest_keys import load_kek
 from bot.clock import Clock, SystemClock
 from bot.core import Core, Notifier
 from bot.db import Database
@@ -196,7 +197,9 @@ class BotApp:
 
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
-    db = Database(settings.database_url)
+    # The key first: a missing or wrong one stops start-up by name (docs/encryption.md).
+    key = load_kek(settings)
+    db = Database(settings.database_url, kek=key.kek, key_setting=key.setting)
     db.ensure_schema(upgrade=settings.db_auto_upgrade)  # refuses an older schema: decision 0014
     return Core(
         db=db, protocol=protocol, clock=clock, mail_from=settings.mail_from,

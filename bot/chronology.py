@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, col, select
@@ -30,6 +29,7 @@ from bot.chronology_validate import Checked, Problem, Row, check_grids
 from bot.core import Core
 from bot.db import rowcount
 from bot.errors import ServiceError
+from bot.inbound import read_attachment
 from bot.leases import instance_id
 from bot.mail.authresults import domain_matches
 from bot.mailer import render
@@ -136,7 +136,7 @@ def check_files(core: Core, files: list[Attachment]) -> Checked:
             checked.problems.append(Problem(f"file {number}", "", "was too large to keep; please send "
                                             "the chronology alone, in the partnership's template"))
             continue
-        data = (Path(core.attachments_dir) / file.stored_name).read_bytes()
+        data = read_attachment(core, file.stored_name)
         kind = kind_of(data)
         label = f"file {number} ({_KINDS.get(kind or '', 'attachment')})"
         if kind == "old":
