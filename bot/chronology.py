@@ -24,12 +24,12 @@ from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from bot import audit, review
+from bot.at_rest_files import read_attachment
 from bot.chronology_read import Budget, Unreadable, kind_of, read_file
 from bot.chronology_validate import Checked, Problem, Row, check_grids
 from bot.core import Core
 from bot.db import rowcount
 from bot.errors import ServiceError
-from bot.inbound import read_attachment
 from bot.leases import instance_id
 from bot.mail.authresults import domain_matches
 from bot.mailer import render

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from bot.at_rest import fingerprint
 from bot.cli_common import (
     Ctx,
     _day_cb,
@@ -121,6 +122,8 @@ def check(ctx: Ctx) -> None:
         with app.core.db.session() as s:
             s.connection()
         click.echo(f"database: ok ({mask_url(settings.database_url)})")
+        keyring = app.core.db.keyring  # a missing or wrong key already stopped create_app, by name
+        click.echo(f"data key: ok ({keyring.setting}, key id {fingerprint(keyring.kek)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
     click.echo(f"slack: {app.slack_mode()}")
@@ -311,6 +314,7 @@ main.add_command(triage)
 main.add_command(media)
 main.add_command(chair_away)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
+import bot.cli_keys  # noqa: E402  (registers `review-bot keys`; decision 0029)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
 
 if __name__ == "__main__":  # pragma: no cover

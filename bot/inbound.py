@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from bot import agency_requests, audit
 from bot.at_rest import keyring_of
+from bot.at_rest_files import attachment_context
 from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
@@ -311,7 +312,7 @@ def sweep_orphan_attachments(core: Core) -> int:
     old: list[str] = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name == SWEEP_MARK:
+            if entry.name.startswith("."):  # the marks (this sweep's, bot.at_rest_files'), never attachments
                 continue
             if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                 old.append(entry.name)
@@ -327,16 +328,6 @@ def sweep_orphan_attachments(core: Core) -> int:
                     (folder / name).unlink(missing_ok=True)
                     deleted += 1
     return deleted
-
-
-def attachment_context(stored_name: str) -> str:
-    return f"attachment:{stored_name}"
-
-
-def read_attachment(core: Core, stored_name: str) -> bytes:
-    """A stored attachment's bytes, opened (the store holds them sealed: docs/encryption.md)."""
-    sealed = (Path(core.attachments_dir) / stored_name).read_bytes()
-    return keyring_of(core.db.engine).open(sealed, attachment_context(stored_name))
 
 
 def attachments_of(session: Session, inbound_id: int) -> list[Attachment]:

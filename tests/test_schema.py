@@ -128,7 +128,8 @@ def assert_rows_intact(url: str, *, sealed: bool = True) -> None:
                 assert len(found) == len(rows), name
                 for key, value in rows[0].items():
                     stored = found[0][key]
-                    assert (open_stored(keyring, name, key, stored) if keyring else stored) == value, (name, key)
+                    plain = open_stored(keyring, name, key, stored) if keyring else stored
+                    assert plain == value, (name, key)
     finally:
         engine.dispose()
 
@@ -291,7 +292,7 @@ def test_run_refuses_to_start_on_a_schema_it_does_not_know(database_url: str, tm
         conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
     engine.dispose()
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url,
-           "MAILDIR": str(tmp_path / "mail"), "STATE_DIR": str(tmp_path / "state"),
+           "DATA_KEY": os.environ["DATA_KEY"], "MAILDIR": str(tmp_path / "mail"), "STATE_DIR": str(tmp_path / "state"),
            "ATTACHMENTS_DIR": str(tmp_path / "att"), "MAIL_BACKEND": "maildir"}
     done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)

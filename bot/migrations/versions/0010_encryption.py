@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,7 +50,7 @@ SEALED: dict[str, list[tuple[str, str, bool]]] = {
 }
 #: Tables whose primary key is not ``id``.
 _KEYS = {"localreview": "case_id"}
-_TYPES = {"text": sa.String(), "bytes": sa.LargeBinary(), "json": sa.JSON()}
+_TYPES: dict[str, sa.types.TypeEngine[Any]] = {"text": sa.String(), "bytes": sa.LargeBinary(), "json": sa.JSON()}
 
 
 def upgrade() -> None:
@@ -61,39 +62,48 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('datakey_pkey'))
     )
     conn = op.get_bind()
-    if not _holds_values(conn):
-        return  # a new database: start-up makes the keys
-    keyring = _keyring()
+    keyring = _keyring(required=_holds_values(conn))
+    if keyring is None:
+        return  # nothing to seal, no key given (a scratch database): start-up makes the keys
     keyring.ensure(conn)
     for table, columns in SEALED.items():
         for column, kind, compress in columns:
-            place = f"{table}.{column}"
-            _rewrite(conn, table, column, kind,
-                     lambda plain, place=place, compress=compress: keyring.seal(plain, place, compress=compress))
+            _rewrite(conn, table, column, kind, partial(_seal, keyring, f"{table}.{column}", compress))
     _rewrite(conn, "inboundmessage", "digest", "hash", keyring.lookup_hash)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
-    if _holds_values(conn):
-        keyring = _keyring()
+    keyring = _keyring(required=_holds_values(conn))
+    if keyring is not None:
         keyring.ensure(conn)
         for table, columns in SEALED.items():
             for column, kind, _compress in columns:
-                _rewrite(conn, table, column, kind, lambda sealed, place=f"{table}.{column}": keyring.open(sealed, place),
-                         opening=True)
+                _rewrite(conn, table, column, kind, partial(_open, keyring, f"{table}.{column}"), opening=True)
         # A keyed hash cannot be undone: the digest is worked out from the bytes again when needed.
         conn.execute(sa.text("UPDATE inboundmessage SET digest = NULL"))
     op.drop_table('datakey')
 
 
-def _keyring() -> Any:
+def _seal(keyring: Any, place: str, compress: bool, plain: bytes) -> bytes:
+    return bytes(keyring.seal(plain, place, compress=compress))
+
+
+def _open(keyring: Any, place: str, sealed: bytes) -> bytes:
+    return bytes(keyring.open(sealed, place))
+
+
+def _keyring(*, required: bool) -> Any:
+    """A keyring of the key the caller gave (or the tests' fallback); None when there is none and
+    nothing needs one."""
     from bot.at_rest import KeyProblem, Keyring, fallback_kek
 
     keyring = context.config.attributes.get("keyring")
     if keyring is not None:
         return Keyring(keyring.kek, keyring.setting)
     kek = fallback_kek()
+    if kek is None and not required:
+        return None
     if kek is None:
         raise KeyProblem("the database holds data to encrypt (migration 0010) and no key was given: "
                          "set DATA_KEY or DATA_KEY_FILE and run `review-bot db upgrade` (docs/encryption.md)")
@@ -107,7 +117,7 @@ def _holds_values(conn: sa.Connection) -> bool:
 def _rewrite(conn: sa.Connection, table: str, column: str, kind: str, change: Callable[[Any], Any],
              *, opening: bool = False) -> None:
     """Every non-null value of ``table.column`` through ``change``, BATCH rows at a time by id."""
-    stored_type = sa.String() if kind == "hash" else _TYPES[kind]
+    stored_type: sa.types.TypeEngine[Any] = sa.String() if kind == "hash" else _TYPES[kind]
     key = _KEYS.get(table, "id")
     t = sa.table(table, sa.column(key, sa.Integer()), sa.column(column, stored_type))
     last = 0
