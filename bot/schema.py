@@ -181,6 +181,14 @@ def upgrade(url: str, revision: str = "head", *, scripts: str = SCRIPTS,
                 _name_sqlite_constraints(conn)
                 command.stamp(cfg, BASELINE)
             command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            # A migration that rewrote values (0010 seals them) leaves their old pages in the WAL
+            # until it is overwritten: empty it now, outside any transaction (docs/encryption.md).
+            raw = engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
         with engine.connect() as conn:
             return before, schema_state(conn, scripts)
     finally:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import email
 import json
-import subprocess
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy.engine import make_url
 
 from bot.cli import main
+from tests.support.at_rest import database_files
 from tests.support.chronology_files import return_email, xlsx
 from tests.support.postgres import PostgresServer
 
@@ -97,20 +96,7 @@ def stored_files(bot: Bot, database_url: str, pg_server: PostgresServer | None) 
     """Every place the data rests: the database (its file and WAL, or a pg_dump) and the store."""
     files = {f"attachments/{p.name}": p.read_bytes() for p in (bot.root / "attachments").iterdir()}
     assert any(not name.startswith("attachments/.") for name in files)  # the notes were stored
-    url = make_url(database_url)
-    if pg_server is None:
-        database = Path(url.database or "")
-        for path in (database, database.with_name(database.name + "-wal")):
-            if path.exists():
-                files[path.name] = path.read_bytes()
-        return files
-    dump = subprocess.run(
-        [str(pg_server.bin_dir / "pg_dump"), "--no-owner", "-h", str(url.host), "-p", str(url.port),
-         "-U", str(url.username), str(url.database)],
-        capture_output=True, check=True, env={"PGPASSWORD": str(url.password or "")},
-    )
-    files["pg_dump"] = dump.stdout
-    return files
+    return {**files, **database_files(database_url, pg_server)}
 
 
 @pytest.mark.parametrize("spelling", [CANARY, CANARY.upper(), CANARY.lower()])

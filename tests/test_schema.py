@@ -292,8 +292,9 @@ def test_run_refuses_to_start_on_a_schema_it_does_not_know(database_url: str, tm
         conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
     engine.dispose()
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url,
-           "DATA_KEY": os.environ["DATA_KEY"], "MAILDIR": str(tmp_path / "mail"), "STATE_DIR": str(tmp_path / "state"),
-           "ATTACHMENTS_DIR": str(tmp_path / "att"), "MAIL_BACKEND": "maildir"}
+           "DATA_KEY": os.environ["DATA_KEY"], "MAILDIR": str(tmp_path / "mail"),
+           "STATE_DIR": str(tmp_path / "state"), "ATTACHMENTS_DIR": str(tmp_path / "att"),
+           "MAIL_BACKEND": "maildir"}
     done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr

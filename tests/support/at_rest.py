@@ -5,14 +5,33 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables)
 from bot.at_rest import Keyring, fallback_kek, read_keys
 from bot.at_rest_types import SEALED_TYPES, EncryptedBytes, EncryptedJSON
+from tests.support.postgres import PostgresServer
+
+
+def database_files(url: str, pg_server: PostgresServer | None) -> dict[str, bytes]:
+    """The bytes the database rests in: SQLite's file and its WAL, or a pg_dump (plain SQL)."""
+    parsed = make_url(url)
+    if pg_server is None:
+        database = Path(parsed.database or "")
+        return {p.name: p.read_bytes() for p in (database, database.with_name(database.name + "-wal"))
+                if p.exists()}
+    dump = subprocess.run(
+        [str(pg_server.bin_dir / "pg_dump"), "--no-owner", "-h", str(parsed.host), "-p", str(parsed.port),
+         "-U", str(parsed.username), str(parsed.database)],
+        capture_output=True, check=True, env={"PGPASSWORD": str(parsed.password or "")},
+    )
+    return {"pg_dump": dump.stdout}
 
 
 def sealed_columns() -> dict[tuple[str, str], Any]:

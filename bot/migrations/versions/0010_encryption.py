@@ -62,6 +62,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('datakey_pkey'))
     )
     conn = op.get_bind()
+    if conn.dialect.name == "sqlite":
+        # The plaintext a rewritten value leaves in freed space is zeroed, not left in the file
+        # (bot.schema.upgrade then empties the WAL). PostgreSQL: docs/encryption.md, VACUUM FULL.
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
     keyring = _keyring(required=_holds_values(conn))
     if keyring is None:
         return  # nothing to seal, no key given (a scratch database): start-up makes the keys
