@@ -13,6 +13,8 @@ from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
+from bot.at_rest import Keyring, fallback_kek, keyring_of
+
 #: PostgreSQL's own default names (``<table>_pkey``, ``<table>_<col>_fkey``, ``<table>_<cols>_key``)
 #: and SQLAlchemy's default index name: see bot/models.py and docs/decisions/0014.
 NAMING_CONVENTION = {
@@ -90,8 +92,6 @@ def create_schema(engine: Engine) -> None:
 
 def prepare_keys(engine: Engine) -> None:
     """The database's data keys made if it has none, and loaded (an engine given a key only)."""
-    from bot.at_rest import keyring_of
-
     if getattr(engine.dialect, "review_bot_keyring", None) is not None:
         with engine.begin() as conn:
             keyring_of(engine).ensure(conn)
@@ -105,8 +105,6 @@ class Database:
     refuse to work, naming DATA_KEY."""
 
     def __init__(self, url: str, *, kek: bytes | None = None, key_setting: str = "DATA_KEY") -> None:
-        from bot.at_rest import Keyring, fallback_kek
-
         self.url = url
         self.engine = make_engine(url)
         kek = kek if kek is not None else fallback_kek()
