@@ -140,6 +140,7 @@ class Keyring:
     _keys: dict[int, AESGCM] = field(default_factory=dict)
     _current: int | None = None
     _lookup: bytes | None = None
+    _lookup_id: int | None = None
     _checked_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -174,8 +175,9 @@ class Keyring:
             lookup = [k for k in stored if k.purpose == "lookup"]
             if data:
                 self._current = max(data)
-            if lookup and self._lookup is None:
+            if lookup and self._lookup_id != lookup[0].id:  # the oldest: the same in every instance
                 self._lookup = unwrap(self.kek, lookup[0], setting=self.setting)
+                self._lookup_id = lookup[0].id
             self._checked_at = time.monotonic()
 
     def refresh(self) -> None:
