@@ -16,7 +16,7 @@ from email import policy
 
 from bench._common import percentile, print_table
 from bench.intake_corpus import SentRequest, generate
-from bot.at_rest import Keyring, StoredKey, fingerprint, generate_kek, worth_compressing, wrap
+from bot.at_rest import Keyring, StoredKey, compressed, fingerprint, generate_kek, wrap
 
 BUDGET_MS = 1000 / 300
 
@@ -74,7 +74,7 @@ def main() -> None:
                      f"{percentile(values, 99):.3f}", f"{mean / BUDGET_MS:.0%}"])
     print_table(["messages", "n", "mean ms", "p50 ms", "p99 ms", "share of 3.33 ms"], rows,
                 title="Sealing what the intake stores, per message (raw, sender, keyed hash, files)")
-    text = sum(1 for _k, raw in messages if worth_compressing(raw))
+    text = sum(1 for _k, raw in messages if compressed(raw) is not None)
     print(f"\nraw bytes compressed before sealing: {text} of {len(messages)} messages "
           f"(the rest end in base64 or binary); {size_out / size_in:.0%} of the bytes (raw + files) stored")
 

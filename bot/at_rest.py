@@ -54,7 +54,7 @@ FLAG_ZLIB = 0x01
 COMPRESS_FROM = 512
 #: The tail of a value :func:`worth_compressing` tries, and the ratio it must reach: text gives
 #: 0.3 to 0.5, base64 0.75, compressed files about 1.
-SAMPLE = 8192
+SAMPLE = 4096
 WORTH_RATIO = 0.6
 #: How long a running instance trusts its idea of the newest data key before asking the database
 #: again: a rotation started elsewhere is followed within this time (docs/encryption.md).
@@ -213,11 +213,11 @@ class Keyring:
              key_id: int | None = None) -> bytes:
         key_id = self.current_key_id() if key_id is None else key_id
         flags = 0
-        if compress and len(plaintext) >= COMPRESS_FROM and worth_compressing(plaintext):
+        if compress and len(plaintext) >= COMPRESS_FROM:
             # Compressed before sealing: sealed bytes do not compress, so PostgreSQL's own lz4
             # (decision 0017) no longer can. Level 1: most of the gain at a fraction of the time.
-            packed = zlib.compress(plaintext, 1)
-            if len(packed) < len(plaintext):
+            packed = compressed(plaintext)
+            if packed is not None:
                 plaintext, flags = packed, FLAG_ZLIB
         header = _HEADER.pack(VERSION, flags, key_id)
         nonce = os.urandom(NONCE_SIZE)
@@ -243,12 +243,17 @@ class Keyring:
         return hmac.new(self._lookup, value.encode(), hashlib.sha256).hexdigest()
 
 
-def worth_compressing(data: bytes) -> bool:
-    """Whether ``data`` is text that zlib shrinks well, judged on its last :data:`SAMPLE` bytes:
-    a mail's attachments come last, as base64 (zlib gains a quarter at 100 ms per 600 KB) or
-    already compressed (PDF, docx: nothing to gain). Only text is worth the time (docs/benchmarks.md)."""
-    sample = data[-SAMPLE:]
-    return len(zlib.compress(sample, 1)) < len(sample) * WORTH_RATIO
+def compressed(data: bytes) -> bytes | None:
+    """``data`` through zlib (level 1) if it is text that shrinks well; else None. A value longer
+    than :data:`SAMPLE` is judged on its last bytes first: a mail's attachments come last, as
+    base64 (zlib gains a quarter at 100 ms per 600 KB) or already compressed (PDF, docx: nothing
+    to gain), and only text is worth the time (docs/benchmarks.md, "Encryption at rest")."""
+    if len(data) > SAMPLE:
+        sample = data[-SAMPLE:]
+        if len(zlib.compress(sample, 1)) >= len(sample) * WORTH_RATIO:
+            return None
+    packed = zlib.compress(data, 1)
+    return packed if len(packed) < len(data) else None
 
 
 def header_of(sealed: bytes, context: str) -> tuple[int, int, int]:
