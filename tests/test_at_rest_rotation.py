@@ -6,7 +6,13 @@ lease, carries on where a killed run stopped, and a new key-encryption key re-wr
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -130,3 +136,45 @@ def test_a_new_key_encryption_key_rewraps_the_data_keys(core: Core) -> None:
             s.exec(select(MediaEnquiry.journalist)).one()
     finally:
         stale.engine.dispose()
+
+
+def test_a_rotation_killed_with_sigkill_is_carried_on_after_its_lease(core: Core, tmp_path: Path) -> None:
+    """`review-bot keys rotate` as a process, killed (SIGKILL) half-way: values under both keys,
+    all readable; its lease keeps a second run out until it lapses; `keys reseal` then finishes."""
+    with core.transaction() as s:
+        for i in range(1500):
+            s.add(MediaEnquiry(ref=f"ME-2026-{i:04d}", received_at=core.clock.now(), source="cli",
+                               raised_by="cli:t", outlet="Gazette", journalist=f"Journalist {i}",
+                               subject="general", route="general"))
+    first = core.db.keyring.current_key_id()
+    env = {**os.environ, "DATABASE_URL": core.db.url, "DATA_DIR": str(tmp_path / "data"),
+           "PROTOCOL_FILE": "", "MAIL_BACKEND": "maildir", "ATTACHMENTS_DIR": str(core.attachments_dir)}
+    command = [sys.executable, "-m", "bot", "keys", "rotate", "--batch", "1", "--settle", "0"]
+    rotation = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and rotation.poll() is None:
+            found = status(core)
+            newer = [k["id"] for k in found.keys if k["purpose"] == "data" and k["id"] != first]
+            if newer and found.per_key().get(newer[0], 0) >= 50:
+                break
+            time.sleep(0.02)
+        rotation.send_signal(signal.SIGKILL)
+    finally:
+        rotation.wait()
+    assert rotation.returncode == -signal.SIGKILL
+    per_key = status(core).per_key()
+    assert len(per_key) == 2 and min(per_key.values()) > 0  # cut half-way
+    assert journalists(core)[:2] == ["Journalist 0", "Journalist 1"]  # both keys open
+
+    def reseal_cli(*now: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *now, "keys", "reseal"], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    waiting = reseal_cli()
+    assert waiting.returncode == 2 and "another instance is re-sealing now" in waiting.stderr
+    later = (datetime.now(UTC) + LEASE_FOR + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M+00:00")
+    done = reseal_cli("--now", later)
+    assert done.returncode == 0, done.stderr
+    (current,) = status(core).per_key()
+    assert current != first and len(journalists(core)) == 1500
