@@ -16,6 +16,7 @@ synchronous commit (a WAL flush per commit) to show what that costs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import platform
@@ -31,6 +32,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from bot.at_rest import generate_kek, kek_text, parse_kek
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.db import Database
@@ -41,6 +43,19 @@ from bot.protocol import load_protocol
 BENCH_NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 
 
+@functools.cache
+def bench_kek() -> bytes:
+    """One generated key-encryption key per benchmark run (docs/encryption.md): every database a
+    benchmark makes seals with it, as the bot's does with DATA_KEY; never written to a file. The
+    instances a benchmark starts as processes inherit it through the environment."""
+    if not os.environ.get(BENCH_KEY):
+        os.environ[BENCH_KEY] = kek_text(generate_kek())
+    return parse_kek(os.environ[BENCH_KEY], setting=BENCH_KEY)
+
+
+BENCH_KEY = "REVIEW_BOT_BENCH_DATA_KEY"
+
+
 def db_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'bench.sqlite3'}"
 
@@ -49,7 +64,7 @@ def make_core(folder: Path, *, now: datetime = BENCH_NOW, create: bool = True,
               url: str | None = None) -> Core:
     """A core over ``url`` (default ``<folder>/bench.sqlite3``), the default preset, a fixed clock."""
     folder.mkdir(parents=True, exist_ok=True)
-    db = Database(url or db_url(folder))
+    db = Database(url or db_url(folder), kek=bench_kek())
     if create:
         db.create_schema()
     return Core(

@@ -69,12 +69,13 @@ def worker(url: str, maildir: str, mode: str, started: float) -> None:
 
 
 def bench_core(url: str, now: datetime):  # type: ignore[no-untyped-def]
+    from bench._common import bench_kek
     from bot.clock import FixedClock
     from bot.core import Core
     from bot.db import Database
     from bot.protocol import load_protocol
 
-    return Core(db=Database(url), protocol=load_protocol(None), clock=FixedClock(now),
+    return Core(db=Database(url, kek=bench_kek()), protocol=load_protocol(None), clock=FixedClock(now),
                 attachments_dir=Path(tempfile.gettempdir()) / "review-bot-bench-attachments")
 
 

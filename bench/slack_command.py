@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from slack_bolt.app.app import SlackAppDevelopmentServer
 from slack_sdk.signature import SignatureVerifier
 
+from bench._common import bench_kek
 from bot.clock import SystemClock
 from bot.core import Core
 from bot.db import Database
@@ -48,7 +49,7 @@ def run(requests: int = REQUESTS) -> dict[str, object]:
     BaseHTTPRequestHandler.log_message = lambda *_a, **_k: None  # type: ignore[method-assign]
     api, api_server = start_slack_api()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        db = Database(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", kek=bench_kek())
         db.create_schema()
         protocol = parse_protocol({"roles": {"business_manager": {
             "name": "BM", "email": "bm@partnership.example", "slack_user_id": "UBM"}}}, "bench")

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bot.at_rest_files import seal_stored_files
+from bot.at_rest_keys import load_kek
 from bot.clock import Clock, SystemClock
 from bot.core import Core, Notifier
 from bot.db import Database
@@ -196,8 +198,12 @@ class BotApp:
 
 
 def build_core(settings: Settings, protocol: Protocol, clock: Clock) -> Core:
-    db = Database(settings.database_url)
+    # The key first: a missing or wrong one stops start-up by name (docs/encryption.md).
+    key = load_kek(settings)
+    db = Database(settings.database_url, kek=key.kek, key_setting=key.setting)
     db.ensure_schema(upgrade=settings.db_auto_upgrade)  # refuses an older schema: decision 0014
+    assert db.keyring is not None  # given above
+    seal_stored_files(settings.attachments_dir, db.keyring)  # those from before encryption, once
     return Core(
         db=db, protocol=protocol, clock=clock, mail_from=settings.mail_from,
         attachments_dir=settings.attachments_dir,

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from bot import audit, review
+from bot.at_rest_files import read_attachment
 from bot.chronology_read import Budget, Unreadable, kind_of, read_file
 from bot.chronology_validate import Checked, Problem, Row, check_grids
 from bot.core import Core
@@ -136,7 +136,7 @@ def check_files(core: Core, files: list[Attachment]) -> Checked:
             checked.problems.append(Problem(f"file {number}", "", "was too large to keep; please send "
                                             "the chronology alone, in the partnership's template"))
             continue
-        data = (Path(core.attachments_dir) / file.stored_name).read_bytes()
+        data = read_attachment(core, file.stored_name)
         kind = kind_of(data)
         label = f"file {number} ({_KINDS.get(kind or '', 'attachment')})"
         if kind == "old":

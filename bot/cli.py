@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from bot.at_rest import fingerprint
 from bot.cli_common import (
     Ctx,
     _day_cb,
@@ -121,6 +122,8 @@ def check(ctx: Ctx) -> None:
         with app.core.db.session() as s:
             s.connection()
         click.echo(f"database: ok ({mask_url(settings.database_url)})")
+        keyring = app.core.db.keyring  # a missing or wrong key already stopped create_app, by name
+        click.echo(f"data key: ok ({keyring.setting}, key id {fingerprint(keyring.kek)})")
     except Exception as exc:
         fail(f"database: {exc.__class__.__name__}: {exc}")
     click.echo(f"slack: {app.slack_mode()}")
@@ -312,6 +315,7 @@ main.add_command(media)
 main.add_command(chair_away)
 import bot.cli_actions  # noqa: E402  (registers `case REF actions ...`; decision 0027)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
+import bot.cli_keys  # noqa: E402  (registers `review-bot keys`; decision 0029)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
 from bot.cli_report import report  # noqa: E402  (also registers `case REF themes` and `outcome`)
 from bot.cli_retention import access_log_cmd, retention_cmd  # noqa: E402  (and `case REF hold`)

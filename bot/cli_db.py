@@ -11,6 +11,7 @@ import sys
 import click
 
 from bot.cli import fail, main
+from bot.cli_common import load_settings
 from bot.logs import mask_url
 from bot.schema import SchemaError
 
@@ -51,12 +52,16 @@ def db_upgrade() -> None:
     """Migrate the database to this code's schema, under a lock. Back it up first.
 
     A database made before migrations existed is checked against the baseline and stamped."""
+    from bot.at_rest import KeyProblem, Keyring
+    from bot.at_rest_keys import load_kek
     from bot.schema import upgrade
 
     url = _settings_url()
     try:
-        before, after = upgrade(url)
-    except SchemaError as exc:
+        # Migration 0010 seals older rows with the installation's key (docs/encryption.md).
+        key = load_kek(load_settings())
+        before, after = upgrade(url, keyring=Keyring(key.kek, key.setting))
+    except (SchemaError, KeyProblem) as exc:
         fail(str(exc))
     click.echo(f"database: {mask_url(url)}")
     if before.kind == "legacy":

@@ -13,6 +13,8 @@ from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
+from bot.at_rest import Keyring, fallback_kek, keyring_of
+
 #: PostgreSQL's own default names (``<table>_pkey``, ``<table>_<col>_fkey``, ``<table>_<cols>_key``)
 #: and SQLAlchemy's default index name: see bot/models.py and docs/decisions/0014.
 NAMING_CONVENTION = {
@@ -79,6 +81,7 @@ def create_schema(engine: Engine) -> None:
     import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
     SQLModel.metadata.create_all(engine)
+    prepare_keys(engine)
     # The models ARE the head schema (tests/test_schema.py proves models and migrations agree), so
     # the database says so: the CLI and `run` then accept it as current, as they would one made
     # by `db upgrade`.
@@ -87,12 +90,25 @@ def create_schema(engine: Engine) -> None:
     stamp_head(engine)
 
 
-class Database:
-    """The engine plus a transaction helper: ``with db.transaction() as s: ...``."""
+def prepare_keys(engine: Engine) -> None:
+    """The database's data keys made if it has none, and loaded (an engine given a key only)."""
+    if getattr(engine.dialect, "review_bot_keyring", None) is not None:
+        with engine.begin() as conn:
+            keyring_of(engine).ensure(conn)
 
-    def __init__(self, url: str) -> None:
+
+class Database:
+    """The engine plus a transaction helper: ``with db.transaction() as s: ...``.
+
+    ``kek`` is the key-encryption key the encrypted columns use (bot/at_rest.py); without one,
+    the process's fallback (tests, benchmarks) or, failing that, none: encrypted columns then
+    refuse to work, naming DATA_KEY."""
+
+    def __init__(self, url: str, *, kek: bytes | None = None, key_setting: str = "DATA_KEY") -> None:
         self.url = url
         self.engine = make_engine(url)
+        kek = kek if kek is not None else fallback_kek()
+        self.keyring = Keyring(kek, key_setting).attach(self.engine) if kek is not None else None
 
     def create_schema(self) -> None:
         create_schema(self.engine)
@@ -101,7 +117,8 @@ class Database:
         """Start-up: the schema at the migrations' head, or a clear refusal (bot.schema)."""
         from bot.schema import ensure_schema
 
-        ensure_schema(self.engine, self.url, upgrade_allowed=upgrade)
+        ensure_schema(self.engine, self.url, upgrade_allowed=upgrade, keyring=self.keyring)
+        prepare_keys(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

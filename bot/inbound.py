@@ -25,6 +25,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from bot import agency_requests, audit
+from bot.at_rest import keyring_of
+from bot.at_rest_files import attachment_context
 from bot.cases import get_case
 from bot.core import Core
 from bot.errors import NotFound, Refused, ServiceError
@@ -95,7 +97,8 @@ def record_message(
     The bytes decide, not the id (issue 9 item 3): a second message under an earlier id is
     recorded under :func:`reused_message_id` and ``reuses`` names the earlier row.
     """
-    digest = digest or digest_of(raw)
+    plain = digest or digest_of(raw)
+    digest = keyed_digest(session, plain)
     recorded_first: dict[str, InboundMessage] = session.info.get(RECORDED_FIRST, {})
     row = recorded_first.pop(message_id, None)
     if row is not None:  # recorded with its batch (bot/inbound_batch.py); its bytes go in now
@@ -106,7 +109,7 @@ def record_message(
     assert row is not None
     if fresh or _digest(session, row) == digest:
         return Recorded(row, fresh)
-    again, fresh = record_inbound(session, core, message_id=reused_message_id(digest), raw=raw,
+    again, fresh = record_inbound(session, core, message_id=reused_message_id(plain), raw=raw,
                                   mailbox=mailbox, from_addr=from_addr, digest=digest)
     assert again is not None
     return Recorded(again, fresh, reuses=row.id)
@@ -116,8 +119,14 @@ def _digest(session: Session, row: InboundMessage) -> str:
     """The row's digest; rows recorded before the column existed are hashed from their bytes."""
     if row.digest is None:
         raw = session.exec(select(InboundMessage.raw).where(InboundMessage.id == row.id)).one()
-        return digest_of(raw)
+        return keyed_digest(session, digest_of(raw))
     return row.digest
+
+
+def keyed_digest(session: Session, digest: str) -> str:
+    """What ``inboundmessage.digest`` holds: the digest under the database's lookup key (HMAC),
+    so the column cannot confirm a guessed message to someone without the key (decision 0029)."""
+    return keyring_of(session.get_bind()).lookup_hash(digest)
 
 
 def record_inbound(
@@ -267,7 +276,9 @@ def store_attachments(
             continue
         folder.mkdir(parents=True, exist_ok=True)
         stored_name = uuid.uuid4().hex
-        (folder / stored_name).write_bytes(payload)
+        # Sealed like the database's columns; the file's name is its associated data (0029).
+        sealed = keyring_of(session.get_bind()).seal(payload, attachment_context(stored_name), compress=True)
+        (folder / stored_name).write_bytes(sealed)
         session.add(Attachment(
             inbound_id=inbound.id, stored_name=stored_name, display_name=display,
             content_type=content_type, size=len(payload), role=attachment.role,
@@ -301,7 +312,7 @@ def sweep_orphan_attachments(core: Core) -> int:
     old: list[str] = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name == SWEEP_MARK:
+            if entry.name.startswith("."):  # the marks (this sweep's, bot.at_rest_files'), never attachments
                 continue
             if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                 old.append(entry.name)

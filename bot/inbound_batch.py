@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from bot import agency_requests, info_gathering
 from bot.core import Core
-from bot.inbound import RECORDED_FIRST, insert_statement, inserted_values
+from bot.inbound import RECORDED_FIRST, insert_statement, inserted_values, keyed_digest
 from bot.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,8 @@ def record_first(session: Session, core: Core, arrivals: Sequence[Arrival]) -> N
         if a.message_id not in first:
             first[a.message_id] = InboundMessage(
                 message_id=a.message_id, mailbox=a.mailbox, received_at=core.clock.now(),
-                from_addr=a.from_addr, classification="pending", raw=b"", digest=a.digest,
+                from_addr=a.from_addr, classification="pending", raw=b"",
+                digest=keyed_digest(session, a.digest) if a.digest else None,
             )
     rows: dict[str, InboundMessage] = {}
     inserted = session.connection().execute(statement, [inserted_values(r) for r in first.values()])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event, true
+from sqlalchemy import DDL, JSON, Column, Index, UniqueConstraint, event, true
 from sqlmodel import Field, SQLModel
 
+from bot.at_rest_types import sealed_bytes, sealed_json, sealed_text
 from bot.db import NAMING_CONVENTION, UTCDateTime
 
 # Before any table is declared: constraints get the names PostgreSQL itself would give them, so
@@ -44,9 +45,9 @@ class Case(SQLModel, table=True):
     sin_submitted_at: datetime | None = _dt()
     decision: str | None = None
     decision_at: datetime | None = _dt()
-    decision_rationale: str | None = None
+    decision_rationale: str | None = sealed_text("case.decision_rationale")
     route: str | None = None  # why the case left the statutory path (not met routes)
-    closed_reason: str | None = None
+    closed_reason: str | None = sealed_text("case.closed_reason")
     #: Durations and chase policy frozen when the case opened (architecture rule 7).
     terms: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
@@ -95,7 +96,7 @@ class AgencyRequest(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     returned_at: datetime | None = _dt()
     returned_via: str | None = None  # email | other means
-    closed_reason: str | None = None
+    closed_reason: str | None = sealed_text("agencyrequest.closed_reason")
     chases: int = 0
     escalated_at: datetime | None = _dt()
     last_auto_reply_at: datetime | None = _dt()
@@ -119,9 +120,9 @@ class OutboxMessage(SQLModel, table=True):
     request_id: int | None = Field(default=None, foreign_key="agencyrequest.id")
     to: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     cc: list[str] = Field(default_factory=list, sa_column=Column(JSON))
-    subject: str
-    body_text: str
-    body_html: str | None = None
+    subject: str = sealed_text("outboxmessage.subject", nullable=False)
+    body_text: str = sealed_text("outboxmessage.body_text", nullable=False)
+    body_html: str | None = sealed_text("outboxmessage.body_html")
     message_id: str = Field(unique=True, index=True)
     in_reply_to: str | None = None
     references: str | None = None
@@ -148,7 +149,7 @@ class InboundMessage(SQLModel, table=True):
     message_id: str = Field(unique=True)
     mailbox: str
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    from_addr: str = ""
+    from_addr: str = sealed_text("inboundmessage.from_addr", default="", nullable=False)
     #: referral | agency-return | media-enquiry | auto-reply | bounce | unknown
     classification: str = "pending"
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
@@ -156,9 +157,10 @@ class InboundMessage(SQLModel, table=True):
     request_id: int | None = Field(default=None, foreign_key="agencyrequest.id")
     #: open while a person must look at it (the triage list), then resolved.
     triage_status: str | None = Field(default=None, index=True)  # open | assigned | dismissed
-    triage_reason: str | None = None
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    #: bot.inbound.digest_of(raw): a reused Message-ID with other content is another message.
+    triage_reason: str | None = sealed_text("inboundmessage.triage_reason")
+    raw: bytes = sealed_bytes("inboundmessage.raw", compress=True)
+    #: Keyed hash (bot.at_rest.Keyring.lookup_hash) of bot.inbound.digest_of(raw): a reused
+    #: Message-ID with other content is another message.
     digest: str | None = None
 
 
@@ -189,7 +191,7 @@ class Attachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     inbound_id: int = Field(foreign_key="inboundmessage.id", index=True)
     stored_name: str | None = None  # generated; None when not stored (too large)
-    display_name: str
+    display_name: str = sealed_text("attachment.display_name", nullable=False)
     content_type: str
     size: int
     rejected_reason: str | None = None
@@ -271,16 +273,16 @@ class MediaEnquiry(SQLModel, table=True):
     raised_by: str  # the actor: slack:U..., an email address, cli:login
     raising_agency: str | None = None
     outlet: str
-    journalist: str = ""
-    contact: str = ""
+    journalist: str = sealed_text("mediaenquiry.journalist", default="", nullable=False)
+    contact: str = sealed_text("mediaenquiry.contact", default="", nullable=False)
     journalist_deadline: datetime | None = _dt()
     subject: str  # case | partnership | agency | inquest | general
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     subject_agency: str | None = None
-    summary: str = ""
+    summary: str = sealed_text("mediaenquiry.summary", default="", nullable=False)
     #: What the journalist asked, from an emailed enquiry (quoted history trimmed, at most
     #: bot.media.QUESTION_LIMIT characters). Email and `media show` only, never Slack.
-    question: str | None = None
+    question: str | None = sealed_text("mediaenquiry.question")
     #: The routing row and the people it named when the enquiry arrived (bot.media_routing).
     route: str
     routing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -291,7 +293,7 @@ class MediaEnquiry(SQLModel, table=True):
     #: Who spoke to the journalist (a role key or "agency"), as recorded.
     spoke: str | None = None
     closed_at: datetime | None = _dt()
-    closed_reason: str | None = None
+    closed_reason: str | None = sealed_text("mediaenquiry.closed_reason")
     #: How many times the alert has repeated (shown on the alert). When the next repeat and the
     #: deadline reminders fall due is on the enquiry's Deadline rows (bot.media_clock).
     alerts_repeated: int = 0
@@ -332,7 +334,7 @@ class MediaStatement(SQLModel, table=True):
     enquiry_id: int = Field(foreign_key="mediaenquiry.id", index=True)
     version: int
     kind: str  # an output of the routing table (holding_statement, press_release, ...)
-    text: str
+    text: str = sealed_text("mediastatement.text", nullable=False)
     status: str = "draft"  # draft | approved | released | superseded
     drafted_by: str
     drafted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -341,7 +343,7 @@ class MediaStatement(SQLModel, table=True):
     approved_at: datetime | None = _dt()
     released_by: str | None = None
     released_at: datetime | None = _dt()
-    released_to: str | None = None
+    released_to: str | None = sealed_text("mediastatement.released_to")
 
 
 class DoorRequest(SQLModel, table=True):
@@ -353,13 +355,14 @@ class DoorRequest(SQLModel, table=True):
     surface: str  # slack-view | slack-event | cli
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     #: What the first request answered (a reference, the lines printed), replayed to a repeat.
-    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    result: dict[str, Any] = sealed_json("doorrequest.result")
 
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
 from bot import (  # noqa: E402, F401
     models_actions,
     models_chronology,
+    models_keys,
     models_outbox,
     models_report,
     models_retention,

@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.at_rest_types import sealed_json, sealed_text
 from bot.db import UTCDateTime
 
 
@@ -33,7 +34,7 @@ class ReviewAction(SQLModel, table=True):
     #: The owner agency (a protocol slug): chased for it.
     agency: str
     #: The action itself (SMART, KIR l.276). Free text: never in chat or logs.
-    text: str
+    text: str = sealed_text("reviewaction.text", nullable=False)
     #: The target date. None: 12 weeks after publication ([durations] actions_due, D-14), not yet
     #: known because the review is not yet published.
     due_on: date | None = None
@@ -45,7 +46,7 @@ class ReviewAction(SQLModel, table=True):
     #: open | in_progress | evidence_submitted | verified | not_achieved | superseded
     status: str = "open"
     #: Progress and evidence notes, each {"at", "by", "kind": progress|evidence, "note"}. Free text.
-    notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    notes: list[dict[str, Any]] = sealed_json("reviewaction.notes", default_factory=list)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -56,7 +57,7 @@ class ReviewAction(SQLModel, table=True):
     #: annual report (STK l.394). Free text.
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     closed_by: str | None = None
-    close_reason: str | None = None
+    close_reason: str | None = sealed_text("reviewaction.close_reason")
     #: The running clock of its due date, owned by the agency (NULL until the date is known).
     deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
 
@@ -68,8 +69,8 @@ class NonPublication(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id", primary_key=True)
     decided_on: date
     #: Why not. Free text: in the draft notice only.
-    reasons: str
+    reasons: str = sealed_text("nonpublication.reasons", nullable=False)
     #: What is published instead (improvement information, a learning summary: KIR l.320). Free text.
-    instead: str | None = None
+    instead: str | None = sealed_text("nonpublication.instead")
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     recorded_by: str

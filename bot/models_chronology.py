@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.at_rest_types import sealed_json, sealed_text
 from bot.db import UTCDateTime
 
 
@@ -62,8 +63,8 @@ class ChronologyEvent(SQLModel, table=True):
     #: The date as the composite shows it ("03/03/2019", "May 2019", "Spring 2019", "c. 2018").
     date_label: str
     time: str | None = None  # "14:30"
-    source: str
-    event: str = ""
-    outcome: str = ""
+    source: str = sealed_text("chronologyevent.source", nullable=False)
+    event: str = sealed_text("chronologyevent.event", default="", nullable=False)
+    outcome: str = sealed_text("chronologyevent.outcome", default="", nullable=False)
     #: The template's other columns (heading -> text), e.g. "Analysis / comment".
-    extra: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    extra: dict[str, str] = sealed_json("chronologyevent.extra")

@@ -5,8 +5,10 @@ the first attempt did, whatever happened to the file on disk meanwhile (decision
 
 from __future__ import annotations
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from bot.at_rest_types import sealed_bytes, sealed_text
 
 
 class OutboxAttachment(SQLModel, table=True):
@@ -15,6 +17,6 @@ class OutboxAttachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     outbox_id: int = Field(foreign_key="outboxmessage.id", index=True)
     position: int
-    filename: str
+    filename: str = sealed_text("outboxattachment.filename", nullable=False)
     content_type: str
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    content: bytes = sealed_bytes("outboxattachment.content", compress=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.at_rest_types import sealed_text
 from bot.db import UTCDateTime
 
 
@@ -54,7 +55,7 @@ class LegalHold(SQLModel, table=True):
     #: criminal | coroner | embargo | complaint | sar-request (bot.legal_hold.REASONS)
     reason: str
     #: The business manager's own words; shown by the CLI only, never in chat or the audit trail.
-    note: str | None = None
+    note: str | None = sealed_text("legalhold.note")
     set_by: str
     set_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     released_by: str | None = None

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
+from bot.at_rest_types import sealed_text
 from bot.db import UTCDateTime
 
 
@@ -22,8 +23,8 @@ class LocalReview(SQLModel, table=True):
     methodology: str = "learning-event"
     #: The lead reviewer (KIR l.213-234): chased for the first draft and the amendments. Their
     #: email is a work address, never posted in chat (process.md 8.4).
-    reviewer_name: str | None = None
-    reviewer_email: str | None = None
+    reviewer_name: str | None = sealed_text("localreview.reviewer_name")
+    reviewer_email: str | None = sealed_text("localreview.reviewer_email")
     #: When the terms of reference were agreed (process.md 7.5); the document itself is not kept.
     tor_agreed_on: date | None = None
     commissioned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -73,11 +73,14 @@ class SchemaState:
         return f"{self.revision}, unknown to this code (head {self.head}): a newer version wrote it"
 
 
-def alembic_config(connection: Connection | None = None, scripts: str = SCRIPTS) -> Config:
-    """A Config pointing at the scripts; ``connection`` is what env.py migrates."""
+def alembic_config(connection: Connection | None = None, scripts: str = SCRIPTS,
+                   keyring: Any = None) -> Config:
+    """A Config pointing at the scripts; ``connection`` is what env.py migrates; ``keyring``
+    (bot.at_rest.Keyring) is what migration 0010 encrypts older rows with."""
     cfg = Config(stdout=io.StringIO())
     cfg.set_main_option("script_location", scripts)
     cfg.attributes["connection"] = connection
+    cfg.attributes["keyring"] = keyring
     return cfg
 
 
@@ -163,7 +166,8 @@ def _locked(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def upgrade(url: str, revision: str = "head", *, scripts: str = SCRIPTS) -> tuple[SchemaState, SchemaState]:
+def upgrade(url: str, revision: str = "head", *, scripts: str = SCRIPTS,
+            keyring: Any = None) -> tuple[SchemaState, SchemaState]:
     """Bring the database to ``revision`` under the lock; returns the states before and after."""
     engine = migration_engine(url)
     try:
@@ -171,12 +175,20 @@ def upgrade(url: str, revision: str = "head", *, scripts: str = SCRIPTS) -> tupl
             before = schema_state(conn, scripts)
             if before.kind == "ahead":
                 raise SchemaError(f"database schema is {before.describe()}; refusing to touch it")
-            cfg = alembic_config(conn, scripts)
+            cfg = alembic_config(conn, scripts, keyring)
             if before.kind == "legacy":
                 check_matches_baseline(conn)
                 _name_sqlite_constraints(conn)
                 command.stamp(cfg, BASELINE)
             command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            # A migration that rewrote values (0010 seals them) leaves their old pages in the WAL
+            # until it is overwritten: empty it now, outside any transaction (docs/encryption.md).
+            raw = engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
         with engine.connect() as conn:
             return before, schema_state(conn, scripts)
     finally:
@@ -192,7 +204,8 @@ def current(url: str, *, scripts: str = SCRIPTS) -> SchemaState:
         engine.dispose()
 
 
-def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: str = SCRIPTS) -> SchemaState:
+def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: str = SCRIPTS,
+                  keyring: Any = None) -> SchemaState:
     """Start-up: fine at head; create a brand-new database; otherwise upgrade only when allowed.
 
     A legacy database whose schema is exactly the baseline, while this code's head IS the
@@ -208,7 +221,7 @@ def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool, scripts: s
                           "review-bot, or restore the database from before it ran.")
     stamp_only = state.kind == "legacy" and state.head == BASELINE
     if state.kind == "empty" or stamp_only or upgrade_allowed:
-        after = upgrade(url, scripts=scripts)[1]
+        after = upgrade(url, scripts=scripts, keyring=keyring)[1]
         log.info("database schema was %s; now %s", state.describe(), after.describe())
         return after
     raise SchemaError(

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     #: Attachments above this size are not stored; the message stays in the mailbox and the
     #: business unit is told (20 MiB is Exchange Online's default message size limit region).
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    #: The key-encryption key of identifying data at rest (docs/encryption.md): base64 of 32
+    #: bytes, here or in DATA_KEY_FILE (made, 0600, on the first start of a new database). Never
+    #: stored in the database; without it the data cannot be read.
+    data_key: SecretStr | None = None
+    data_key_file: Path = Path("data.key")
 
     # --- process -------------------------------------------------------------------------
     #: Path to the partnership's protocol TOML. Empty: the built-in Working Together 2023 preset.
@@ -153,7 +158,8 @@ class Settings(BaseSettings):
     def teams_enabled(self) -> bool:
         return bool(self.teams_app_id and self.teams_app_password and self.teams_tenant_id)
 
-    @field_validator("database_url", "attachments_dir", "state_dir", "maildir", "data_dir", mode="before")
+    @field_validator("database_url", "attachments_dir", "state_dir", "maildir", "data_dir", "data_key_file",
+                     mode="before")
     @classmethod
     def _empty_is_field_default(cls, value: object, info: ValidationInfo) -> object:
         if value in ("", None) and info.field_name is not None:
@@ -178,6 +184,7 @@ class Settings(BaseSettings):
         self.attachments_dir = self.data_dir / self.attachments_dir.expanduser()
         self.state_dir = self.data_dir / self.state_dir.expanduser()
         self.maildir = self.data_dir / self.maildir.expanduser()
+        self.data_key_file = self.data_dir / self.data_key_file.expanduser()
         self.database_url = _sqlite_in(self.data_dir, self.database_url)
         return self
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.at_rest import generate_kek, kek_text, use_fallback_kek
 from bot.cases import Referral, accept, get_case, open_case, record_sin_submitted
 from bot.clock import FixedClock
 from bot.core import Core
@@ -28,6 +29,13 @@ from bot.db import Database
 from bot.mail.maildir import MaildirGateway
 from bot.protocol import load_protocol
 from tests.support.postgres import PostgresServer
+
+# A key-encryption key for this test session, generated, never written to the repository: the
+# Database fixtures use it (bot.at_rest fallback) and the CLI run in a subprocess gets it as
+# DATA_KEY, so both read what the other wrote (docs/encryption.md).
+_SESSION_KEK = generate_kek()
+use_fallback_kek(_SESSION_KEK)
+os.environ["DATA_KEY"] = kek_text(_SESSION_KEK)
 
 #: Monday 16 November 2026, 10:00 in London (GMT, so also 10:00 UTC).
 MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)

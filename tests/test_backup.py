@@ -15,11 +15,13 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot.app import create_app
+from bot.at_rest_files import attachment_context
 from bot.clock import FixedClock
 from bot.inbound import InboundAttachment, store_attachments
 from bot.models import Attachment, InboundMessage
 from bot.settings import Settings
 from tests.conftest import MONDAY_10, notified_case
+from tests.support.at_rest import keyring_for
 from tests.support.postgres import PostgresServer, find_pg_bin
 
 #: Stands for a referral narrative in a PDF: binary, and never seen anywhere but the store.
@@ -67,6 +69,14 @@ def counts(url: str) -> dict[str, int]:
     return result
 
 
+def stored_payload(settings: Settings, stored: str) -> bytes:
+    """An attachment as the store holds it: sealed (docs/encryption.md), opened with the
+    database's key; its plain bytes are nowhere in the file."""
+    sealed = (settings.attachments_dir / stored).read_bytes()
+    assert PAYLOAD not in sealed
+    return keyring_for(settings.database_url).open(sealed, attachment_context(stored))
+
+
 def round_trip(tmp_path: Path, source_env: dict[str, str], target_env: dict[str, str]) -> None:
     source = Settings(_env_file=None, **{k.lower(): v for k, v in source_env.items()})
     stored = fill(source)
@@ -85,7 +95,7 @@ def round_trip(tmp_path: Path, source_env: dict[str, str], target_env: dict[str,
     assert restored.stdout.startswith("verified: ")
     target = Settings(_env_file=None, **{k.lower(): v for k, v in target_env.items()})
     assert counts(target.database_url) == before
-    assert (target.attachments_dir / stored).read_bytes() == PAYLOAD
+    assert stored_payload(target, stored) == PAYLOAD
 
     # A second restore over the restored data is refused without --force, and works with it.
     again = backup_cli("restore", str(archive), env=target_env, cwd=tmp_path)
@@ -96,7 +106,7 @@ def round_trip(tmp_path: Path, source_env: dict[str, str], target_env: dict[str,
     forced = backup_cli("restore", "--force", str(archive), env=target_env, cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert counts(target.database_url) == before
-    assert (target.attachments_dir / stored).read_bytes() == PAYLOAD
+    assert stored_payload(target, stored) == PAYLOAD
 
 
 def test_sqlite_round_trip(tmp_path: Path) -> None:

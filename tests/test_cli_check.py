@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, inspect
 
+from bot.at_rest import fallback_kek, fingerprint
 from bot.cli import main
 from bot.mail.ews import EXCHANGE_ONLINE_WARNING
 from tests.support import fake_ews, fake_graph
@@ -68,6 +69,7 @@ def test_maildir_is_healthy(env: dict[str, str]) -> None:
         "sender verification: off (partnership.authserv_id is empty: every sender counts); "
         "boundary other",
         f"database: ok ({env['DATABASE_URL']})",
+        f"data key: ok (DATA_KEY, key id {fingerprint(fallback_kek() or b'')})",  # the tests' key
         "slack: off",
         "teams: off",
         f"mailbox: ok (maildir:{env['MAILDIR']})",

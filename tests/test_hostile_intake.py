@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot import agency_requests as ar
+from bot.at_rest_files import read_attachment
 from bot.cases import get_case
 from bot.core import Core
 from bot.mail.maildir import MaildirGateway
@@ -80,7 +81,7 @@ def test_each_hostile_message_ends_as_it_should(
     if entry.attachments is not None:
         assert [(a.content_type, a.role) for a in stored] == entry.attachments
         for a in stored:
-            assert a.stored_name and (core.attachments_dir / a.stored_name).stat().st_size == a.size
+            assert a.stored_name and len(read_attachment(core, a.stored_name)) == a.size  # stored sealed
     if entry.classification == "referral":
         assert case is not None and case.ref != case_ref
         assert len(alerts) == 1  # the business unit is told, whatever could not be read

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot import agency_requests as ar
@@ -104,13 +103,15 @@ def build_closed_case(core: Core) -> dict[str, int]:
 
 
 def texts(core: Core) -> str:
-    """Every text and bytes value of every table, as one string (what a dump of the database holds)."""
+    """Every text and bytes value of every table, as one string (what a dump of the database holds,
+    its sealed values opened: the purge must empty them, not only leave them encrypted)."""
     from bot.models import SQLModel
 
     parts: list[str] = []
     with core.db.engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
-            for row in conn.execute(text(f'SELECT * FROM "{table.name}"')):
+            # Through the tables' column types: what the database holds, opened with the data key.
+            for row in conn.execute(table.select()):
                 for value in row:
                     if isinstance(value, (bytes, memoryview)):
                         parts.append(bytes(value).decode("utf-8", "replace"))

@@ -14,6 +14,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.at_rest_types import SEALED_TYPES
 from bot.db import UTCDateTime
 
 config = context.config
@@ -26,6 +27,9 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     """UTCDateTime is a plain DateTime in the database; sqlmodel's AutoString a String."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if type_ == "type" and isinstance(obj, SEALED_TYPES):  # encrypted values keep the plain type
+        return {"JSON": "sa.JSON()", "LargeBinary": "sa.LargeBinary()"}.get(type(obj.impl_instance).__name__,
+                                                                         "sa.String()")
     if type_ == "type" and type(obj).__module__.startswith("sqlmodel"):
         return "sa.String()"  # AutoString: VARCHAR without a length on both databases
     return False

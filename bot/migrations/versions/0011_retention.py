@@ -7,7 +7,7 @@ chatpost: deleted_at (the bot deleted its post after the period; the row stays) 
 delete_attempts (failed deletions, retried). The downgrade drops them.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 03:15:49.248937
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
