@@ -312,6 +312,11 @@ main.add_command(media)
 main.add_command(chair_away)
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
+from bot.cli_complaints import complaint  # noqa: E402  (decision 0028)
+from bot.cli_sar import sar  # noqa: E402  (also registers the SAR's `case REF ...` steps)
+
+main.add_command(sar)
+main.add_command(complaint)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

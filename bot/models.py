@@ -23,6 +23,8 @@ def _dt(*, index: bool = False, nullable: bool = True) -> Any:
 class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True)
+    #: child (a serious incident / local review) | sar | complaint (bot/models_sar.py; decision 0028).
+    kind: str = Field(default="child", index=True, sa_column_kwargs={"server_default": "child"})
     stage: str = Field(index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -349,4 +351,4 @@ class DoorRequest(SQLModel, table=True):
 
 
 # New tables live in their own modules (one line each, to ease merging; decision 0023).
-from bot import models_chronology, models_outbox, models_review  # noqa: E402, F401
+from bot import models_chronology, models_outbox, models_review, models_sar  # noqa: E402, F401

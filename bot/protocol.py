@@ -31,6 +31,7 @@ from bot.protocol_media import (  # noqa: F401
     short_duration,
     short_text,
 )
+from bot.sar_protocol import Complaints, Sar
 
 DEFAULT_PRESET = "working-together-2023"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -73,11 +74,12 @@ class Roles(_Strict):
     # manager is chased instead, and told why.
     workstream_chair: Person | None = None  # KIR l.288-302: the LCSPR workstream's chair
     business_group: Person | None = None  # KIR l.306: the members' list, approves electronically
+    sar_panel_chair: Person | None = None  # STK l.178, l.240: chairs SAR screening (decision 0028)
 
     @field_validator(
         "chair", "deputy_chair", "press_office", "executive", "communications_lead",
         "director_of_people", "independent_scrutineer", "workstream_chair", "business_group",
-        mode="before",
+        "sar_panel_chair", mode="before",
     )
     @classmethod
     def _nobody(cls, value: Any) -> Any:
@@ -160,7 +162,6 @@ class Durations(_Strict):
     website_retention: Duration = Duration(12, "months")
     actions_due: Duration = Duration(12, "weeks")  # D-14: from publication, KIR l.276
     recall_event: Duration = Duration(6, "months")
-    complaint_response: Duration = Duration(28, "days")
     statutory_warning_before: Duration = Duration(1, "working_days")
 
     @field_validator("*", mode="before")
@@ -288,6 +289,8 @@ class Protocol(_Strict):
     review: Review = Review()
     #: Files requests carry and the chronology template's rules (bot/chronology_templates.py).
     templates: Templates = Templates()
+    sar: Sar = Sar()
+    complaints: Complaints = Complaints()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -363,6 +366,9 @@ class Protocol(_Strict):
         for name in ("notify_within", "acknowledge_within"):
             media[name] = short_text(getattr(self.media, name))
         media["deadline_reminders"] = [short_text(d) for d in self.media.deadline_reminders]
+        data["sar"] = {k: str(v) for k, v in self.sar}
+        data["complaints"]["response"] = str(self.complaints.response)
+        data["complaints"]["escalated_response"] = str(self.complaints.escalated_response)
         return data
 
 

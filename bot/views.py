@@ -14,12 +14,14 @@ from sqlmodel import Session, col, select
 from bot import audit
 from bot.agency_requests import requests_of
 from bot.calendar import Calendar
+from bot.complaints import complaint_facts
 from bot.core import Core
 from bot.deadlines import KIND_LABEL, STATUTORY
 from bot.inbound import attachments_of, triage_items
 from bot.models import Case, Deadline, Publication
 from bot.models_review import LocalReview
 from bot.review_kinds import owner_label
+from bot.sar import sar_view
 from bot.stages import CLOSED_STAGES, LABELS, LOCAL_REVIEW, NEXT_STEP, Stage
 
 
@@ -95,6 +97,10 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
         "next_step": NEXT_STEP[Stage(case.stage)].replace("REF", case.ref),
         "next_deadline": _next_deadline(core, deadlines, agency_of, now),
         "review": _review(session, case),
+        "kind": case.kind,
+        # A SAR's screening and decision, a complaint's dates (no complainant): decision 0028.
+        "sar": sar_view(session, case),
+        "complaint": complaint_facts(session, core, case),
         "requests": [
             {
                 "agency": r.agency,
