@@ -26,7 +26,6 @@ from bot.protocol import UnknownAgency
 from bot.review_kinds import CLOCKS, owner_label
 from bot.stages import LABELS, Stage
 
-
 #: What the reference names in an owner's email, by case kind (decision 0028).
 WHAT = {"sar": "safeguarding adults review", "complaint": "complaint"}
 
@@ -61,7 +60,8 @@ def resolve(session: Session, core: Core, case: Case, owner: str) -> Owner:
         return Owner(review.reviewer_name or "the reviewer", [review.reviewer_email], [])
     person = getattr(roles, owner, None) if owner in type(roles).model_fields else None
     if person is None or isinstance(person, list):
-        return Owner(manager.name, [manager.email], [], f"the protocol names no {owner_label(owner).removeprefix('the ')}")
+        nobody = owner_label(owner).removeprefix("the ")
+        return Owner(manager.name, [manager.email], [], f"the protocol names no {nobody}")
     return Owner(person.name, [person.email], [])
 
 

@@ -136,10 +136,9 @@ def test_refusals_name_what_comes_first(core: Core, clock: FixedClock) -> None:
     with pytest.raises(Invalid, match="future"):
         step(core, clock, ref, local(2025, 6, 3), sar.recommendation_sent, recommendation="sar",
              at=local(2025, 6, 4))
-    with pytest.raises(Invalid) as caught:
-        with core.transaction() as s:
-            sar.open_sar(s, core, received_at=local(2025, 7, 1), referring_agency="nobody", outcome="x",
-                         actor=BM, source="cli")
+    with pytest.raises(Invalid) as caught, core.transaction() as s:
+        sar.open_sar(s, core, received_at=local(2025, 7, 1), referring_agency="nobody", outcome="x",
+                     actor=BM, source="cli")
     assert set(caught.value.errors) == {"received_at", "referring_agency", "outcome"}
     # A children's case is not a SAR, and a SAR refuses the children's steps.
     from tests.conftest import new_case
@@ -227,7 +226,7 @@ def test_a_clock_met_between_queueing_and_delivery_is_not_chased(
 def test_closing_a_sar_stops_its_clocks(core: Core, clock: FixedClock) -> None:
     ref = open_referral(core, clock, local(2025, 4, 1))
     step(core, clock, ref, local(2025, 4, 2), close, reason="referred in error")
-    due, met, _ = clock_of(core, ref, "sar_screening")
+    _, met, _ = clock_of(core, ref, "sar_screening")
     with core.db.session() as s:
         found = review_clocks.find(s, get_case(s, ref), "sar_screening")
     assert found is not None and found.cancelled_at is not None and met is None
