@@ -83,9 +83,10 @@ def test_the_clocks_are_28_calendar_days_across_christmas(core: Core, clock: Fix
     assert due(core, ref, "complaint_escalation") == end_of(2026, 2, 16)
     with core.db.session() as s:
         case = get_case(s, ref)
-        owners = {d.kind: (d.owner, d.met_at is not None) for d in
-                  [review_clocks.find(s, case, k) for k in ("complaint_response", "complaint_escalation")] if d}
-    assert owners == {"complaint_response": ("business_manager", True), "complaint_escalation": ("chair", False)}
+        found = [review_clocks.find(s, case, k) for k in ("complaint_response", "complaint_escalation")]
+        owners = {d.kind: (d.owner, d.met_at is not None) for d in found if d}
+    assert owners == {"complaint_response": ("business_manager", True),
+                      "complaint_escalation": ("chair", False)}
     clock.set(local(2026, 2, 10))
     assert "Independent Chair's response recorded" in uc.respond(core, UNIT, ref).message
     assert uc.close(core, UNIT, ref, reason="answered", ombudsman=True).data["stage"] == Stage.CLOSED
@@ -101,7 +102,7 @@ def test_a_protocol_may_set_working_days(core: Core, clock: FixedClock) -> None:
     # 29-31 (10), 2 (11), 5-9 (16), 12-15 (20) -> Thu 15 Jan 2026.
     ref = received(other, clock, date(2025, 12, 15))
     assert due(other, ref, "complaint_response") == end_of(2026, 1, 15)
-    with pytest.raises(ProtocolError, match="Ombudsman|blank|ombudsman"):
+    with pytest.raises(ProtocolError, match="cannot be blank"):
         parse_protocol({"complaints": {"ombudsman": {"phone": " "}}}, "test")
 
 
@@ -167,12 +168,14 @@ def test_the_chair_is_chased_for_an_escalated_complaint(
     tick(core, maildir)
     [reminder] = sent(maildir)[count:]
     assert str(reminder["To"]) == CHAIR
-    assert "Reminder: Independent Chair's response to the escalated complaint (D-C2)" in str(reminder["Subject"])
+    subject = str(reminder["Subject"])
+    assert "Reminder: Independent Chair's response to the escalated complaint (D-C2)" in subject
 
 
 def test_refusals_name_what_comes_first(core: Core, clock: FixedClock) -> None:
     ref = received(core, clock, date(2026, 11, 16))
-    with pytest.raises(Refused, match=rf"record the written response first \(review-bot complaint {ref} respond\)"):
+    first = rf"record the written response first \(review-bot complaint {ref} respond\)"
+    with pytest.raises(Refused, match=first):
         uc.escalate(core, UNIT, ref)
     uc.respond(core, UNIT, ref)
     with pytest.raises(Refused, match=f"review-bot complaint {ref} escalate"):
