@@ -292,3 +292,30 @@ def test_a_complaint_end_to_end_through_the_cli(bot: Bot, tmp_path: Path) -> Non
 @pytest.fixture
 def bot(tmp_path: Path, database_url: str) -> Bot:
     return Bot(tmp_path, database_url)
+
+
+def test_the_cards_show_steps_and_buttons_never_the_complainant(core: Core, clock: FixedClock) -> None:
+    from bot import sar
+    from bot.usecases.cases import card_actions
+    from bot.views import case_view
+    from handlers.slack.blocks import case_card as slack_card
+    from handlers.teams.views import case_card as teams_card
+
+    ref = received(core, clock, date(2026, 11, 16))
+    with core.transaction() as s:
+        adult = sar.open_sar(s, core, received_at=clock.now(), referring_agency="police", outcome="death",
+                             actor=BM, source="cli").ref
+    for case_ref, button in ((ref, "Response sent"), (adult, "Screening meeting held")):
+        with core.db.session() as s:
+            view = case_view(s, core, get_case(s, case_ref))
+        actions = card_actions(view["stage"])
+        shown = json.dumps([slack_card(view, now=clock.now(), tz=LONDON),
+                            teams_card(view, actions, now=clock.now(), tz=LONDON)])
+        assert button in shown and case_ref in shown
+        assert CANARY not in shown and CANARY_CONTACT not in shown
+    clock.set(local(2026, 11, 17))
+    from bot.usecases.cases import act
+
+    assert act(core, UNIT, ref, "complaint_respond").data["stage"] == Stage.COMPLAINT_RESPONDED
+    assert act(core, UNIT, ref, "complaint_escalate").data["stage"] == Stage.COMPLAINT_ESCALATED
+    assert due(core, ref, "complaint_escalation") == end_of(2026, 12, 15)  # 17 Nov + 28 days

@@ -57,9 +57,9 @@ OFFERED = {
     Stage.SAR_REVIEW: ["sar_completed", "close"],
     Stage.SAR_COMPLETED: ["sar_published", "close"],
     Stage.SAR_PUBLISHED: ["close"],
-    Stage.COMPLAINT_RECEIVED: ["close"],
-    Stage.COMPLAINT_RESPONDED: ["close"],
-    Stage.COMPLAINT_ESCALATED: ["close"],
+    Stage.COMPLAINT_RECEIVED: ["complaint_respond", "close"],
+    Stage.COMPLAINT_RESPONDED: ["complaint_escalate", "close"],
+    Stage.COMPLAINT_ESCALATED: ["complaint_respond", "close"],
     Stage.COMPLAINT_CHAIR_RESPONDED: ["close"],
 }
 

@@ -221,6 +221,7 @@ ACTIONS: tuple[CaseAction, ...] = (
     ),
     *review_actions.AFTER_ACTIONS,
     *sar_actions.SAR_ACTIONS,
+    *sar_actions.COMPLAINT_ACTIONS,
     CaseAction(
         "authorise_speaker", "Agency may speak",
         stages=frozenset({Stage.PRE_PUBLICATION, *AFTER_PUBLICATION}), fields=_speaker_fields,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import review_clocks, sar
+from bot import complaints, review_clocks, sar
 from bot.actors import Actor
 from bot.core import Core
 from bot.errors import Invalid
@@ -62,6 +62,37 @@ def _decision(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: di
         raise Invalid({"decision": "Choose the Independent Chair's decision."})
     sar.chair_decision(s, core, case, decision=chosen, at=moment(v, "at"), actor=actor)
     return f"{case.ref}: the Independent Chair decided: {sar.DECISION_LABELS[chosen]}"
+
+
+def _respond(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> str:
+    which = complaints.respond(s, core, case, actor=actor)
+    said = "the Independent Chair's response" if which == "chair-response" else "the written response"
+    return f"{case.ref}: {said} recorded"
+
+
+def _escalate(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> str:
+    complaints.escalate(s, core, case, actor=actor)
+    return f"{case.ref}: escalated to the Independent Chair"
+
+
+#: A complaint's buttons (the CLI's `complaint respond|escalate` take an earlier day too).
+COMPLAINT_ACTIONS: tuple[CaseAction, ...] = (
+    CaseAction(
+        "complaint_respond", "Response sent",
+        stages=frozenset({Stage.COMPLAINT_RECEIVED, Stage.COMPLAINT_ESCALATED}), style="primary",
+        confirm_title="Record the response?", confirm_button="Record",
+        confirm="Record that the written response on {ref} went today, with the Ombudsman's details "
+                "(draft: review-bot complaint {ref} draft-response).",
+        run=_respond,
+    ),
+    CaseAction(
+        "complaint_escalate", "Complainant escalated", stages=frozenset({Stage.COMPLAINT_RESPONDED}),
+        confirm_title="Record the escalation?", confirm_button="Record",
+        confirm="Record that the complainant on {ref} contacted the Board Business Manager today: the "
+                "Independent Chair responds within 28 days (STK l.425).",
+        run=_escalate,
+    ),
+)
 
 
 SAR_ACTIONS: tuple[CaseAction, ...] = (
