@@ -13,6 +13,7 @@ never in an audit detail, a chat post or a log line (process.md 8.4).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -32,6 +33,8 @@ KIND = "complaint"
 ABOUT = {"decision": "the decision whether to conduct a review", "process": "how the review was carried out",
          "outcome": "the outcomes of the review", "general": "the partnership's handling in general"}
 NAME_LIMIT, CONTACT_LIMIT = 200, 320
+#: Control characters (a NUL, a newline in a name) are refused, not stored: PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OPEN = frozenset({Stage.COMPLAINT_RECEIVED, Stage.COMPLAINT_RESPONDED, Stage.COMPLAINT_ESCALATED,
                   Stage.COMPLAINT_CHAIR_RESPONDED})
 
@@ -51,10 +54,10 @@ def open_complaint(
     name, contact = complainant_name.strip(), complainant_contact.strip()
     if not name:
         errors["complainant_name"] = "give the complainant's name (kept in the record and the response only)"
-    elif len(name) > NAME_LIMIT or "\n" in name:
+    elif len(name) > NAME_LIMIT or _CONTROL.search(name):
         errors["complainant_name"] = f"the name must be one line of at most {NAME_LIMIT} characters"
-    if len(contact) > CONTACT_LIMIT:
-        errors["complainant_contact"] = f"the contact must be at most {CONTACT_LIMIT} characters"
+    if len(contact) > CONTACT_LIMIT or _CONTROL.search(contact.replace("\n", "")):
+        errors["complainant_contact"] = f"the contact must be plain text, at most {CONTACT_LIMIT} characters"
     if received_on > core.calendar.local_date(now):
         errors["received_on"] = "the complaint cannot have been received in the future"
     if about not in ABOUT:

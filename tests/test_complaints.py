@@ -186,6 +186,11 @@ def test_refusals_name_what_comes_first(core: Core, clock: FixedClock) -> None:
         uc.open_complaint(core, UNIT, received_on=date(2026, 12, 1), complainant_name=" ", about="weather",
                           about_ref="SI-2099-0001")
     assert set(caught.value.errors) == {"received_on", "complainant_name", "about", "about_ref"}
+    with pytest.raises(Invalid) as caught:
+        uc.open_complaint(core, UNIT, received_on=None, complainant_name="A\x00B",
+                          complainant_contact="x" * 321)
+    assert set(caught.value.errors) == {"complainant_name", "complainant_contact"}
+    assert "A\x00B" not in str(caught.value)
     with pytest.raises(Refused, match="business unit"):
         uc.show(core, STRANGER, ref)
     with pytest.raises(Refused, match="not a complaint"):
