@@ -128,18 +128,17 @@ def respond(session: Session, core: Core, case: Case, *, on: date | None = None,
     """The written response went (D-C1), or the Independent Chair's further response (D-C2)."""
     complaint = complaint_of(session, case)
     _require(case, {Stage.COMPLAINT_RECEIVED, Stage.COMPLAINT_ESCALATED},
-                  "its response is recorded; record the complainant's escalation first "
-                  "(review-bot complaint REF escalate)" if case.stage == Stage.COMPLAINT_RESPONDED
-                  else "the Independent Chair's response is recorded; close it")
-    at_day = on
+             "its response is recorded; record the complainant's escalation first "
+             "(review-bot complaint REF escalate)" if case.stage == Stage.COMPLAINT_RESPONDED
+             else "the Independent Chair's response is recorded; close it")
     if case.stage == Stage.COMPLAINT_RECEIVED:
-        complaint.responded_on = _day(core, at_day, complaint.received_on, "response")
+        complaint.responded_on = _day(core, on, complaint.received_on, "response")
         review_clocks.meet(session, case, "complaint_response", _met_at(core, complaint.responded_on))
         move_stage(session, core, case, Stage.COMPLAINT_RESPONDED, actor,
                    responded_on=complaint.responded_on.isoformat())
         return "response"
     assert complaint.escalated_on is not None
-    complaint.chair_responded_on = _day(core, at_day, complaint.escalated_on, "Independent Chair's response")
+    complaint.chair_responded_on = _day(core, on, complaint.escalated_on, "Independent Chair's response")
     review_clocks.meet(session, case, "complaint_escalation", _met_at(core, complaint.chair_responded_on))
     move_stage(session, core, case, Stage.COMPLAINT_CHAIR_RESPONDED, actor,
                chair_responded_on=complaint.chair_responded_on.isoformat())
@@ -151,8 +150,8 @@ def escalate(session: Session, core: Core, case: Case, *, on: date | None = None
     responds within 28 days of that contact (STK l.423-425)."""
     complaint = complaint_of(session, case)
     _require(case, {Stage.COMPLAINT_RESPONDED},
-                  "record the written response first (review-bot complaint REF respond)"
-                  if case.stage == Stage.COMPLAINT_RECEIVED else "it has already been escalated")
+             "record the written response first (review-bot complaint REF respond)"
+             if case.stage == Stage.COMPLAINT_RECEIVED else "it has already been escalated")
     assert complaint.responded_on is not None
     complaint.escalated_on = _day(core, on, complaint.responded_on, "escalation")
     review_clocks.start(session, core, case, "complaint_escalation",

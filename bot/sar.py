@@ -117,8 +117,8 @@ def recommendation_sent(
     """D-S2 met: the panel's recommendation reached the Independent Chair, who decides in 5 WD."""
     sar = sar_of(session, case)
     _require(case, {Stage.SAR_SCREENED},
-                  "record the screening meeting first (review-bot case REF screening-held)"
-                  if case.stage == Stage.SAR_REFERRED else "the recommendation is already recorded")
+             "record the screening meeting first (review-bot case REF screening-held)"
+             if case.stage == Stage.SAR_REFERRED else "the recommendation is already recorded")
     if recommendation not in DECISIONS:
         raise Invalid({"recommendation": f"recommendation must be one of: {', '.join(DECISIONS)}"})
     assert sar.screening_held_at is not None
@@ -164,9 +164,9 @@ def completed(session: Session, core: Core, case: Case, *, at: datetime | None =
     """D-S4 met: the report and learning are available (STK l.141)."""
     sar = sar_of(session, case)
     _require(case, {Stage.SAR_REVIEW},
-                  "the Independent Chair must decide on a SAR first (review-bot case REF chair-decision sar)"
-                  if case.stage in (Stage.SAR_REFERRED, Stage.SAR_SCREENED, Stage.SAR_RECOMMENDED)
-                  else "the review is already recorded as completed")
+             "the Independent Chair must decide on a SAR first (review-bot case REF chair-decision sar)"
+             if case.stage in (Stage.SAR_REFERRED, Stage.SAR_SCREENED, Stage.SAR_RECOMMENDED)
+             else "the review is already recorded as completed")
     assert sar.decided_at is not None
     at = _when(core, at, sar.decided_at, "completion")
     sar.completed_at = at
@@ -178,8 +178,8 @@ def published(session: Session, core: Core, case: Case, *, at: datetime | None =
     """The board published the report (at its discretion: STK l.398; no statutory duty, process.md 2.5)."""
     sar = sar_of(session, case)
     _require(case, {Stage.SAR_COMPLETED},
-                  "record the review completed first (review-bot case REF sar-completed)"
-                  if case.stage == Stage.SAR_REVIEW else "only a completed SAR is published")
+             "record the review completed first (review-bot case REF sar-completed)"
+             if case.stage == Stage.SAR_REVIEW else "only a completed SAR is published")
     assert sar.completed_at is not None
     sar.published_at = _when(core, at, sar.completed_at, "publication")
     move_stage(session, core, case, Stage.SAR_PUBLISHED, actor)
