@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, Column, Index, LargeBinary, String, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from bot.db import NAMING_CONVENTION, UTCDateTime
@@ -24,7 +24,9 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True)
     #: child (a serious incident / local review) | sar | complaint (bot/models_sar.py; decision 0028).
-    kind: str = Field(default="child", index=True, sa_column_kwargs={"server_default": "child"})
+    #: A server default only, so a row written without it (an older writer) is a child case.
+    kind: str = Field(default="child", sa_column=Column(String(), server_default="child", nullable=False,
+                                                        index=True))
     stage: str = Field(index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
