@@ -317,12 +317,16 @@ import bot.cli_actions  # noqa: E402  (registers `case REF actions ...`; decisio
 import bot.cli_db  # noqa: E402  (registers `review-bot db`; decision 0014)
 import bot.cli_keys  # noqa: E402  (registers `review-bot keys`; decision 0029)
 import bot.cli_review  # noqa: E402, F401  (registers the local review's `case REF ...` commands)
+from bot.cli_complaints import complaint  # noqa: E402  (decision 0028)
 from bot.cli_report import report  # noqa: E402  (also registers `case REF themes` and `outcome`)
 from bot.cli_retention import access_log_cmd, retention_cmd  # noqa: E402  (and `case REF hold`)
+from bot.cli_sar import sar  # noqa: E402  (also registers the SAR's `case REF ...` steps)
 
 main.add_command(retention_cmd)
 main.add_command(access_log_cmd)
 main.add_command(report)
+main.add_command(sar)
+main.add_command(complaint)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

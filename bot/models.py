@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Column, Index, UniqueConstraint, event, true
+from sqlalchemy import DDL, JSON, Column, Index, String, UniqueConstraint, event, true
 from sqlmodel import Field, SQLModel
 
 from bot.at_rest_types import sealed_bytes, sealed_json, sealed_text
@@ -24,6 +24,10 @@ def _dt(*, index: bool = False, nullable: bool = True) -> Any:
 class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True)
+    #: child (a serious incident / local review) | sar | complaint (bot/models_sar.py; decision 0028).
+    #: A server default only, so a row written without it (an older writer) is a child case.
+    kind: str = Field(default="child", sa_column=Column(String(), server_default="child", nullable=False,
+                                                        index=True))
     stage: str = Field(index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -367,4 +371,5 @@ from bot import (  # noqa: E402, F401
     models_report,
     models_retention,
     models_review,
+    models_sar,
 )

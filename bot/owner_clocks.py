@@ -27,6 +27,9 @@ from bot.protocol import UnknownAgency
 from bot.review_kinds import CLOCKS, owner_label
 from bot.stages import LABELS, Stage
 
+#: What the reference names in an owner's email, by case kind (decision 0028).
+WHAT = {"sar": "safeguarding adults review", "complaint": "complaint"}
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -58,7 +61,8 @@ def resolve(session: Session, core: Core, case: Case, owner: str) -> Owner:
         return Owner(review.reviewer_name or "the reviewer", [review.reviewer_email], [])
     person = getattr(roles, owner, None) if owner in type(roles).model_fields else None
     if person is None or isinstance(person, list):
-        return Owner(manager.name, [manager.email], [], f"the protocol names no {owner_label(owner)}")
+        nobody = owner_label(owner).removeprefix("the ")
+        return Owner(manager.name, [manager.email], [], f"the protocol names no {nobody}")
     return Owner(person.name, [person.email], [])
 
 
@@ -80,6 +84,7 @@ def step(session: Session, core: Core, case: Case, deadline: Deadline, name: str
         "due_at": deadline.due_at, "owner_name": who.name, "owed": clock.owed if clock else "",
         "stage_label": LABELS[Stage(case.stage)], "standing_in": who.standing_in,
         "record": record.replace("REF", case.ref),
+        "what": WHAT.get(case.kind, "local review"),
     }
     # Sent only while the clock runs and the case is open (issue 9 item 6).
     reason = f"{reasons.deadline(deadline)} {reasons.case(case)}"

@@ -33,6 +33,7 @@ from bot.protocol_media import (  # noqa: F401
 )
 from bot.report_vocabulary import ReportSettings
 from bot.retention_policy import Retention
+from bot.sar_protocol import Complaints, Sar
 
 DEFAULT_PRESET = "working-together-2023"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -78,11 +79,12 @@ class Roles(_Strict):
     # Verifies a review's actions (STK App 3 stage 4: the Quality Assurance Partnership's
     # moderation). Unset: the business manager verifies (bot.action_plan).
     qa_group: Person | None = None
+    sar_panel_chair: Person | None = None  # STK l.178, l.240: chairs SAR screening (decision 0028)
 
     @field_validator(
         "chair", "deputy_chair", "press_office", "executive", "communications_lead",
         "director_of_people", "independent_scrutineer", "workstream_chair", "business_group",
-        "qa_group", mode="before",
+        "qa_group", "sar_panel_chair", mode="before",
     )
     @classmethod
     def _nobody(cls, value: Any) -> Any:
@@ -165,7 +167,6 @@ class Durations(_Strict):
     website_retention: Duration = Duration(12, "months")
     actions_due: Duration = Duration(12, "weeks")  # D-14: from publication, KIR l.276
     recall_event: Duration = Duration(6, "months")
-    complaint_response: Duration = Duration(28, "days")
     statutory_warning_before: Duration = Duration(1, "working_days")
 
     @field_validator("*", mode="before")
@@ -297,6 +298,8 @@ class Protocol(_Strict):
     retention: Retention = Retention()
     #: The partnership's report: themes and small-number suppression (bot/report_vocabulary.py).
     report: ReportSettings = ReportSettings()
+    sar: Sar = Sar()
+    complaints: Complaints = Complaints()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -373,6 +376,9 @@ class Protocol(_Strict):
             media[name] = short_text(getattr(self.media, name))
         media["deadline_reminders"] = [short_text(d) for d in self.media.deadline_reminders]
         data["retention"] = {k: str(v) for k, v in self.retention}
+        data["sar"] = {k: str(v) for k, v in self.sar}
+        data["complaints"]["response"] = str(self.complaints.response)
+        data["complaints"]["escalated_response"] = str(self.complaints.escalated_response)
         return data
 
 

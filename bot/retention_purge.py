@@ -22,10 +22,12 @@ from bot import leases
 from bot.core import Core
 from bot.legal_hold import not_held
 from bot.models import Attachment, Case, Event, InboundMessage, MediaEnquiry, MediaStatement, OutboxMessage
+from bot.models_actions import NonPublication, ReviewAction
 from bot.models_chronology import ChronologyEvent
 from bot.models_outbox import OutboxAttachment
 from bot.models_retention import CaseClosure, PurgedRecord
 from bot.models_review import LocalReview
+from bot.models_sar import Complaint
 from bot.stages import CLOSED_STAGES
 
 #: The most cases, enquiries or messages one class purges in one tick (bounded work).
@@ -145,6 +147,17 @@ def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
     review = session.get(LocalReview, case_id)
     if review is not None:
         review.reviewer_name, review.reviewer_email = None, None
+        done.rows += 1
+    complaint = session.get(Complaint, case_id)  # a complaint's case: the complainant (STK l.427)
+    if complaint is not None:
+        complaint.complainant_name, complaint.complainant_contact = PURGED, ""
+        done.rows += 1
+    for action in session.exec(select(ReviewAction).where(ReviewAction.case_id == case_id)):
+        action.text, action.notes, action.close_reason = PURGED, [], None  # status and dates stay
+        done.rows += 1
+    not_published = session.get(NonPublication, case_id)
+    if not_published is not None:
+        not_published.reasons, not_published.instead = PURGED, None
         done.rows += 1
     mail = list(session.exec(select(InboundMessage).where(
         InboundMessage.case_id == case_id, col(InboundMessage.request_id).is_(None),

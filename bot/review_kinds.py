@@ -92,6 +92,40 @@ CLOCKS: dict[str, ReviewClock] = {
         "local review target date", "business_unit", None,
         "The local review's target date, set when it was commissioned (STK l.325-331).",
         "review-bot case REF target DATE"),
+    # A safeguarding adults review (Care Act 2014 s.44; Stockport, STK l.254-266; decision 0028).
+    "sar_screening": ReviewClock(
+        "SAR screening meeting (D-S1)", "business_unit", "sar_screening_meeting",
+        "Hold the SAR screening meeting within 15 working days of the referral being received, with "
+        "agency information forms in beforehand (STK l.256, l.172).",
+        "review-bot case REF screening-held"),
+    "sar_recommendation": ReviewClock(
+        "SAR recommendation in writing to the Independent Chair (D-S2)", "sar_panel_chair",
+        "sar_recommendation",
+        "Send the screening meeting's conclusions and recommendation in writing to the Independent "
+        "Chair within 5 working days of the meeting (STK l.258).",
+        "review-bot case REF recommendation-sent"),
+    "sar_decision": ReviewClock(
+        "Independent Chair's SAR decision (D-S3)", "chair", "sar_chair_decision",
+        "Decide whether there should be a SAR and forward the decision to the business unit within "
+        "5 working days (STK l.260, l.183).",
+        "review-bot case REF chair-decision"),
+    "sar_review": ReviewClock(
+        "SAR completed: report and learning available (D-S4)", "business_unit", "sar_review",
+        "The review's report and learning should be available within 6 months of the decision "
+        "(STK l.141, l.266).",
+        "review-bot case REF sar-completed"),
+    # A complaint (STK l.418-427): who answers it and by when.
+    "complaint_response": ReviewClock(
+        "written response to the complaint (D-C1)", "business_manager", "complaint_response",
+        "The manager of the business unit, with the relevant Head of Service, sends a written "
+        "response within 28 days of receipt (STK l.420).",
+        "review-bot complaint REF respond"),
+    "complaint_escalation": ReviewClock(
+        "Independent Chair's response to the escalated complaint (D-C2)", "chair",
+        "complaint_escalated_response",
+        "Consider the escalated complaint and send a further written response within 28 days of the "
+        "complainant contacting the Board Business Manager (STK l.423-425).",
+        "review-bot complaint REF respond"),
 }
 
 #: Owners a person reads in a view or an email (the role keys of bot.protocol.Roles).
@@ -100,6 +134,9 @@ OWNER_LABELS = {
     "workstream_chair": "the workstream chair",
     "business_group": "the business group",
     "business_unit": "the business unit",
+    "business_manager": "the business manager",
+    "chair": "the Independent Chair",
+    "sar_panel_chair": "the SAR screening panel chair",
 }
 
 

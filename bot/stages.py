@@ -35,6 +35,19 @@ class Stage(StrEnum):
     NOTIFICATION_ONLY = "notification_only"  # N1
     CLOSED_NFA = "closed_nfa"  # X1
     CLOSED = "closed"
+    # A safeguarding adults review (Care Act 2014 s.44; process.md 2.5; decision 0028). Its
+    # "other learning" decision goes to ALTERNATIVE_LEARNING, "no SAR" to CLOSED_NFA.
+    SAR_REFERRED = "sar_referred"  # S0: referral received; screening meeting within 15 WD (STK l.256)
+    SAR_SCREENED = "sar_screened"  # screening meeting held; recommendation in writing within 5 WD
+    SAR_RECOMMENDED = "sar_recommended"  # with the Independent Chair, who decides within 5 WD (STK l.260)
+    SAR_REVIEW = "sar_review"  # the Chair decided on a SAR: completed within 6 months (STK l.141, l.266)
+    SAR_COMPLETED = "sar_completed"  # report and learning available; publication considered (STK l.398)
+    SAR_PUBLISHED = "sar_published"
+    # A complaint about the partnership's handling (process.md 2.6; STK l.418-427; decision 0028).
+    COMPLAINT_RECEIVED = "complaint_received"  # written response within 28 days (STK l.420)
+    COMPLAINT_RESPONDED = "complaint_responded"  # answered; the complainant may escalate (STK l.423)
+    COMPLAINT_ESCALATED = "complaint_escalated"  # the Independent Chair responds within 28 days (l.425)
+    COMPLAINT_CHAIR_RESPONDED = "complaint_chair_responded"  # the Chair answered; next: the Ombudsman
 
 
 LABELS: dict[Stage, str] = {
@@ -62,6 +75,16 @@ LABELS: dict[Stage, str] = {
     Stage.NOTIFICATION_ONLY: "Notification only",
     Stage.CLOSED_NFA: "Closed: no further action",
     Stage.CLOSED: "Closed",
+    Stage.SAR_REFERRED: "SAR: referral received, screening meeting to hold",
+    Stage.SAR_SCREENED: "SAR: screening meeting held, recommendation to write",
+    Stage.SAR_RECOMMENDED: "SAR: recommendation with the Independent Chair",
+    Stage.SAR_REVIEW: "SAR: review in progress",
+    Stage.SAR_COMPLETED: "SAR: review completed, publication being considered",
+    Stage.SAR_PUBLISHED: "SAR: published",
+    Stage.COMPLAINT_RECEIVED: "Complaint: received, response due",
+    Stage.COMPLAINT_RESPONDED: "Complaint: responded",
+    Stage.COMPLAINT_ESCALATED: "Complaint: escalated to the Independent Chair",
+    Stage.COMPLAINT_CHAIR_RESPONDED: "Complaint: the Independent Chair has responded",
 }
 
 CLOSED_STAGES = frozenset({Stage.CLOSED, Stage.CLOSED_NFA})
@@ -77,6 +100,12 @@ LOCAL_REVIEW = frozenset({
     Stage.EMBEDDING, Stage.RECALL,
 })
 AFTER_PUBLICATION = frozenset({Stage.PUBLISHED, Stage.EMBEDDING, Stage.RECALL})
+#: A safeguarding adults review, referral to publication (process.md 2.5), in order.
+SAR = (Stage.SAR_REFERRED, Stage.SAR_SCREENED, Stage.SAR_RECOMMENDED, Stage.SAR_REVIEW, Stage.SAR_COMPLETED,
+       Stage.SAR_PUBLISHED)
+#: A complaint's stages (process.md 2.6), in order.
+COMPLAINT = (Stage.COMPLAINT_RECEIVED, Stage.COMPLAINT_RESPONDED, Stage.COMPLAINT_ESCALATED,
+             Stage.COMPLAINT_CHAIR_RESPONDED)
 
 #: Routes out of triage when the serious incident criteria are not met (process.md R1, 5.5).
 NOT_MET_ROUTES: dict[str, Stage] = {
@@ -125,5 +154,21 @@ NEXT_STEP: dict[Stage, str] = {
     Stage.NOTIFICATION_ONLY: "Close the case once the notification is recorded.",
     Stage.CLOSED_NFA: "Nothing: the case is closed.",
     Stage.CLOSED: "Nothing: the case is closed.",
+    Stage.SAR_REFERRED: "Check the referral shows the s.44 criteria and hold the screening meeting; record "
+                        "it (review-bot case REF screening-held).",
+    Stage.SAR_SCREENED: "The screening panel's conclusions and recommendation go to the Independent Chair "
+                        "in writing; record it (review-bot case REF recommendation-sent).",
+    Stage.SAR_RECOMMENDED: "The Independent Chair decides whether there is a SAR; record the decision "
+                           "(review-bot case REF chair-decision sar|no-sar|other-learning).",
+    Stage.SAR_REVIEW: "Run the review; record it when the report and learning are available "
+                      "(review-bot case REF sar-completed).",
+    Stage.SAR_COMPLETED: "Consider publication (review-bot case REF sar-published) or close the case.",
+    Stage.SAR_PUBLISHED: "Track the action plan; close the case when done.",
+    Stage.COMPLAINT_RECEIVED: "The business unit manager sends a written response "
+                              "(review-bot complaint REF draft-response; then complaint respond).",
+    Stage.COMPLAINT_RESPONDED: "Close it, or record the complainant's escalation to the Independent Chair.",
+    Stage.COMPLAINT_ESCALATED: "The Independent Chair sends a further written response "
+                               "(review-bot complaint REF draft-response; then complaint respond).",
+    Stage.COMPLAINT_CHAIR_RESPONDED: "Close the complaint; the complainant may go to the Ombudsman.",
 }
 assert set(NEXT_STEP) == set(Stage)

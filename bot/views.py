@@ -14,12 +14,14 @@ from sqlmodel import Session, col, select
 from bot import action_plan, audit
 from bot.agency_requests import requests_of
 from bot.calendar import Calendar
+from bot.complaints import complaint_facts
 from bot.core import Core
 from bot.deadlines import KIND_LABEL, STATUTORY
 from bot.inbound import attachments_of, triage_items
 from bot.models import Case, Deadline, Publication
 from bot.models_review import LocalReview
 from bot.review_kinds import owner_label
+from bot.sar import sar_view
 from bot.stages import CLOSED_STAGES, LABELS, LOCAL_REVIEW, NEXT_STEP, Stage
 
 
@@ -97,6 +99,10 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
         "review": _review(session, case),
         # Counts only, once published (decision 0027): an action's text never reaches a card.
         "actions": action_plan.summary(session, core, case),
+        "kind": case.kind,
+        # A SAR's screening and decision, a complaint's dates (no complainant): decision 0028.
+        "sar": sar_view(session, case),
+        "complaint": complaint_facts(session, core, case),
         "requests": [
             {
                 "agency": r.agency,

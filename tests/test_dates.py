@@ -75,7 +75,9 @@ def test_how_the_cli_says_what_it_understood() -> None:
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)))
 def test_a_uk_written_moment_round_trips(moment: datetime) -> None:
-    local = moment.replace(second=0, microsecond=0, tzinfo=LONDON)
+    # fold=0: the hour the clocks go back, written without an offset, reads as its first
+    # occurrence (British Summer Time), as a datetime built from those digits does.
+    local = moment.replace(second=0, microsecond=0, fold=0, tzinfo=LONDON)
     text = f"{local:%d/%m/%Y %H:%M}"
     expected = datetime.combine(local.date(), local.time(), tzinfo=LONDON).astimezone(UTC)
     assert read_moment(text, NOW) == expected

@@ -1,5 +1,6 @@
-"""The media log's purge (issue 13 item 2; decision 0030) with the media clock as rows (decision
-0026): the alert's repeats are emptied with the rest of the enquiry's mail."""
+"""Purges of records later parts added (issue 13 item 2; decision 0030): the media log with the
+media clock as rows (decision 0026: the alert's repeats are emptied with the rest of the
+enquiry's mail), and a complaint's complainant (decision 0028)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,27 @@ def test_a_media_log_purge_empties_the_clock_s_repeats_too(core: Core, maildir: 
     [repeat] = repeats()
     assert (repeat.body_text, repeat.to) == ("", [])
     assert JOURNALIST not in texts(core)
+
+
+def test_a_complaint_s_complainant_goes_with_its_working_file(core: Core, maildir: MaildirGateway) -> None:
+    """A complaint is a case (decision 0028): its complainant is emptied with the case working file,
+    72 months after it closed; its dates stay for the complaints log."""
+    from bot import complaints
+    from bot.models_sar import Complaint
+
+    at(core, CLOSED)
+    with core.transaction() as s:
+        case = complaints.open_complaint(
+            s, core, received_on=CLOSED.date(), complainant_name="Morwenna Tregarthen",
+            complainant_contact="07700 900123", actor=BM, source="cli")
+        complaints.close(s, core, case, reason="resolved", actor=BM)
+        case_id = case.id
+    tick(core, maildir)
+    assert "Morwenna Tregarthen" in texts(core)
+    at(core, datetime(2032, 11, 19, 0, 0, 1, tzinfo=UTC))  # 72 months after closure, and a day
+    assert "case_working_file" in tick(core, maildir).purged
+    with core.db.session() as s:
+        complaint = s.get(Complaint, case_id)
+        assert complaint is not None and complaint.received_on == CLOSED.date()
+        assert (complaint.complainant_name, complaint.complainant_contact) == ("purged", "")
+    assert "Morwenna" not in texts(core) and "07700 900123" not in texts(core)

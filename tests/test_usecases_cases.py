@@ -52,6 +52,16 @@ OFFERED = {
     Stage.NOTIFICATION_ONLY: ["close"],
     Stage.CLOSED_NFA: [],
     Stage.CLOSED: [],
+    Stage.SAR_REFERRED: ["screening_held", "close"],
+    Stage.SAR_SCREENED: ["recommendation_sent", "close"],
+    Stage.SAR_RECOMMENDED: ["chair_decision", "close"],
+    Stage.SAR_REVIEW: ["sar_completed", "close"],
+    Stage.SAR_COMPLETED: ["sar_published", "close"],
+    Stage.SAR_PUBLISHED: ["close"],
+    Stage.COMPLAINT_RECEIVED: ["complaint_respond", "close"],
+    Stage.COMPLAINT_RESPONDED: ["complaint_escalate", "close"],
+    Stage.COMPLAINT_ESCALATED: ["complaint_respond", "close"],
+    Stage.COMPLAINT_CHAIR_RESPONDED: ["close"],
 }
 
 

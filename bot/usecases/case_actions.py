@@ -20,6 +20,7 @@ from bot.models import Case
 from bot.protocol import UnknownAgency
 from bot.stages import AFTER_PUBLICATION, DECISIONS, NOT_MET_ROUTES, Stage
 from bot.usecases import action_table, report_actions, review_actions
+from bot.usecases import sar as sar_actions
 from bot.usecases.action_table import CaseAction, Fields, Run, agency_choices
 from bot.usecases.common import Values, choice, choices, day, moment, text
 from bot.usecases.result import Choice, FieldSpec
@@ -219,6 +220,8 @@ ACTIONS: tuple[CaseAction, ...] = (
             s, core, case, actor=actor, at=moment(v, "at")),
     ),
     *review_actions.AFTER_ACTIONS,
+    *sar_actions.SAR_ACTIONS,
+    *sar_actions.COMPLAINT_ACTIONS,
     CaseAction(
         "authorise_speaker", "Agency may speak",
         stages=frozenset({Stage.PRE_PUBLICATION, *AFTER_PUBLICATION}), fields=_speaker_fields,

@@ -47,13 +47,14 @@ SEALED: dict[str, list[tuple[str, str, bool]]] = {
     "chronologyevent": [("source", "text", False), ("event", "text", False), ("outcome", "text", False),
                         ("extra", "json", False)],
     "localreview": [("reviewer_name", "text", False), ("reviewer_email", "text", False)],
-    # The action plan (0007) comes before this revision; tables made after it (0011's legal
+    # The action plan (0007) and complaints (0008) come before this revision; tables made after it (0011's legal
     # holds) are sealed from their first row by the models.
     "reviewaction": [("text", "text", False), ("notes", "json", False), ("close_reason", "text", False)],
     "nonpublication": [("reasons", "text", False), ("instead", "text", False)],
+    "complaint": [("complainant_name", "text", False), ("complainant_contact", "text", False)],
 }
 #: Tables whose primary key is not ``id``.
-_KEYS = {"localreview": "case_id", "nonpublication": "case_id"}
+_KEYS = {"localreview": "case_id", "nonpublication": "case_id", "complaint": "case_id"}
 _TYPES: dict[str, sa.types.TypeEngine[Any]] = {"text": sa.String(), "bytes": sa.LargeBinary(), "json": sa.JSON()}
 
 
