@@ -30,6 +30,9 @@ from bot.mail.maildir import MaildirGateway
 from bot.protocol import load_protocol
 from tests.support.postgres import PostgresServer
 
+# The Teams door's usual fixtures (`fake`, `teams`) for the modules that do not declare their own.
+pytest_plugins = ["tests.support.teams_fixtures"]
+
 # A key-encryption key for this test session, generated, never written to the repository: the
 # Database fixtures use it (bot.at_rest fallback) and the CLI run in a subprocess gets it as
 # DATA_KEY, so both read what the other wrote (docs/encryption.md).

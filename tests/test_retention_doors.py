@@ -6,7 +6,6 @@ own chat posts of a closed case deleted after the period, once, with a failure r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,11 @@ from sqlmodel import select
 from bot import chat_posts
 from bot.cases import close, get_case
 from bot.cli import main
-from bot.clock import FixedClock
 from bot.core import Core
 from bot.models import ChatPost
 from bot.models_retention import AccessLog, ChatReply
 from bot.retention import purge
-from tests.conftest import MONDAY_10, new_case
+from tests.conftest import new_case
 from tests.support.slack_api import BUSINESS_MANAGER, NOW, SlackAPI, SlackHarness
 from tests.support.slack_api import slack_api as slack_api  # the fixture
 from tests.support.teams_connector import BU_CHANNEL, TeamsConnector, TeamsHarness
@@ -181,22 +179,6 @@ def test_a_slack_post_already_gone_counts_as_deleted(slack: SlackHarness, slack_
 
 
 # --- Teams -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake() -> Iterator[TeamsConnector]:
-    clock = FixedClock(MONDAY_10)
-    server = TeamsConnector(now=clock.now).start()
-    server.clock = clock  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def teams(fake: TeamsConnector, tmp_path: Path, schema_database_url: str) -> Iterator[TeamsHarness]:
-    harness = TeamsHarness(fake, fake.clock, tmp_path, schema_database_url)  # type: ignore[attr-defined]
-    yield harness
-    harness.close()
 
 
 def test_teams_status_is_logged_and_its_posts_deleted_after_the_period(

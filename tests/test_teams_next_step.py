@@ -11,9 +11,7 @@ from bot.review_kinds import owner_label
 from bot.stages import NEXT_STEP, Stage
 from handlers.teams.views import case_card
 from tests.support.teams_connector import BU_CHANNEL, TeamsHarness, card_of
-from tests.test_teams_referral import cases, fake, refer, teams
-
-__all__ = ["fake", "teams"]  # the fixtures this module uses, from the referral tests
+from tests.test_teams_referral import cases, refer
 
 
 def card_texts(card: dict) -> list[str]:  # type: ignore[type-arg]

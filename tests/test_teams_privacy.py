@@ -4,20 +4,13 @@ fake connector records, and text from outside is never Adaptive Card markup."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from bot.clock import FixedClock
 from bot.usecases.result import NextAction
 from handlers.teams.views import board_card, case_card
-from tests.conftest import MONDAY_10
 from tests.support.teams_connector import (
     BU_CHANNEL,
-    TeamsConnector,
     TeamsHarness,
     buttons_of,
     card_of,
@@ -27,22 +20,6 @@ from tests.support.teams_connector import (
 from tests.test_teams_referral import REFERRAL, cases
 
 CANARY = "CANARY-7Q2X-Jayden-Smith-12-Acacia-Road"
-
-
-@pytest.fixture
-def fake() -> Iterator[TeamsConnector]:
-    clock = FixedClock(MONDAY_10)
-    server = TeamsConnector(now=clock.now).start()
-    server.clock = clock  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def teams(fake: TeamsConnector, tmp_path: Path, schema_database_url: str) -> Iterator[TeamsHarness]:
-    harness = TeamsHarness(fake, fake.clock, tmp_path, schema_database_url)  # type: ignore[attr-defined]
-    yield harness
-    harness.close()
 
 
 def test_a_canary_typed_into_teams_forms_never_reaches_a_post(teams: TeamsHarness) -> None:

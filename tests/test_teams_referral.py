@@ -3,19 +3,13 @@ test database, and the fake Bot Connector recording what the bot posts (issue 11
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
-from bot.clock import FixedClock
 from bot.models import Case, Event
-from tests.conftest import MONDAY_10
 from tests.support.teams_connector import (
     BU_CHANNEL,
-    TeamsConnector,
     TeamsHarness,
     buttons_of,
     card_of,
@@ -31,22 +25,6 @@ REFERRAL = {
     "agencies_involved": "school,icb", "parallel_processes": "police-investigation",
     "media_interest": "likely",
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[TeamsConnector]:
-    clock = FixedClock(MONDAY_10)
-    server = TeamsConnector(now=clock.now).start()
-    server.clock = clock  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def teams(fake: TeamsConnector, tmp_path: Path, schema_database_url: str) -> Iterator[TeamsHarness]:
-    harness = TeamsHarness(fake, fake.clock, tmp_path, schema_database_url)  # type: ignore[attr-defined]
-    yield harness
-    harness.close()
 
 
 def cases(teams: TeamsHarness) -> list[Case]:
