@@ -136,7 +136,14 @@ class BotApp:
 
     def stop(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=True)
+            self._scheduler.shutdown(wait=True)  # no tick runs after this
+            self._scheduler = None  # a second stop (a signal during shutdown) is a no-op
+            from schedules.sweep import release_mailbox
+
+            try:
+                release_mailbox(self.core)
+            except Exception:  # the database gone at shutdown: the lease simply runs out
+                log.warning("the mailbox lease could not be given up; it ends within one tick interval")
         if self._stop_slack is not None:
             self._stop_slack()
         if self.teams is not None:

@@ -260,4 +260,8 @@ def tick_line(s: dict[str, Any], at: datetime) -> str:
                  "mail before any resend)")
     if s.get("mailbox_error"):
         line += f"; mailbox unreachable: {s['mailbox_error']}"
+    if s.get("mailbox_read_by"):
+        # Otherwise "0 messages read" looks like an empty mailbox (decision 0013: one reader).
+        line += (f"; mailbox not read: another instance reads it ({s['mailbox_read_by']}); its "
+                 "lease ends within one tick interval if it has stopped")
     return line

@@ -171,6 +171,13 @@ def poll_under_lease(
                 leases.release(session, MAILBOX_LEASE, me)
 
 
+def release_mailbox(core: Core) -> None:
+    """A stopping instance gives the mailbox lease up at once (a one-shot ``tick`` or the next
+    start would otherwise wait out the tick interval it was taken for)."""
+    with core.db.transaction() as session:
+        leases.release(session, MAILBOX_LEASE, leases.instance_id())
+
+
 def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None) -> TickReport:
     """One tick. ``lease_for``: the tick interval of a running instance (None: a one-shot tick)."""
     report = TickReport()

@@ -172,3 +172,25 @@ def test_a_busy_health_port_is_named(running: Any) -> None:
     with pytest.raises(OSError, match="set HEALTH_PORT to a free port"):
         create_app(Settings(_env_file=None, data_dir=app.settings.data_dir / "second",
                             health_port=app.health_server.port)).start()
+
+
+def test_a_stopped_instance_gives_the_mailbox_up_at_once(running: Any) -> None:
+    """After Ctrl-C, a one-shot `review-bot tick` (another process) reads the mail at once instead
+    of finding the mailbox leased for a tick interval to an instance that has gone; while it is
+    held, the tick says so rather than "0 messages read"."""
+    from bot.cli_common import tick_line
+    from bot.leases import acquire
+    from schedules.sweep import MAILBOX_LEASE, TickReport
+
+    def another_instance_takes_it() -> bool:
+        with app.core.db.transaction() as s:
+            return acquire(s, MAILBOX_LEASE, "elsewhere:1:abcd", clock.now(), timedelta(seconds=1))
+
+    app, clock = running()
+    wait_ready(app)  # the first tick has run: the mailbox lease is this instance's
+    assert not another_instance_takes_it()
+    report = TickReport(mailbox_elsewhere="vm:4242:0f0f")
+    assert ("mailbox not read: another instance reads it (vm:4242:0f0f)"
+            in tick_line(report.summary(), clock.now()))
+    app.stop()
+    assert another_instance_takes_it()
