@@ -31,6 +31,7 @@ from sqlmodel import Session, col, func, select
 from bot import audit, deadlines, review_clocks
 from bot.core import Core
 from bot.errors import Invalid, NotFound, Refused
+from bot.leases import claim
 from bot.models import Case, Deadline, Publication
 from bot.models_actions import NonPublication, ReviewAction
 from bot.protocol import UnknownAgency
@@ -152,6 +153,9 @@ def add(
     text = _free_text(text, "text", "action")
     _check_due(session, core, case, due, larger)
     now = core.clock.now()
+    # The case row locked first: two people adding at once are numbered one after the other
+    # instead of one of them meeting the unique (case, number) constraint.
+    claim(session, Case, case.id or 0, wait=True)
     last = session.exec(select(func.max(ReviewAction.number)).where(ReviewAction.case_id == case.id)).one()
     action = ReviewAction(case_id=case.id or 0, number=(last or 0) + 1, recommendation=recommendation,
                           agency=agency, text=text, due_on=due, due_set=due is not None, larger=larger,
