@@ -63,6 +63,10 @@ OFFERED = {
     Stage.COMPLAINT_ESCALATED: ["complaint_respond", "close"],
     Stage.COMPLAINT_CHAIR_RESPONDED: ["close"],
 }
+LEARNING_EVENT_HIDES = {
+    Stage.LCSPR: ("imr_due", "imr_received"),
+    Stage.COMPOSITE_CHRONOLOGY: ("imr_due", "imr_received", "draft_received"),
+}
 
 
 def refer(core: Core, user: str = "aad-practitioner") -> str:
@@ -113,9 +117,12 @@ def test_every_stage_offers_its_actions_to_the_business_unit_and_none_to_others(
     ref = refer(uc_core)
     with uc_core.transaction() as session:
         session.exec(select(Case).where(Case.ref == ref)).one().stage = stage
+    # The case's own actions leave out what its local review's methodology (the preset's
+    # learning-event model) would refuse: the IMR buttons, a first draft before the learning event.
+    own = [a for a in OFFERED[stage] if a not in LEARNING_EVENT_HIDES.get(stage, ())]
     for unit in (slack(uc_core, "UBM"), teams(uc_core, BM_TEAMS), slack(uc_core, "UGROUP", "business_unit")):
         result = cases.case_status(uc_core, unit, ref)
-        assert [a.name for a in result.actions] == OFFERED[stage]
+        assert [a.name for a in result.actions] == own
     assert [a.name for a in cases.card_actions(stage)] == OFFERED[stage]
     assert cases.case_status(uc_core, teams(uc_core, "aad-practitioner"), ref).actions == ()
     if stage not in (Stage.CLOSED, Stage.CLOSED_NFA):

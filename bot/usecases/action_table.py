@@ -43,6 +43,12 @@ class CaseAction:
     #: The action the form's answers go to, and what it must send back (e.g. the request kind).
     form_action: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+    #: Offered only where this says yes, given the stage and the local review's methodology (a
+    #: button the core would refuse for that methodology is not offered; None: always).
+    offered_if: Callable[[str, str | None], bool] | None = None
+
+    def offered(self, stage: str, methodology: str | None) -> bool:
+        return stage in self.stages and (self.offered_if is None or self.offered_if(stage, methodology))
 
 
 def pairs(pairs: Any) -> tuple[Choice, ...]:

@@ -251,9 +251,10 @@ BY_NAME = {a.name: a for a in ACTIONS}
 assert set(vocabulary.ROUTE_LABELS) == set(NOT_MET_ROUTES)
 
 
-def offered_at(stage: str) -> list[CaseAction]:
-    """The buttons a case card shows at ``stage``, in the table's order."""
-    return [a for a in ACTIONS if stage in a.stages]
+def offered_at(stage: str, methodology: str | None = None) -> list[CaseAction]:
+    """The buttons a case card shows at ``stage`` (for a local review run on ``methodology``), in
+    the table's order."""
+    return [a for a in ACTIONS if a.offered(stage, methodology)]
 
 
 def action(name: str) -> CaseAction:

@@ -8,6 +8,8 @@ offers it at the stages below (Slack and Teams render the same rows) and the CLI
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from bot import publication, review, review_after, review_clocks
@@ -81,13 +83,24 @@ def _target(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict
     review.set_target(s, core, case, target, actor=actor)
 
 
+def _imr_only(stage: str, methodology: str | None) -> bool:
+    """The IMR model's buttons (STK l.296): review.imr_due refuses any other methodology (None:
+    the caller did not say, as the stage-only listing)."""
+    return methodology in (None, "imr")
+
+
+def _draft_offered(stage: str, methodology: str | None) -> bool:
+    """A learning-event review's first draft follows the learning event (review.draft_received)."""
+    return stage != Stage.COMPOSITE_CHRONOLOGY or methodology != review.TIMED
+
+
 def _milestone(name: str, label: str, stages: set[Stage], fn: object, confirm: str,
-               style: str | None = None) -> CaseAction:
+               style: str | None = None, offered_if: Any = None) -> CaseAction:
     """A button recording that something happened now (the CLI may give --at)."""
     def run(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> None:
         fn(s, core, case, actor=actor, at=moment(v, "at"))  # type: ignore[operator]
     return CaseAction(name, label, run=run, stages=frozenset(stages), style=style, confirm=confirm,
-                      confirm_title=f"{label}?", confirm_button="Record")
+                      confirm_title=f"{label}?", confirm_button="Record", offered_if=offered_if)
 
 
 #: Commissioning to the final report (process.md L1 to L3), in the card's order.
@@ -107,12 +120,12 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
     ),
     CaseAction(
         "imr_due", "Set IMR due date", stages=frozenset({Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY}),
-        fields=_imr_due_fields, title="IMR due {ref}", submit="Set", run=_imr_due,
+        fields=_imr_due_fields, title="IMR due {ref}", submit="Set", run=_imr_due, offered_if=_imr_only,
         intro="The IMR model (STK l.296): the agency is reminded and chased for its IMR.",
     ),
     CaseAction(
         "imr_received", "IMR received", stages=frozenset({Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY}),
-        fields=_imr_received_fields, title="IMR received {ref}", submit="Record",
+        fields=_imr_received_fields, title="IMR received {ref}", submit="Record", offered_if=_imr_only,
         run=lambda s, core, case, actor, v, ctx: review.imr_received(
             s, core, case, choice(v, "agency") or "", actor=actor, at=moment(v, "at")),
     ),
@@ -123,7 +136,7 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
     _milestone("draft_received", "First draft received", {Stage.COMPOSITE_CHRONOLOGY, Stage.LEARNING_EVENT},
                review.draft_received,
                "Record the reviewer's first draft of {ref} received now; the workstream meets on it "
-               "(D-09a).", style="primary"),
+               "(D-09a).", style="primary", offered_if=_draft_offered),
     _milestone("workstream_met", "Workstream met", {Stage.FIRST_DRAFT}, review.workstream_met,
                "Record the workstream's meeting on {ref} now; its minutes are due in 48 hours (D-09b)."),
     _milestone("minutes_sent", "Minutes sent", {Stage.WORKSTREAM}, review.minutes_sent,
