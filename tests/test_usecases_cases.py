@@ -27,7 +27,7 @@ OFFERED = {
     Stage.TRIAGE: ["accept", "not_met", "close"],
     Stage.SIN_PENDING: ["sin_submitted", "not_met", "close"],
     Stage.INFO_GATHERING: ["send_info", "return", "decide", "close"],
-    Stage.PANEL_DECISION: ["send_info", "return", "decide", "close"],
+    Stage.PANEL_DECISION: ["send_info", "decide", "close"],
     Stage.LCSPR: ["send_chronology", "return", "commission", "composite", "imr_due", "imr_received",
                   "embargo", "publication_date", "tags", "close"],
     Stage.COMPOSITE_CHRONOLOGY: ["return", "imr_due", "imr_received", "learning_event", "draft_received",

@@ -173,7 +173,10 @@ ACTIONS: tuple[CaseAction, ...] = (
         form_action="send_requests", context={"kind": "chronology"}, run=_send("chronology"),
     ),
     CaseAction(
-        "return", "Return received", stages=RAPID_REVIEW | {Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY},
+        # Not at the panel's decision: a case is there only once every return is in (bot.info_gathering)
+        # and a request sent from there takes it back to information gathering.
+        "return", "Return received", stages=frozenset({Stage.INFO_GATHERING, Stage.LCSPR,
+                                                       Stage.COMPOSITE_CHRONOLOGY}),
         fields=_return_fields,
         title="Return received", submit="Record",
         intro="Record a return for {ref} that arrived by other means (secure upload, by hand). Its "
