@@ -15,10 +15,11 @@ from bot.actors import Actor
 from bot.cases import get_case
 from bot.clock import FixedClock
 from bot.core import Core
-from bot.errors import Refused
+from bot.errors import Invalid, Refused
+from bot.inbound import hold_for_triage, record_inbound
 from bot.models import Case
 from bot.stages import Stage
-from bot.usecases import cases, sar_complaints
+from bot.usecases import cases, sar_complaints, triage
 from bot.usecases import sar as sar_uc
 from bot.usecases.result import Form
 from bot.views import case_view
@@ -198,3 +199,21 @@ def test_an_imr_review_offers_the_imr_buttons_and_each_is_accepted(uc_core: Core
     # The same stages of a learning-event review (the preset's) offer none of them.
     other = _bring(uc_core, bm, clock, "child", _COMPOSITE)
     assert not {"imr_due", "imr_received", "draft_received"} & set(_card(uc_core, other))
+
+
+def test_the_triage_form_offers_only_cases_a_return_can_be_assigned_to(uc_core: Core) -> None:
+    # Only a children's case sends agency requests; a SAR or a complaint has none to assign a return
+    # to (inbound.assign_triage refuses), so the form's case list holds children's cases only.
+    bm = teams(uc_core, BM_TEAMS)
+    child = _open(uc_core, bm, "child")
+    adult, complaint = _open(uc_core, bm, "sar"), _open(uc_core, bm, "complaint")
+    with uc_core.transaction() as session:
+        item, _ = record_inbound(session, uc_core, message_id="<m1@police.example>", raw=b"x",
+                                 mailbox="inbox", from_addr="someone@police.example")
+        hold_for_triage(item, "could not match a case")
+        item_id = item.id or 0
+    form = triage.triage_form(uc_core, bm, item_id, "triage_assign")
+    assert [c.value for c in form.fields[0].options] == [child]
+    with pytest.raises(Invalid, match="has no request"):
+        triage.act_on_triage(uc_core, bm, item_id, "triage_assign", {"ref": adult, "agency": "police"})
+    assert complaint
