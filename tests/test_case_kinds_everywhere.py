@@ -5,10 +5,18 @@ through the real entry points (the CLI, the Maildir mailbox, ``tick``)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, select
 
+from bot import action_plan, complaints, owner_clocks, review_clocks, sar
+from bot.cases import get_case
+from bot.core import Core
+from bot.models import Case, OutboxMessage
+from bot.review_kinds import CLOCKS
+from tests.conftest import new_case
 from tests.support.eml.build import load
 from tests.test_e2e import Bot
 
@@ -39,3 +47,52 @@ def test_mail_naming_a_sar_or_a_complaint_by_its_token_is_held_on_that_case(bot:
         assert ref in (msg["triage"] or "")
     triage = json.loads(bot("triage", "--json").output)
     assert [t["case"] for t in triage] == ["SAR-2026-0001", "CO-2026-0001"]
+
+
+# --- every owned clock's emails, for the kind of case it runs on -----------------------------
+
+#: The clocks of a SAR and of a complaint; every other owned clock runs on a children's case.
+SAR_CLOCKS = {"sar_screening", "sar_recommendation", "sar_decision", "sar_review"}
+COMPLAINT_CLOCKS = {"complaint_response", "complaint_escalation"}
+WHAT = {"child": "local review", "sar": "safeguarding adults review", "complaint": "complaint"}
+
+
+def _case_of_kind(core: Core, kind: str) -> Case:
+    with core.transaction() as s:
+        if kind == "sar":
+            case = sar.open_sar(s, core, received_at=core.clock.now(), referring_agency="police",
+                                outcome="death", actor=BM, source="cli")
+        elif kind == "complaint":
+            case = complaints.open_complaint(s, core, received_on=core.calendar.local_date(core.clock.now()),
+                                             complainant_name="A Person", actor=BM, source="cli")
+        else:
+            case = get_case(s, new_case(core))
+        s.expunge(case)
+        return case
+
+
+@pytest.mark.parametrize("kind", sorted(set(CLOCKS) - {action_plan.CLOCK}))
+def test_every_owned_clock_says_what_it_is_owed_by_whom_on_its_kind_of_case(core: Core, kind: str) -> None:
+    # The action plan's clock names its action by number (bot.action_plan.chase_words; its own tests).
+    case_kind = "sar" if kind in SAR_CLOCKS else "complaint" if kind in COMPLAINT_CLOCKS else "child"
+    ref = _case_of_kind(core, case_kind).ref
+    with core.transaction() as s:
+        case = get_case(s, ref)
+        agency = "police" if CLOCKS[kind].owner == "agency" else None
+        deadline = review_clocks.start(s, core, case, kind, anchor_at=core.clock.now(),
+                                       due_at=core.clock.now() + timedelta(days=3), agency=agency)
+        assert deadline is not None and deadline.owner is not None
+        for n, step in enumerate(("reminder", "chase", "escalation")):
+            owner_clocks.step(s, core, case, deadline, step, f"test:{kind}:{n}")
+    with core.db.session() as s:
+        sent = list(s.exec(select(OutboxMessage).where(col(OutboxMessage.idempotency_key).startswith(
+            f"test:{kind}:")).order_by(col(OutboxMessage.id))))
+    assert [m.kind for m in sent] == ["owner_reminder", "owner_overdue", "owner_escalation"]
+    label = owner_clocks.CLOCKS[kind].label
+    for m in sent:
+        assert m.to and all("@" in a for a in [*m.to, *m.cc]), (m.kind, m.to)
+        assert f"[{ref}]" in m.subject and label in m.subject
+        assert "None" not in m.subject + m.body_text and "REF" not in m.body_text, m.body_text
+    reminder = sent[0].body_text
+    assert f"For {WHAT[case_kind]} {ref}," in reminder and CLOCKS[kind].owed.split(" (")[0][:40] in reminder
+    assert CLOCKS[kind].record.replace("REF", ref) in sent[2].body_text
