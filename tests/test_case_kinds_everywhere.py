@@ -5,7 +5,7 @@ through the real entry points (the CLI, the Maildir mailbox, ``tick``)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,14 @@ from sqlmodel import col, select
 
 from bot import action_plan, complaints, owner_clocks, review_clocks, sar
 from bot.cases import get_case
+from bot.clock import FixedClock
 from bot.core import Core
 from bot.models import Case, OutboxMessage
+from bot.models_report import MonthlySummary
+from bot.report_build import partnership_report
+from bot.report_monthly import post_monthly_summary
 from bot.review_kinds import CLOCKS
+from bot.stages import LABELS, Stage
 from tests.conftest import new_case
 from tests.support.eml.build import load
 from tests.test_e2e import Bot
@@ -96,3 +101,22 @@ def test_every_owned_clock_says_what_it_is_owed_by_whom_on_its_kind_of_case(core
     reminder = sent[0].body_text
     assert f"For {WHAT[case_kind]} {ref}," in reminder and CLOCKS[kind].owed.split(" (")[0][:40] in reminder
     assert CLOCKS[kind].record.replace("REF", ref) in sent[2].body_text
+
+
+def test_the_report_and_the_monthly_summary_count_childrens_cases_only(core: Core, clock: FixedClock) -> None:
+    # A children's case, a SAR and a complaint opened in November; the summary for November is
+    # written on the first working day of December (decision 0031) and the report made then: the
+    # SAR and the complaint are in neither (process.md 9 counts children's cases).
+    clock.set(datetime(2026, 11, 16, 10, 0, tzinfo=UTC))
+    child = _case_of_kind(core, "child")
+    for kind in ("sar", "complaint"):
+        _case_of_kind(core, kind)
+    clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    assert post_monthly_summary(core) is True
+    with core.db.session() as s:
+        counts = s.exec(select(MonthlySummary)).one().counts
+    assert (counts["referrals"], counts["open_cases"]) == (1, 1)
+    report = partnership_report(core, start=date(2026, 4, 1), end=date(2027, 3, 31)).to_json()
+    pipeline = next(t for sec in report["sections"] for t in sec["tables"] if t["key"] == "pipeline")
+    assert [r[0] for r in pipeline["rows"]] == [LABELS[Stage(child.stage)], "All open cases"]
+    assert "SAR" not in json.dumps(report) and "CO-2026" not in json.dumps(report)
