@@ -120,3 +120,23 @@ def test_the_report_and_the_monthly_summary_count_childrens_cases_only(core: Cor
     pipeline = next(t for sec in report["sections"] for t in sec["tables"] if t["key"] == "pipeline")
     assert [r[0] for r in pipeline["rows"]] == [LABELS[Stage(child.stage)], "All open cases"]
     assert "SAR" not in json.dumps(report) and "CO-2026" not in json.dumps(report)
+
+
+def test_a_childrens_step_on_a_sar_or_a_complaint_is_refused_as_such(bot: Bot) -> None:
+    # Refused by stage alone, a SAR was told "the notification has already been recorded" or
+    # "triage has already started" (neither true), and 'la-aware' wrote a child's date on it.
+    at(bot, "2026-11-18T10:00", "sar", "open", "--agency", "police", "--outcome", "death")
+    at(bot, "2026-11-18T10:01", "complaint", "open", "--name", "A Complainant")
+    for ref, kind in (("SAR-2026-0001", "a safeguarding adults review"), ("CO-2026-0001", "a complaint")):
+        for step in (["decide", "lcspr", "--rationale", "r"], ["sin-submitted"], ["triage"], ["accept"],
+                     ["la-aware", "2026-11-17"], ["not-met", "no-further-action", "--reason", "r"],
+                     ["composite"], ["publication-date", "2027-06-01"]):
+            said = at(bot, "2026-11-18T10:02", "case", ref, *step, code=2)
+            assert f"{ref} is {kind}: that is not one of its steps" in said, (step, said)
+        assert json.loads(at(bot, "2026-11-18T10:03", "case", ref, "--json"))["la_aware_date"] is None
+    # Its own steps still refuse by stage, naming what comes first.
+    said = at(bot, "2026-11-18T10:04", "case", "SAR-2026-0001", "chair-decision", "sar", code=2)
+    assert "screening-held" in said
+    at(bot, "2026-11-18T10:05", "case", "SAR-2026-0001", "close", "--reason", "withdrawn")
+    said = at(bot, "2026-11-18T10:06", "case", "SAR-2026-0001", "decide", "lcspr", "--rationale", "r", code=2)
+    assert "is closed" in said
