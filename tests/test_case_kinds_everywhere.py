@@ -11,16 +11,19 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot import action_plan, complaints, owner_clocks, review_clocks, sar
+from bot import action_plan, complaints, media, owner_clocks, retention, review_clocks, sar
 from bot.cases import get_case
+from bot.chasers import chase_overdue
 from bot.clock import FixedClock
 from bot.core import Core
+from bot.media import EnquiryInput
 from bot.models import Case, OutboxMessage
 from bot.models_report import MonthlySummary
 from bot.report_build import partnership_report
 from bot.report_monthly import post_monthly_summary
 from bot.review_kinds import CLOCKS
 from bot.stages import LABELS, Stage
+from bot.views import case_list, case_view
 from tests.conftest import new_case
 from tests.support.eml.build import load
 from tests.test_e2e import Bot
@@ -140,3 +143,28 @@ def test_a_childrens_step_on_a_sar_or_a_complaint_is_refused_as_such(bot: Bot) -
     at(bot, "2026-11-18T10:05", "case", "SAR-2026-0001", "close", "--reason", "withdrawn")
     said = at(bot, "2026-11-18T10:06", "case", "SAR-2026-0001", "decide", "lcspr", "--rationale", "r", code=2)
     assert "is closed" in said
+
+
+def test_media_clock_rows_without_a_case_stay_out_of_every_case_reading(
+    core: Core, clock: FixedClock,
+) -> None:
+    # Two enquiries, one about a children's case and one about none (decision 0026: their clock
+    # rows carry no case), both overdue; then everything that reads deadline rows.
+    child = _case_of_kind(core, "child")
+    with core.transaction() as s:
+        for ref in (child.ref, None):
+            media.receive_enquiry(s, core, EnquiryInput(
+                outlet="Evening Post", subject="case" if ref else "general", case_ref=ref,
+                journalist_deadline=clock.now() + timedelta(hours=3)),
+                actor="slack:UREPORTER", source="slack")
+    clock.advance(timedelta(days=2))
+    assert chase_overdue(core).media_steps == 4  # two rows each, one catch-up step a row
+    with core.db.session() as s:
+        view = case_view(s, core, get_case(s, child.ref))
+        board = case_list(s, core)
+    assert view["deadlines"] and not [d for d in view["deadlines"] if d["kind"].startswith("media")]
+    assert [r["ref"] for r in board] == [child.ref]
+    assert not board[0]["next_deadline"]["kind"].startswith("media")
+    partnership_report(core)  # reads every deadline row of the report's kinds
+    retention.schedule(core)
+    retention.purge(core)
