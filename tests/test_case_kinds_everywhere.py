@@ -168,3 +168,23 @@ def test_media_clock_rows_without_a_case_stay_out_of_every_case_reading(
     partnership_report(core)  # reads every deadline row of the report's kinds
     retention.schedule(core)
     retention.purge(core)
+
+
+def test_the_report_s_actions_are_the_childrens_reviews_only(core: Core, clock: FixedClock) -> None:
+    # A SAR whose Independent Chair chose other learning may hold an action plan (ALTERNATIVE_LEARNING
+    # is an action plan stage); the partnership's report counts children's cases (decision 0031),
+    # so its actions panel leaves the SAR's actions out, as its other panels leave the SAR out.
+    adult = _case_of_kind(core, "sar")
+    for fn, kw in ((sar.screening_held, {}), (sar.recommendation_sent, {"recommendation": "other-learning"}),
+                   (sar.chair_decision, {"decision": "other-learning"})):
+        clock.advance(timedelta(minutes=5))
+        with core.transaction() as s:
+            fn(s, core, get_case(s, adult.ref), actor=BM, **kw)
+    with core.transaction() as s:
+        case = get_case(s, adult.ref)
+        assert case.stage == Stage.ALTERNATIVE_LEARNING
+        action_plan.add(s, core, case, agency="police", text="Adult learning briefing", actor=BM,
+                        due=core.calendar.local_date(clock.now()) + timedelta(days=30))
+    report = partnership_report(core, start=date(2026, 4, 1), end=date(2027, 3, 31)).to_json()
+    actions = next(sec for sec in report["sections"] if sec["key"] == "actions")
+    assert actions["tables"] == [], actions  # no action of any children's review: "no action data"
