@@ -188,12 +188,16 @@ def test_an_imr_review_offers_the_imr_buttons_and_each_is_accepted(uc_core: Core
     bm = teams(uc_core, BM_TEAMS)
     imr: list[Step] = [*_LCSPR, ("commission", {"methodology": "imr"})]
     ref = _bring(uc_core, bm, clock, "child", imr)
-    assert {"imr_due", "imr_received"} <= set(_card(uc_core, ref))
+    assert "imr_due" in _card(uc_core, ref) and "imr_received" not in _card(uc_core, ref)  # none due yet
     today = uc_core.calendar.local_date(uc_core.clock.now())
     _press(uc_core, bm, ref, "imr_due", VALUES["imr_due"](today))
+    # The form offers the agencies whose IMR is due, not every agency (any other is refused).
+    form = cases.form_for(uc_core, bm, ref, "imr_received")
+    assert [c.value for c in form.fields[0].options] == ["police"]
     _press(uc_core, bm, ref, "imr_received", VALUES["imr_received"](today))
+    assert "imr_received" not in _card(uc_core, ref)
     _press(uc_core, bm, ref, "composite", {})
-    assert {"imr_due", "imr_received", "draft_received"} <= set(_card(uc_core, ref))
+    assert {"imr_due", "draft_received"} <= set(_card(uc_core, ref))
     _press(uc_core, bm, ref, "draft_received", {})
     assert _stage(uc_core, ref) == Stage.FIRST_DRAFT
     # The same stages of a learning-event review (the preset's) offer none of them.
@@ -217,3 +221,22 @@ def test_the_triage_form_offers_only_cases_a_return_can_be_assigned_to(uc_core: 
     with pytest.raises(Invalid, match="has no request"):
         triage.act_on_triage(uc_core, bm, item_id, "triage_assign", {"ref": adult, "agency": "police"})
     assert complaint
+
+
+@pytest.mark.parametrize(("steps", "name"), [
+    (_PRE_PUB, "notice_sent"), (_PRE_PUB, "practitioners_told"),
+    (_PUBLISHED, "website_reviewed"), (_PUBLISHED, "actions_achieved"),
+    ([*_PUBLISHED, ("embedding", {})], "website_reviewed"),
+])
+def test_a_clock_recorded_is_no_longer_a_button(
+    uc_core: Core, clock: FixedClock, steps: list[Step], name: str,
+) -> None:
+    # Recording a notice or an after-publication clock meets it; pressed again it was refused
+    # ("that is already recorded"), yet the card went on offering it.
+    bm = teams(uc_core, BM_TEAMS)
+    ref = _bring(uc_core, bm, clock, "child", steps)
+    assert name in _card(uc_core, ref)
+    _press(uc_core, bm, ref, name, {})
+    assert name not in _card(uc_core, ref)
+    with pytest.raises(Refused, match="already recorded"):
+        _press(uc_core, bm, ref, name, {})

@@ -254,10 +254,10 @@ BY_NAME = {a.name: a for a in ACTIONS}
 assert set(vocabulary.ROUTE_LABELS) == set(NOT_MET_ROUTES)
 
 
-def offered_at(stage: str, methodology: str | None = None) -> list[CaseAction]:
-    """The buttons a case card shows at ``stage`` (for a local review run on ``methodology``), in
-    the table's order."""
-    return [a for a in ACTIONS if a.offered(stage, methodology)]
+def offered_at(stage: str, view: dict[str, Any] | None = None) -> list[CaseAction]:
+    """The buttons a case card shows at ``stage`` (given the case's ``view``, what it holds
+    allows), in the table's order."""
+    return [a for a in ACTIONS if a.offered(stage, view)]
 
 
 def action(name: str) -> CaseAction:

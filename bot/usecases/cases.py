@@ -135,18 +135,13 @@ def refer(
     return once(core, actor, key, run)
 
 
-def methodology_of(view: dict[str, Any] | None) -> str | None:
-    """The local review's methodology in a case view (bot.views), if the case is at one."""
-    return ((view or {}).get("review") or {}).get("methodology")
-
-
 def next_actions(actor: Actor, stage: str, view: dict[str, Any] | None = None) -> tuple[NextAction, ...]:
     """What THIS actor may do on a case at ``stage`` (nothing for someone outside the unit);
-    ``view`` (the case's) leaves out what its local review's methodology does not take."""
+    ``view`` (the case's) leaves out what the core would refuse for what the case holds."""
     return tuple(
         NextAction(a.name, a.label, style=a.style, form=a.fields is not None, confirm=a.confirm,
                    confirm_title=a.confirm_title, confirm_button=a.confirm_button)
-        for a in case_actions.offered_at(stage, methodology_of(view))
+        for a in case_actions.offered_at(stage, view)
         if a.roles & actor.roles or actor.business_unit
     )
 
