@@ -188,3 +188,13 @@ def test_the_report_s_actions_are_the_childrens_reviews_only(core: Core, clock: 
     report = partnership_report(core, start=date(2026, 4, 1), end=date(2027, 3, 31)).to_json()
     actions = next(sec for sec in report["sections"] if sec["key"] == "actions")
     assert actions["tables"] == [], actions  # no action of any children's review: "no action data"
+
+
+def test_themes_and_outcomes_are_tagged_on_childrens_cases_only(bot: Bot) -> None:
+    # The report counts children's reviews only (decision 0031): a tag on a SAR or a complaint was
+    # accepted and then counted nowhere.
+    at(bot, "2026-11-18T10:00", "sar", "open", "--agency", "police", "--outcome", "death")
+    at(bot, "2026-11-18T10:01", "complaint", "open", "--name", "A Complainant")
+    for ref in ("SAR-2026-0001", "CO-2026-0001"):
+        said = at(bot, "2026-11-18T10:02", "case", ref, "themes", "add", "neglect", code=2)
+        assert "tagged on children's cases" in said
