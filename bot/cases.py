@@ -25,6 +25,8 @@ from bot.stages import (
     BEFORE_NOTIFICATION,
     CLOSED_STAGES,
     DECISIONS,
+    KIND_NAMES,
+    KIND_STAGES,
     LABELS,
     NOT_MET_ROUTES,
     Stage,
@@ -212,6 +214,8 @@ def move_stage(session: Session, core: Core, case: Case, to: Stage, actor: str, 
 def require_stage(case: Case, allowed: set[Stage] | frozenset[Stage], needs: str) -> None:
     if case.stage in CLOSED_STAGES:
         raise Refused(f"{case.ref} is closed ({LABELS[Stage(case.stage)]}); nothing more can happen")
+    if case.stage not in allowed and not set(allowed) & KIND_STAGES.get(case.kind, set(allowed)):
+        raise Refused(f"{case.ref} is {KIND_NAMES[case.kind]}: that is not one of its steps")
     if case.stage not in allowed:
         raise Refused(f"{case.ref} is at '{LABELS[Stage(case.stage)]}': {needs}")
 
@@ -225,6 +229,8 @@ def start_triage(session: Session, core: Core, case: Case, *, actor: str) -> Non
 def set_la_aware(session: Session, core: Core, case: Case, la_aware: date, *, actor: str) -> None:
     """Record (or correct) when the LA became aware: the anchor of the notification clock."""
     now = core.clock.now()
+    if case.kind != "child":  # a child's notification clock's anchor (decision 0028)
+        raise Refused(f"{case.ref} is {KIND_NAMES[case.kind]}: that is not one of its steps")
     if la_aware > core.calendar.local_date(now):
         raise Invalid({"la_aware_date": f"date the local authority became aware {la_aware} is in the future"})
     if case.incident_date and la_aware < case.incident_date:

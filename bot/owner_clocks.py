@@ -81,7 +81,9 @@ def step(session: Session, core: Core, case: Case, deadline: Deadline, name: str
         said, record = action_plan.chase_words(session, deadline)
     common = {
         "ref": case.ref, "partnership": core.protocol.partnership.name, "deadline_label": said,
-        "due_at": deadline.due_at, "owner_name": who.name, "owed": clock.owed if clock else "",
+        "due_at": deadline.due_at, "owner_name": who.name,
+        # The drafts it names are commands on this case ("review-bot case REF draft ...").
+        "owed": clock.owed.replace("REF", case.ref) if clock else "",
         "stage_label": LABELS[Stage(case.stage)], "standing_in": who.standing_in,
         "record": record.replace("REF", case.ref),
         "what": WHAT.get(case.kind, "local review"),

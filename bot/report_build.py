@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import Core
 from bot.errors import Invalid
-from bot.models import Deadline, Publication
+from bot.models import Case, Deadline, Publication
 from bot.models_actions import ReviewAction
 from bot.report import Scope, build_report, fy_start
 from bot.report_facts import load_facts
@@ -53,10 +53,12 @@ def partnership_report(
 
 
 def load_actions(session: Session) -> list[ActionFact]:
-    """Every action of every review: its status, its clock's due time (none before publication),
-    when it was verified, whether it is a larger piece of work, when its review was published."""
+    """Every action of every children's review: its status, its clock's due time (none before
+    publication), when it was verified, whether it is a larger piece of work, when its review was
+    published. A SAR's (its "other learning" route may hold a plan) is not the report's (0028)."""
     rows = session.exec(
         select(ReviewAction, col(Deadline.due_at), col(Publication.published_at))
+        .join(Case, col(Case.id) == ReviewAction.case_id).where(Case.kind == "child")
         .outerjoin(Deadline, col(Deadline.id) == ReviewAction.deadline_id)
         .outerjoin(Publication, col(Publication.case_id) == ReviewAction.case_id)
         .order_by(col(ReviewAction.id))

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.core import Core
-from bot.errors import Invalid
+from bot.errors import Invalid, Refused
 from bot.models import Case
 from bot.models_report import CaseTag
 from bot.report_vocabulary import OUTCOMES, THEME
@@ -44,12 +44,21 @@ def _check_themes(core: Core, themes: Iterable[str]) -> list[str]:
     return wanted
 
 
+def _require_child(case: Case) -> None:
+    """The report tallies children's reviews (decision 0031); a SAR's or a complaint's tags would
+    be counted nowhere (decision 0028)."""
+    if case.kind != "child":
+        raise Refused(f"{case.ref}: themes and outcomes are tagged on children's cases, for the "
+                      "partnership's report")
+
+
 def set_themes(
     session: Session, core: Core, case: Case, *, add: Iterable[str] = (), remove: Iterable[str] = (),
     exactly: Iterable[str] | None = None, actor: str,
 ) -> tuple[list[str], list[str]]:
     """Add and remove themes (or set ``exactly`` these, a form's multi-select). Returns what was
     added and removed; nothing changed records nothing."""
+    _require_child(case)
     current = set(themes_of(session, case))
     if exactly is not None:
         target = set(_check_themes(core, exactly))
@@ -74,6 +83,7 @@ def set_outcome(
     session: Session, core: Core, case: Case, kind: str, value: str | None, *, actor: str,
 ) -> bool:
     """Record (or with None, clear) one review outcome. Returns whether anything changed."""
+    _require_child(case)
     if kind not in OUTCOMES:
         raise Invalid({"kind": f"an outcome is one of: {', '.join(OUTCOMES)}"})
     if value is not None and value not in OUTCOMES[kind]:

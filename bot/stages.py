@@ -106,6 +106,14 @@ SAR = (Stage.SAR_REFERRED, Stage.SAR_SCREENED, Stage.SAR_RECOMMENDED, Stage.SAR_
 #: A complaint's stages (process.md 2.6), in order.
 COMPLAINT = (Stage.COMPLAINT_RECEIVED, Stage.COMPLAINT_RESPONDED, Stage.COMPLAINT_ESCALATED,
              Stage.COMPLAINT_CHAIR_RESPONDED)
+#: The stages each kind of case (case.kind; decision 0028) can be at: a step none of whose stages
+#: its kind reaches is refused as another kind's step (bot.cases.require_stage), not by stage.
+KIND_STAGES: dict[str, frozenset[Stage]] = {
+    "child": frozenset(Stage) - set(SAR) - set(COMPLAINT),
+    "sar": frozenset({*SAR, Stage.ALTERNATIVE_LEARNING, *CLOSED_STAGES}),
+    "complaint": frozenset({*COMPLAINT, *CLOSED_STAGES}),
+}
+KIND_NAMES = {"child": "a children's case", "sar": "a safeguarding adults review", "complaint": "a complaint"}
 
 #: Routes out of triage when the serious incident criteria are not met (process.md R1, 5.5).
 NOT_MET_ROUTES: dict[str, Stage] = {

@@ -96,7 +96,7 @@ def case_view(session: Session, core: Core, case: Case) -> dict[str, Any]:
         ],
         "next_step": NEXT_STEP[Stage(case.stage)].replace("REF", case.ref),
         "next_deadline": _next_deadline(core, deadlines, agency_of, now),
-        "review": _review(session, case),
+        "review": _review(session, core, case),
         # Counts only, once published (decision 0027): an action's text never reaches a card.
         "actions": action_plan.summary(session, core, case),
         "kind": case.kind,
@@ -140,14 +140,15 @@ def _next_deadline(
             "state": deadline_state(core.calendar, d, now), "owner_label": owner_label(d.owner)}
 
 
-def _review(session: Session, case: Case) -> dict[str, Any] | None:
-    """How the local review is run (no names or addresses: the reviewer's are in the record only)."""
+def _review(session: Session, core: Core, case: Case) -> dict[str, Any] | None:
+    """How the local review is run (no names or addresses: the reviewer's are in the record only).
+    Before its row exists, the protocol's methodology: the one bot.review.review_of will give it."""
     if case.stage not in LOCAL_REVIEW:
         return None
     found = session.get(LocalReview, case.id)
     publication = session.get(Publication, case.id)
     return {
-        "methodology": found.methodology if found else None,
+        "methodology": found.methodology if found else core.protocol.review.methodology,
         "reviewer_recorded": bool(found and found.reviewer_email),
         "tor_agreed_on": found.tor_agreed_on.isoformat() if found and found.tor_agreed_on else None,
         "learning_events": found.learning_events if found else 0,

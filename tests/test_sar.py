@@ -149,7 +149,7 @@ def test_refusals_name_what_comes_first(core: Core, clock: FixedClock) -> None:
         step(core, clock, child, local(2026, 11, 16), sar.screening_held)
     from bot.cases import accept
 
-    with pytest.raises(Refused, match="SAR: screening meeting held"):
+    with pytest.raises(Refused, match="is a safeguarding adults review: that is not one of its steps"):
         step(core, clock, ref, local(2026, 11, 16), accept)
 
 

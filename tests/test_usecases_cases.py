@@ -27,7 +27,7 @@ OFFERED = {
     Stage.TRIAGE: ["accept", "not_met", "close"],
     Stage.SIN_PENDING: ["sin_submitted", "not_met", "close"],
     Stage.INFO_GATHERING: ["send_info", "return", "decide", "close"],
-    Stage.PANEL_DECISION: ["send_info", "return", "decide", "close"],
+    Stage.PANEL_DECISION: ["send_info", "decide", "close"],
     Stage.LCSPR: ["send_chronology", "return", "commission", "composite", "imr_due", "imr_received",
                   "embargo", "publication_date", "tags", "close"],
     Stage.COMPOSITE_CHRONOLOGY: ["return", "imr_due", "imr_received", "learning_event", "draft_received",
@@ -63,6 +63,13 @@ OFFERED = {
     Stage.COMPLAINT_ESCALATED: ["complaint_respond", "close"],
     Stage.COMPLAINT_CHAIR_RESPONDED: ["close"],
 }
+LEARNING_EVENT_HIDES = {
+    Stage.LCSPR: ("imr_due", "imr_received"),
+    Stage.COMPOSITE_CHRONOLOGY: ("imr_due", "imr_received", "draft_received"),
+}
+
+#: Buttons that record a running clock (offered while it runs; tests/test_buttons_every_stage.py).
+CLOCK_BUTTONS = ("notice_sent", "practitioners_told", "website_reviewed", "actions_achieved")
 
 
 def refer(core: Core, user: str = "aad-practitioner") -> str:
@@ -113,9 +120,14 @@ def test_every_stage_offers_its_actions_to_the_business_unit_and_none_to_others(
     ref = refer(uc_core)
     with uc_core.transaction() as session:
         session.exec(select(Case).where(Case.ref == ref)).one().stage = stage
+    # The case's own actions leave out what its local review's methodology (the preset's
+    # learning-event model) would refuse: the IMR buttons, a first draft before the learning event;
+    # and the buttons that record a clock the case does not have (its stage was set by hand).
+    hidden = {*LEARNING_EVENT_HIDES.get(stage, ()), *CLOCK_BUTTONS}
+    own = [a for a in OFFERED[stage] if a not in hidden]
     for unit in (slack(uc_core, "UBM"), teams(uc_core, BM_TEAMS), slack(uc_core, "UGROUP", "business_unit")):
         result = cases.case_status(uc_core, unit, ref)
-        assert [a.name for a in result.actions] == OFFERED[stage]
+        assert [a.name for a in result.actions] == own
     assert [a.name for a in cases.card_actions(stage)] == OFFERED[stage]
     assert cases.case_status(uc_core, teams(uc_core, "aad-practitioner"), ref).actions == ()
     if stage not in (Stage.CLOSED, Stage.CLOSED_NFA):

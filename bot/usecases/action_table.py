@@ -43,6 +43,27 @@ class CaseAction:
     #: The action the form's answers go to, and what it must send back (e.g. the request kind).
     form_action: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+    #: Offered only where this says yes, given the stage and the case's view (bot.views; None when
+    #: the caller has none): a button the core would refuse for what the case holds (its local
+    #: review's methodology, a clock already met) is not offered. None: wherever ``stages`` say.
+    offered_if: Callable[[str, dict[str, Any] | None], bool] | None = None
+
+    def offered(self, stage: str, view: dict[str, Any] | None) -> bool:
+        return stage in self.stages and (self.offered_if is None or self.offered_if(stage, view))
+
+
+def methodology_of(view: dict[str, Any] | None) -> str | None:
+    """The local review's methodology in a case view, if the case is at one."""
+    return ((view or {}).get("review") or {}).get("methodology")
+
+
+def clock_running(kind: str) -> Callable[[str, dict[str, Any] | None], bool]:
+    """Offered while the case's clock ``kind`` runs (recording it meets it; a second press was
+    refused as already recorded). Without a view: offered."""
+    def running(stage: str, view: dict[str, Any] | None) -> bool:
+        return view is None or any(d["kind"] == kind and not d["met_at"] and not d["cancelled_at"]
+                                   for d in view.get("deadlines", ()))
+    return running
 
 
 def pairs(pairs: Any) -> tuple[Choice, ...]:

@@ -173,7 +173,10 @@ ACTIONS: tuple[CaseAction, ...] = (
         form_action="send_requests", context={"kind": "chronology"}, run=_send("chronology"),
     ),
     CaseAction(
-        "return", "Return received", stages=RAPID_REVIEW | {Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY},
+        # Not at the panel's decision: a case is there only once every return is in (bot.info_gathering)
+        # and a request sent from there takes it back to information gathering.
+        "return", "Return received", stages=frozenset({Stage.INFO_GATHERING, Stage.LCSPR,
+                                                       Stage.COMPOSITE_CHRONOLOGY}),
         fields=_return_fields,
         title="Return received", submit="Record",
         intro="Record a return for {ref} that arrived by other means (secure upload, by hand). Its "
@@ -251,9 +254,10 @@ BY_NAME = {a.name: a for a in ACTIONS}
 assert set(vocabulary.ROUTE_LABELS) == set(NOT_MET_ROUTES)
 
 
-def offered_at(stage: str) -> list[CaseAction]:
-    """The buttons a case card shows at ``stage``, in the table's order."""
-    return [a for a in ACTIONS if stage in a.stages]
+def offered_at(stage: str, view: dict[str, Any] | None = None) -> list[CaseAction]:
+    """The buttons a case card shows at ``stage`` (given the case's ``view``, what it holds
+    allows), in the table's order."""
+    return [a for a in ACTIONS if a.offered(stage, view)]
 
 
 def action(name: str) -> CaseAction:

@@ -125,8 +125,8 @@ def refer(
         assert case.id is not None
         return Result(
             message=referral_thanks(core, actor, case.ref, case.stage), ref=case.ref,
-            view=case_view(session, core, case), changed=(("case", case.id),),
-            actions=next_actions(actor, case.stage),
+            view=(view := case_view(session, core, case)), changed=(("case", case.id),),
+            actions=next_actions(actor, case.stage, view),
             notify=(Notice(actor.key, "referral_received", case.ref),
                     Notice("business_unit", "referral_alert", case.ref)),
             data={"stage": case.stage, "case_id": case.id, "missing": list(case.missing)},
@@ -135,19 +135,21 @@ def refer(
     return once(core, actor, key, run)
 
 
-def next_actions(actor: Actor, stage: str) -> tuple[NextAction, ...]:
-    """What THIS actor may do on a case at ``stage`` (nothing for someone outside the unit)."""
+def next_actions(actor: Actor, stage: str, view: dict[str, Any] | None = None) -> tuple[NextAction, ...]:
+    """What THIS actor may do on a case at ``stage`` (nothing for someone outside the unit);
+    ``view`` (the case's) leaves out what the core would refuse for what the case holds."""
     return tuple(
         NextAction(a.name, a.label, style=a.style, form=a.fields is not None, confirm=a.confirm,
                    confirm_title=a.confirm_title, confirm_button=a.confirm_button)
-        for a in case_actions.offered_at(stage) if a.roles & actor.roles or actor.business_unit
+        for a in case_actions.offered_at(stage, view)
+        if a.roles & actor.roles or actor.business_unit
     )
 
 
-def card_actions(stage: str) -> tuple[NextAction, ...]:
+def card_actions(stage: str, view: dict[str, Any] | None = None) -> tuple[NextAction, ...]:
     """The buttons of a card posted in the business unit's channel (the unit's actions)."""
     unit = Actor(key="business_unit", surface="clock", roles=frozenset({BUSINESS_UNIT}))
-    return next_actions(unit, stage)
+    return next_actions(unit, stage, view)
 
 
 def case_status(core: Core, actor: Actor, ref: str) -> Result:
@@ -163,7 +165,8 @@ def case_status(core: Core, actor: Actor, ref: str) -> Result:
             access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
                               case_id=case.id, what=access_log.VIEW)
             return Result(message=f"{case.ref}: {LABELS[Stage(case.stage)]}", ref=case.ref,
-                          view=case_view(session, core, case), actions=next_actions(actor, case.stage))
+                          view=(view := case_view(session, core, case)),
+                          actions=next_actions(actor, case.stage, view))
         found = case.ref if case is not None else None
     if found is not None:
         case_refused(core, actor, "status", found)
@@ -220,7 +223,7 @@ def act(
         assert case.id is not None
         return Result(
             message=said or f"{case.ref}: now {LABELS[Stage(case.stage)]}", ref=case.ref,
-            view=case_view(session, core, case), actions=next_actions(actor, case.stage),
+            view=(view := case_view(session, core, case)), actions=next_actions(actor, case.stage, view),
             changed=(("case", case.id),), data={"stage": case.stage, "case_id": case.id},
         )
 

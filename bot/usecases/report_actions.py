@@ -73,6 +73,8 @@ def _said(case: Case, added: list[str], removed: list[str], outcomes: list[str])
 TAG_ACTIONS: tuple[CaseAction, ...] = (
     CaseAction(
         "tags", "Themes and outcome", stages=TAGGED_AT, fields=_fields, title="Themes {ref}", submit="Save",
+        # A SAR's "other learning" is ALTERNATIVE_LEARNING too; report_tags refuses its tags.
+        offered_if=lambda stage, view: view is None or view.get("kind") == "child",
         intro="The themes of {ref} and the outcomes the partnership's report counts (the National Panel's "
               "reply; how the review was published).",
         run=_tags,

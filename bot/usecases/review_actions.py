@@ -8,16 +8,18 @@ offers it at the stages below (Slack and Teams render the same rows) and the CLI
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
-from bot import publication, review, review_after, review_clocks
+from bot import deadlines, publication, review, review_after, review_clocks
 from bot.core import Core
-from bot.errors import Invalid
+from bot.errors import Invalid, Refused
 from bot.models import Case
 from bot.models_review import LocalReview
 from bot.protocol import METHODOLOGIES
 from bot.stages import AFTER_PUBLICATION, Stage
-from bot.usecases.action_table import CaseAction, agency_choices, fixed
+from bot.usecases.action_table import CaseAction, agency_choices, clock_running, fixed, methodology_of
 from bot.usecases.common import Values, choice, day, moment, text
 from bot.usecases.result import Choice, FieldSpec
 
@@ -71,7 +73,13 @@ def _imr_due(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dic
 
 
 def _imr_received_fields(core: Core, session: Session, case: Case) -> tuple[FieldSpec, ...]:
-    return (FieldSpec("agency", "Agency", "choice", required=True, options=agency_choices(core)),)
+    """The agencies whose IMR is due (review.imr_received refuses any other)."""
+    due = {d.owner.removeprefix("agency:") for d in deadlines.open_deadlines(session, case)
+           if d.kind == "imr_due" and d.owner}
+    if not due:
+        raise Refused(f"{case.ref} has no IMR due; set an IMR due date first")
+    return (FieldSpec("agency", "Agency", "choice", required=True,
+                      options=tuple(c for c in agency_choices(core) if c.value in due)),)
 
 
 def _target(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> None:
@@ -81,13 +89,24 @@ def _target(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict
     review.set_target(s, core, case, target, actor=actor)
 
 
+def _imr_only(stage: str, view: dict[str, Any] | None) -> bool:
+    """The IMR model's buttons (STK l.296): review.imr_due refuses any other methodology (None:
+    the caller did not say, as the stage-only listing)."""
+    return methodology_of(view) in (None, "imr")
+
+
+def _draft_offered(stage: str, view: dict[str, Any] | None) -> bool:
+    """A learning-event review's first draft follows the learning event (review.draft_received)."""
+    return stage != Stage.COMPOSITE_CHRONOLOGY or methodology_of(view) != review.TIMED
+
+
 def _milestone(name: str, label: str, stages: set[Stage], fn: object, confirm: str,
-               style: str | None = None) -> CaseAction:
+               style: str | None = None, offered_if: Any = None) -> CaseAction:
     """A button recording that something happened now (the CLI may give --at)."""
     def run(s: Session, core: Core, case: Case, actor: str, v: Values, ctx: dict[str, str]) -> None:
         fn(s, core, case, actor=actor, at=moment(v, "at"))  # type: ignore[operator]
     return CaseAction(name, label, run=run, stages=frozenset(stages), style=style, confirm=confirm,
-                      confirm_title=f"{label}?", confirm_button="Record")
+                      confirm_title=f"{label}?", confirm_button="Record", offered_if=offered_if)
 
 
 #: Commissioning to the final report (process.md L1 to L3), in the card's order.
@@ -107,12 +126,13 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
     ),
     CaseAction(
         "imr_due", "Set IMR due date", stages=frozenset({Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY}),
-        fields=_imr_due_fields, title="IMR due {ref}", submit="Set", run=_imr_due,
+        fields=_imr_due_fields, title="IMR due {ref}", submit="Set", run=_imr_due, offered_if=_imr_only,
         intro="The IMR model (STK l.296): the agency is reminded and chased for its IMR.",
     ),
     CaseAction(
         "imr_received", "IMR received", stages=frozenset({Stage.LCSPR, Stage.COMPOSITE_CHRONOLOGY}),
         fields=_imr_received_fields, title="IMR received {ref}", submit="Record",
+        offered_if=lambda stage, view: _imr_only(stage, view) and clock_running("imr_due")(stage, view),
         run=lambda s, core, case, actor, v, ctx: review.imr_received(
             s, core, case, choice(v, "agency") or "", actor=actor, at=moment(v, "at")),
     ),
@@ -123,7 +143,7 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
     _milestone("draft_received", "First draft received", {Stage.COMPOSITE_CHRONOLOGY, Stage.LEARNING_EVENT},
                review.draft_received,
                "Record the reviewer's first draft of {ref} received now; the workstream meets on it "
-               "(D-09a).", style="primary"),
+               "(D-09a).", style="primary", offered_if=_draft_offered),
     _milestone("workstream_met", "Workstream met", {Stage.FIRST_DRAFT}, review.workstream_met,
                "Record the workstream's meeting on {ref} now; its minutes are due in 48 hours (D-09b)."),
     _milestone("minutes_sent", "Minutes sent", {Stage.WORKSTREAM}, review.minutes_sent,
@@ -144,11 +164,11 @@ REVIEW_WORK_ACTIONS: tuple[CaseAction, ...] = (
 NOTICE_ACTIONS: tuple[CaseAction, ...] = (
     _milestone("notice_sent", "Notice sent", {Stage.PRE_PUBLICATION}, publication.notice_sent,
                "Record that the full report of {ref} went to the National Panel, the Secretary of State "
-               "and Ofsted now (D-11)."),
+               "and Ofsted now (D-11).", offered_if=clock_running("prepublication_notice")),
     _milestone("practitioners_told", "Practitioners told", {Stage.PRE_PUBLICATION},
                publication.practitioners_told,
                "Record that the practitioners were told the publication date of {ref} and a person sent "
-               "the family letter (D-12)."),
+               "the family letter (D-12).", offered_if=clock_running("practitioner_notice")),
 )
 
 #: After publication (process.md P2 to E2: D-13 to D-15).
@@ -160,9 +180,11 @@ AFTER_ACTIONS: tuple[CaseAction, ...] = (
         run=lambda s, core, case, actor, v, ctx: review_after.embedding(s, core, case, actor=actor),
     ),
     _milestone("website_reviewed", "Website reviewed", set(AFTER_PUBLICATION), review_after.website_reviewed,
-               "Record that whether {ref} stays on the website was reviewed (D-13)."),
+               "Record that whether {ref} stays on the website was reviewed (D-13).",
+               offered_if=clock_running("website_review")),
     _milestone("actions_achieved", "Actions achieved", set(AFTER_PUBLICATION), review_after.actions_achieved,
-               "Record that the actions of {ref} are achieved (D-14)."),
+               "Record that the actions of {ref} are achieved (D-14).",
+               offered_if=clock_running("actions_due")),
     _milestone("recall_held", "Recall event held", {Stage.PUBLISHED, Stage.EMBEDDING},
                review_after.recall_held,
                "Record the recall event of {ref} held now (D-15)."),

@@ -43,7 +43,10 @@ def triage_form(core: Core, actor: Actor, item: int, action: str) -> Form:
         raise Refused("that action is not known; the list may be out of date")
     with core.transaction() as session:
         refs = list(session.exec(
-            select(Case.ref).where(col(Case.stage).not_in([s.value for s in CLOSED_STAGES]))
+            # Only a children's case asks agencies for returns: a SAR or a complaint has no request
+            # to assign one to (decision 0028), and would crowd children's cases out of the list.
+            select(Case.ref).where(col(Case.stage).not_in([s.value for s in CLOSED_STAGES]),
+                                   Case.kind == "child")
             .order_by(col(Case.id))
         ))
     if not refs:

@@ -23,7 +23,9 @@ from handlers.mail.mime_parts import leaf_attachments
 from handlers.mail.outline import Limits
 from handlers.mail.referral_form import labelled_fields, looks_like_a_referral_form
 
-CASE_REF = re.compile(r"\[\s*(SI-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
+#: A case's reference in a subject: a child's (SI), a SAR (SAR) or a complaint (CO): the prefixes of
+#: bot.cases, bot.sar and bot.complaints (decision 0028). A media enquiry's (ME) is not a case.
+CASE_REF = re.compile(r"\[\s*((?:SI|SAR|CO)-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
 MSG_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv)\s*:", re.IGNORECASE)
 AUTO_SUBJECT = re.compile(

@@ -207,7 +207,7 @@ def case_card(
     if returns:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="*Agency returns*\n" + "\n".join(returns))))
 
-    shown = (card_actions(view["stage"]) if actions is True else actions) if actions else ()
+    shown = (card_actions(view["stage"], view) if actions is True else actions) if actions else ()
     if shown:
         blocks.append(action_block(f"card:{ref}", "case_", ref, shown))
     if now is not None:

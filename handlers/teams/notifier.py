@@ -124,7 +124,7 @@ class TeamsNotifier:
                 post = chat_posts.first_post(session, SURFACE, chat_posts.CASE, case_id)
                 where = (post.id, post.conversation, post.message_id) if post else None
                 closed = case.stage in CLOSED_STAGES
-            activity = card_message(case_card(view, offers.case_card_actions(view["stage"]),
+            activity = card_message(case_card(view, offers.case_card_actions(view["stage"], view),
                                               now=self.core.clock.now(), tz=self.core.calendar.tz),
                                     f"{view['ref']}: {view['stage_label']}")
             if where is not None:

@@ -65,9 +65,10 @@ def press(core: Core, actor: Actor, env: dict[str, Any], key: str | None) -> Res
     raise Refused(UNKNOWN)
 
 
-def case_card_actions(stage: str) -> tuple[NextAction, ...]:
-    """The buttons on the channel's case card: what the business unit may do at this stage."""
-    return cases.card_actions(stage)
+def case_card_actions(stage: str, view: dict[str, Any] | None = None) -> tuple[NextAction, ...]:
+    """The buttons on the channel's case card: what the business unit may do at this stage (and,
+    given the case's view, for its local review's methodology)."""
+    return cases.card_actions(stage, view)
 
 
 def media_card_actions(status: str) -> tuple[NextAction, ...]:
