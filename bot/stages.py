@@ -171,7 +171,7 @@ NEXT_STEP: dict[Stage, str] = {
     Stage.SAR_REVIEW: "Run the review; record it when the report and learning are available "
                       "(review-bot case REF sar-completed).",
     Stage.SAR_COMPLETED: "Consider publication (review-bot case REF sar-published) or close the case.",
-    Stage.SAR_PUBLISHED: "Follow up the learning with the partners (outside the bot); close the case when done.",
+    Stage.SAR_PUBLISHED: "Follow up the learning with the partners; close the case when done.",
     Stage.COMPLAINT_RECEIVED: "The business unit manager sends a written response "
                               "(review-bot complaint REF draft-response; then complaint respond).",
     Stage.COMPLAINT_RESPONDED: "Close it, or record the complainant's escalation to the Independent Chair.",
