@@ -60,6 +60,10 @@ class Core:
     mailbox: MailboxHealth = field(default_factory=MailboxHealth)
     #: When this process last swept orphan attachments (the tick does it at most hourly).
     orphans_swept_at: datetime | None = None
+    #: Until when this process's ticks skip the retention purge (the next record's due moment,
+    #: an hour at most: schedules/sweep.py), and the month whose summary is known to be written.
+    retention_due_at: datetime | None = None
+    summary_month_done: str | None = None
     calendar: Calendar = field(init=False)
 
     def __post_init__(self) -> None:

@@ -107,6 +107,7 @@ def release(core: Core, actor: Actor, ref: str, reason: str | None = None) -> Re
         released = [h.reason for h in held]
         audit.record(session, at=now, actor=actor.key, kind="legal_hold_released", case_id=case.id,
                      reasons=released)
+        core.retention_due_at = None  # what the hold kept may be due now: the next tick looks
         still = reasons_held(session, case)
         tail = f"; still held: {', '.join(still)}" if still else ""
         return Result(message=f"{case.ref}: legal hold released ({', '.join(released)}){tail}",

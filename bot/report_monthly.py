@@ -90,17 +90,22 @@ def post_monthly_summary(core: Core) -> bool:
     if today < first or now < cal.next_working_moment(cal.start_of_day(first)):
         return False
     key = month_key(today)
+    if core.summary_month_done == key:
+        return False  # the usual case, every tick after the first of the month: no query
     with core.db.session() as session:
         if session.get(MonthlySummary, key) is not None:
-            return False  # the usual case, every tick after the first of the month
+            core.summary_month_done = key
+            return False
     try:
         with core.transaction() as session:
             counts = summary_counts(session, core, today, now)
             session.add(MonthlySummary(month=key, created_at=now, counts=counts))
             session.flush()  # another instance's row for the month fails here: it posts, not us
             audit.record(session, at=now, actor=audit.SYSTEM, kind=EVENT, **{**counts, "posted_for": key})
-    except IntegrityError:
+    except IntegrityError:  # another instance wrote it (and posts it)
+        core.summary_month_done = key
         return False
+    core.summary_month_done = key
     return True
 
 

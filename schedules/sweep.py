@@ -25,7 +25,7 @@ from bot.mail.gateway import InboundItem, MailboxError, MailGateway
 from bot.outbox import DeliveryReport, deliver
 from bot.privacy import log_message
 from bot.report_monthly import post_monthly_summary
-from bot.retention import purge
+from bot.retention import purge, schedule
 from handlers.mail.batch import ingest_all
 from handlers.mail.intake import IntakeDeferred, IntakeResult
 
@@ -105,6 +105,8 @@ def poll_mailbox(core: Core, gateway: MailGateway, report: TickReport) -> None:
 
 MAILBOX_LEASE = "mailbox"
 ORPHAN_SWEEP_EVERY = timedelta(hours=1)
+#: The longest an instance goes without looking for records past their retention period.
+RETENTION_LOOK_EVERY = timedelta(hours=1)
 
 
 class LeasedMailbox:
@@ -198,7 +200,17 @@ def tick(core: Core, gateway: MailGateway, *, lease_for: timedelta | None = None
 
     def retention() -> None:
         # After delivery: what is past its period is emptied (bounded, under a lease; decision 0030).
+        now = core.clock.now()
+        if core.retention_due_at is not None and now < core.retention_due_at:
+            return  # nothing falls due before then: an idle tick stays cheap (issue 10's 5 ms)
         report.purged = purge(core)
+        if report.purged:  # a bounded batch: the next tick looks again
+            core.retention_due_at = None
+            return
+        # Until the next record falls due; an hour at most, for what is recorded or released
+        # from a hold meanwhile (periods are days to years: an hour late is nothing).
+        later = [row.next_due for row in schedule(core) if row.next_due is not None]
+        core.retention_due_at = min([*later, now + RETENTION_LOOK_EVERY])
 
     _phase(report, "retention", retention)
     # Once a month, on its first working day, across instances (bot.report_monthly; issue 14).
