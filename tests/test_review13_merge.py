@@ -1,0 +1,77 @@
+"""A reviewer's pass over issue 13 as merged beside the SAR/complaints, action plan and media
+clock parts: a complaint about a case holds it against the purge, and every view of a
+complainant's identity is in the access log. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot import legal_hold
+from bot.actors import Actor
+from bot.cases import get_case
+from bot.core import Core
+from bot.mail.maildir import MaildirGateway
+from bot.models import Case
+from bot.usecases import sar_complaints as uc
+from schedules.sweep import tick
+from tests.test_e2e import Bot
+from tests.test_retention import CANARY, at, build_closed_case
+
+UNIT = Actor(key="business.manager@partnership.example", surface="cli", roles=frozenset({"business_unit"}),
+             email="business.manager@partnership.example")
+COMPLAINANT = "Philippa Quennell-Ostrowska"
+
+
+def test_an_open_complaint_about_a_case_holds_it_against_the_purge(
+    core: Core, maildir: MaildirGateway,
+) -> None:
+    ids = build_closed_case(core)
+    # A complaint about the closed case's outcome, still open six years on (process.md 8.3: "a
+    # legal hold flag for ... complaints"; bot.complaints.open_complaints_of says it is one).
+    complaint = uc.open_complaint(core, UNIT, received_on=date(2026, 11, 18), complainant_name=COMPLAINANT,
+                                  about="outcome", about_ref="SI-2026-0001").ref
+    assert complaint
+    with core.db.session() as s:
+        assert legal_hold.reasons_held(s, get_case(s, "SI-2026-0001")) == ["complaint"]
+    at(core, datetime(2040, 1, 1, tzinfo=UTC))
+    assert "case_working_file" not in tick(core, maildir).purged
+    with core.db.session() as s:
+        case = s.get(Case, ids["case"])
+        assert case is not None and case.closed_reason and CANARY in case.closed_reason
+
+    # Once the complaint is closed, the case's schedule runs again.
+    uc.close(core, UNIT, complaint, reason="answered")
+    with core.db.session() as s:
+        assert legal_hold.reasons_held(s, get_case(s, "SI-2026-0001")) == []
+    assert "case_working_file" in tick(core, maildir).purged
+    with core.db.session() as s:
+        case = s.get(Case, ids["case"])
+        assert case is not None and case.closed_reason is None
+
+
+def test_complaint_show_and_the_response_draft_are_in_the_access_log(bot: Bot, tmp_path: Path) -> None:
+    bm = "business.manager@partnership.example"
+
+    def run(*args: str) -> str:
+        return bot("--now", "2026-01-20T10:00", "--actor", bm, *args).output
+
+    run("complaint", "open", "--received", "2026-01-19", "--name", COMPLAINANT, "--contact", "p@home.example")
+    assert COMPLAINANT in run("complaint", "show", "CO-2026-0001")
+    assert COMPLAINANT in json.dumps(json.loads(run("complaint", "show", "CO-2026-0001", "--json")))
+    draft = tmp_path / "response.txt"
+    run("complaint", "CO-2026-0001", "draft-response", "--out", str(draft))
+    assert draft.read_text()
+    log = json.loads(run("access-log", "--case", "CO-2026-0001", "--json"))
+    assert [(r["what"], r["actor"], r["surface"]) for r in log] == [
+        ("view", bm, "cli"), ("view", bm, "cli"), ("draft", bm, "cli")]
+    assert [r["detail"] for r in log] == ["complaint", "complaint", "complaint-response"]
+    assert COMPLAINANT not in json.dumps(log)
+
+
+@pytest.fixture
+def bot(tmp_path: Path, database_url: str) -> Bot:
+    return Bot(tmp_path, database_url)
