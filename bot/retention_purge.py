@@ -21,7 +21,16 @@ from sqlmodel import Session, col, select
 from bot import leases
 from bot.core import Core
 from bot.legal_hold import not_held
-from bot.models import Attachment, Case, Event, InboundMessage, MediaEnquiry, MediaStatement, OutboxMessage
+from bot.models import (
+    AgencyRequest,
+    Attachment,
+    Case,
+    Event,
+    InboundMessage,
+    MediaEnquiry,
+    MediaStatement,
+    OutboxMessage,
+)
 from bot.models_actions import NonPublication, ReviewAction
 from bot.models_chronology import ChronologyEvent
 from bot.models_outbox import OutboxAttachment
@@ -96,13 +105,14 @@ def record_closures(session: Session, now: datetime) -> int:
 
 def empty_inbound(session: Session, now: datetime, record_class: str, messages: Sequence[InboundMessage],
                   case_id: int | None) -> Purged:
-    """Raw bytes and sender gone; attachments' files and names gone; the rows and dates stay."""
+    """Raw bytes, sender and triage reason (typed when dismissing) gone; attachments' files and
+    names gone; the rows, dates and triage status stay."""
     done = Purged()
     ids = [m.id for m in messages]
     if not ids:
         return done
     session.execute(update(InboundMessage).where(col(InboundMessage.id).in_(ids))
-                    .values(raw=b"", from_addr=""))
+                    .values(raw=b"", from_addr="", triage_reason=None))
     attachments = list(session.exec(select(Attachment).where(col(Attachment.inbound_id).in_(ids))))
     done.files = [a.stored_name for a in attachments if a.stored_name]
     session.execute(update(Attachment).where(col(Attachment.inbound_id).in_(ids))
@@ -155,6 +165,10 @@ def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
     for action in session.exec(select(ReviewAction).where(ReviewAction.case_id == case_id)):
         action.text, action.notes, action.close_reason = PURGED, [], None  # status and dates stay
         done.rows += 1
+    for request in session.exec(select(AgencyRequest).where(AgencyRequest.case_id == case_id,
+                                                            col(AgencyRequest.closed_reason).is_not(None))):
+        request.closed_reason = None  # why it was withdrawn: typed text; the status and dates stay
+        done.rows += 1
     not_published = session.get(NonPublication, case_id)
     if not_published is not None:
         not_published.reasons, not_published.instead = PURGED, None
@@ -195,8 +209,10 @@ def purge_enquiry(session: Session, core: Core, enquiry_id: int) -> Purged:
     if enquiry.case_id is not None and claim_case(session, enquiry.case_id) is None:
         return Purged()  # the case is held
     enquiry.journalist, enquiry.contact, enquiry.summary, enquiry.question = "", "", "", None
+    enquiry.closed_reason = None  # typed when closing; the status and closing time stay
+    # A released statement's ``released_to`` is the journalist's address (bot.media_statements).
     statements = session.execute(update(MediaStatement).where(col(MediaStatement.enquiry_id) == enquiry_id)
-                                 .values(text=""))
+                                 .values(text="", released_to=None))
     done = Purged(rows=1 + int(getattr(statements, "rowcount", 0) or 0), objects=1)
     if enquiry.inbound_id is not None:
         inbound = session.get(InboundMessage, enquiry.inbound_id)

@@ -10,16 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from bot import legal_hold
+from sqlmodel import select
+
+from bot import legal_hold, media
 from bot.actors import Actor
 from bot.cases import get_case
 from bot.core import Core
+from bot.inbound import dismiss_triage
 from bot.mail.maildir import MaildirGateway
-from bot.models import Case
+from bot.media import EnquiryInput
+from bot.media_statements import release_statement
+from bot.models import AgencyRequest, Case, InboundMessage, MediaStatement
 from bot.usecases import sar_complaints as uc
+from handlers.mail.intake import ingest
 from schedules.sweep import tick
+from tests.support.eml.build import load
 from tests.test_e2e import Bot
-from tests.test_retention import CANARY, at, build_closed_case
+from tests.test_retention import BM, CANARY, CLOSED, at, build_closed_case, texts
 
 UNIT = Actor(key="business.manager@partnership.example", surface="cli", roles=frozenset({"business_unit"}),
              email="business.manager@partnership.example")
@@ -70,6 +77,41 @@ def test_complaint_show_and_the_response_draft_are_in_the_access_log(bot: Bot, t
         ("view", bm, "cli"), ("view", bm, "cli"), ("draft", bm, "cli")]
     assert [r["detail"] for r in log] == ["complaint", "complaint", "complaint-response"]
     assert COMPLAINANT not in json.dumps(log)
+
+
+def test_the_purge_empties_every_free_text_the_inventory_names(core: Core, maildir: MaildirGateway) -> None:
+    """Free text typed about a case, a media enquiry or a stray message is gone after the purge:
+    a request's withdrawal reason, a dismissed message's triage reason, a media enquiry's closing
+    reason and the address a statement was released to (docs/encryption.md inventory)."""
+    ids = build_closed_case(core)
+    contact = "jo.canary@paper.example"
+    with core.transaction() as s:
+        # As bot.agency_requests.withdraw writes it (the case's only request was returned).
+        request = s.exec(select(AgencyRequest)).one()
+        request.closed_reason = f"{CANARY}'s GP practice closed"
+        enquiry = media.receive_enquiry(s, core, EnquiryInput(
+            outlet="Gazette", subject="general", journalist="Jo", contact=contact,
+            summary="General question"), actor=BM, source="cli")
+        s.add(MediaStatement(enquiry_id=enquiry.id, version=1, kind="holding_statement", text="No comment.",
+                             status="approved", drafted_by=BM, drafted_at=CLOSED))
+        s.flush()
+        assert release_statement(s, core, enquiry, actor=BM, team_member=True).released_to == contact
+        media.close_enquiry(s, core, enquiry, reason=f"Jo was told about {CANARY}", actor=BM,
+                            team_member=True)
+    stray = load("unknown").replace(b"newsletter.202612.0001", b"newsletter.202612.0002")
+    ingest(core, stray, mailbox="test")
+    with core.transaction() as s:
+        item = s.exec(select(InboundMessage).where(InboundMessage.triage_status == "open")).one()
+        dismiss_triage(s, core, item.id, reason=f"about {CANARY}, sent to the wrong partnership", actor=BM)
+    assert CANARY in texts(core) and contact in texts(core)
+
+    at(core, datetime(2040, 1, 1, tzinfo=UTC))
+    for _ in range(3):
+        tick(core, maildir)
+    dump = texts(core)
+    assert CANARY not in dump and contact not in dump
+    with core.db.session() as s:
+        assert s.get(Case, ids["case"]).stage == "closed"  # type: ignore[union-attr]
 
 
 @pytest.fixture
