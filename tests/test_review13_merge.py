@@ -114,6 +114,31 @@ def test_the_purge_empties_every_free_text_the_inventory_names(core: Core, maild
         assert s.get(Case, ids["case"]).stage == "closed"  # type: ignore[union-attr]
 
 
+def test_every_cli_view_of_a_case_s_free_text_is_in_the_access_log(bot: Bot, tmp_path: Path) -> None:
+    """``case REF --json``, the action plan (its text is sealed free text), a draft written with
+    --out, and ``media show`` of an enquiry about the case (journalist, summary) each leave a row."""
+    from tests.test_action_plan_e2e import BM as PLAN_BM
+    from tests.test_action_plan_e2e import TEXT_1, at, endorsed_case
+
+    ref = endorsed_case(bot)
+    view = json.loads(at("2025-06-03T10:00", bot, "case", ref, "--json"))
+    assert view["ref"] == ref
+    plan = json.loads(at("2025-06-03T10:01", bot, "case", ref, "actions", "--json"))
+    assert plan["actions"][0]["text"] == TEXT_1
+    at("2025-06-03T10:02", bot, "case", ref, "not-publishing", "--reasons", "Would identify the siblings",
+       "--decided", "2025-06-02")
+    out = tmp_path / "notice.txt"
+    at("2025-06-03T10:03", bot, "case", ref, "draft", "non-publication-notice", "--out", str(out))
+    at("2025-06-03T10:04", bot, "media", "new", "--outlet", "Gazette", "--subject", "case", "--case", ref,
+       "--journalist", "Jo Quillfeather", "--summary", "Asks about the family")
+    shown = json.loads(at("2025-06-03T10:05", bot, "media", "show", "ME-2025-0001", "--json"))
+    assert shown["journalist"] == "Jo Quillfeather"
+    log = json.loads(at("2025-06-03T10:06", bot, "access-log", "--case", ref, "--json"))
+    assert [(r["at"][11:16], r["what"], r["detail"], r["actor"]) for r in log] == [
+        ("09:00", "view", None, PLAN_BM), ("09:01", "view", "actions", PLAN_BM),
+        ("09:03", "draft", "non-publication-notice", PLAN_BM), ("09:05", "view", "media", PLAN_BM)]
+
+
 @pytest.fixture
 def bot(tmp_path: Path, database_url: str) -> Bot:
     return Bot(tmp_path, database_url)
