@@ -62,8 +62,8 @@ def _complaint_open(case_id: Any) -> Any:
     ... complaints"), without anyone having to set one."""
     complaint_case = aliased(Case)  # apart from any ``case`` row of the query this goes into
     return exists().where(
-        col(Complaint.about_case_id) == case_id, col(Complaint.case_id) == complaint_case.id,
-        complaint_case.stage.not_in([s.value for s in CLOSED_STAGES]),
+        col(Complaint.about_case_id) == case_id, col(Complaint.case_id) == col(complaint_case.id),
+        col(complaint_case.stage).not_in([s.value for s in CLOSED_STAGES]),
     )
 
 
