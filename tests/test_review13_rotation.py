@@ -53,7 +53,7 @@ def run_in_thread(fn: Any) -> tuple[threading.Thread, list[Any]]:
     def target() -> None:
         try:
             out.append(fn())
-        except BaseException as exc:  # noqa: BLE001  (the test reports it)
+        except BaseException as exc:
             out.append(exc)
 
     thread = threading.Thread(target=target)
@@ -61,7 +61,9 @@ def run_in_thread(fn: Any) -> tuple[threading.Thread, list[Any]]:
     return thread, out
 
 
-def test_a_file_deleted_while_the_reseal_passes_over_the_store_is_skipped(core: Core, clock: FixedClock) -> None:
+def test_a_file_deleted_while_the_reseal_passes_over_the_store_is_skipped(
+    core: Core, clock: FixedClock,
+) -> None:
     # The purge unlinks a purged message's files after its commit, and the hourly orphan sweep
     # unlinks unnamed ones: either can happen while `keys rotate` walks the store.
     stray_mail(core, clock, 150, files=8)
