@@ -146,8 +146,10 @@ def claim_case(session: Session, case_id: int) -> Case | None:
     return leases.claim(session, Case, case_id, not_held(col(Case.id)), wait=True)
 
 
-def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
-    """The case's free text, people and mail (not its returns: their own class)."""
+def purge_working_file(session: Session, core: Core, case_id: int,
+                       record_class: str = "case_working_file") -> Purged:
+    """The case's free text, people and mail (not its returns: their own class). A complaint's
+    case is the same record under its own class and period (``complaints``, STK l.427)."""
     now = core.clock.now()
     case = claim_case(session, case_id)
     if case is None:
@@ -177,11 +179,11 @@ def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
         InboundMessage.case_id == case_id, col(InboundMessage.request_id).is_(None),
         InboundMessage.classification != "media-enquiry",
     )))
-    done.add(empty_inbound(session, now, "case_working_file", mail, case_id))
+    done.add(empty_inbound(session, now, record_class, mail, case_id))
     sent = list(session.exec(select(OutboxMessage).where(
         OutboxMessage.case_id == case_id, col(OutboxMessage.status).in_(FINISHED))))
-    done.add(empty_outbox(session, now, "case_working_file", sent, case_id))
-    tombstone(session, now, "case_working_file", "case", case_id, case_id)
+    done.add(empty_outbox(session, now, record_class, sent, case_id))
+    tombstone(session, now, record_class, "case", case_id, case_id)
     return done
 
 

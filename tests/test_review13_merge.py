@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
 from sqlmodel import select
 
 from bot import legal_hold, media
@@ -137,6 +136,59 @@ def test_every_cli_view_of_a_case_s_free_text_is_in_the_access_log(bot: Bot, tmp
     assert [(r["at"][11:16], r["what"], r["detail"], r["actor"]) for r in log] == [
         ("09:00", "view", None, PLAN_BM), ("09:01", "view", "actions", PLAN_BM),
         ("09:03", "draft", "non-publication-notice", PLAN_BM), ("09:05", "view", "media", PLAN_BM)]
+
+
+def test_no_sealed_column_can_be_compared_searched_or_sorted_in_sql() -> None:
+    """Each sealing differs (a fresh nonce), so a WHERE on a sealed column would silently never
+    match: every operator but the NULL tests is refused where the expression is built."""
+    from sqlalchemy import literal
+
+    from bot.at_rest_rotation import sealed_places
+    from bot.models import SQLModel
+
+    places = sealed_places()
+    assert len(places) >= 30
+    for place in places:
+        sealed = SQLModel.metadata.tables[place.table].c[place.column]
+        for build in (lambda c: c == "x", lambda c: c != b"x", lambda c: c.in_(["x"]),
+                      lambda c: c.like("%x%"), lambda c: c.contains("x"), lambda c: c.startswith("x"),
+                      lambda c: c.desc(), lambda c: c > "x", lambda c: c == literal("x")):
+            with pytest.raises(TypeError, match=f"{place.table}.{place.column} is encrypted"):
+                build(sealed)
+        assert "IS NULL" in str(sealed.is_(None)) and "IS NOT NULL" in str(sealed.is_not(None))
+        assert "IS NULL" in str(sealed == None)  # noqa: E711
+
+
+def test_a_closed_complaint_is_kept_for_the_complaints_period_not_the_working_file_s(
+    core: Core, maildir: MaildirGateway,
+) -> None:
+    """Complaints are held by the bot now (decision 0028): the protocol's ``complaints`` period
+    applies to a complaint's case, and `review-bot retention` says so."""
+    import dataclasses
+
+    from bot.models_sar import Complaint
+    from bot.protocol import parse_protocol
+    from bot.retention import schedule
+
+    core = dataclasses.replace(core, protocol=parse_protocol({"retention": {"complaints": "12 months"}}, "t"))
+    at(core, CLOSED)
+    ref = uc.open_complaint(core, UNIT, received_on=date(2026, 11, 18), complainant_name=COMPLAINANT,
+                            complainant_contact="p@home.example").ref
+    assert ref
+    uc.close(core, UNIT, ref, reason=f"{COMPLAINANT} withdrew it")
+    rows = {r.key: r for r in schedule(core)}
+    assert rows["complaints"].held_by_bot and rows["complaints"].waiting == 1
+    assert rows["case_working_file"].waiting == 0
+    at(core, datetime(2027, 11, 19, 0, 0, 1, tzinfo=UTC))  # the day after the 12 months ended
+    assert "complaints" in tick(core, maildir).purged
+    with core.db.session() as s:
+        case = get_case(s, ref)
+        complaint = s.get(Complaint, case.id)
+        assert complaint is not None and complaint.complainant_name == "purged"
+        assert complaint.complainant_contact == "" and case.closed_reason is None
+    assert COMPLAINANT not in texts(core)
+    at(core, datetime(2040, 1, 1, tzinfo=UTC))
+    assert tick(core, maildir).purged == {}  # not again under the working file's class
 
 
 @pytest.fixture
