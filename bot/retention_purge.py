@@ -130,7 +130,8 @@ def empty_outbox(session: Session, now: datetime, record_class: str, messages: S
     ids = [m.id for m in messages]
     if not ids:
         return Purged()
-    values: dict[str, Any] = {"subject": PURGED, "body_text": "", "body_html": None}
+    # A delivery error is the server's text (bot.outbox): it may quote a recipient's address.
+    values: dict[str, Any] = {"subject": PURGED, "body_text": "", "body_html": None, "last_error": None}
     if addresses:
         values |= {"to": [], "cc": []}
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values))

@@ -19,7 +19,7 @@ from bot.inbound import dismiss_triage
 from bot.mail.maildir import MaildirGateway
 from bot.media import EnquiryInput
 from bot.media_statements import release_statement
-from bot.models import AgencyRequest, Case, InboundMessage, MediaStatement
+from bot.models import AgencyRequest, Case, InboundMessage, MediaStatement, OutboxMessage
 from bot.usecases import sar_complaints as uc
 from handlers.mail.intake import ingest
 from schedules.sweep import tick
@@ -81,7 +81,8 @@ def test_complaint_show_and_the_response_draft_are_in_the_access_log(bot: Bot, t
 def test_the_purge_empties_every_free_text_the_inventory_names(core: Core, maildir: MaildirGateway) -> None:
     """Free text typed about a case, a media enquiry or a stray message is gone after the purge:
     a request's withdrawal reason, a dismissed message's triage reason, a media enquiry's closing
-    reason and the address a statement was released to (docs/encryption.md inventory)."""
+    reason, the address a statement was released to and a delivery error quoting it
+    (docs/encryption.md inventory)."""
     ids = build_closed_case(core)
     contact = "jo.canary@paper.example"
     with core.transaction() as s:
@@ -97,6 +98,11 @@ def test_the_purge_empties_every_free_text_the_inventory_names(core: Core, maild
         assert release_statement(s, core, enquiry, actor=BM, team_member=True).released_to == contact
         media.close_enquiry(s, core, enquiry, reason=f"Jo was told about {CANARY}", actor=BM,
                             team_member=True)
+        # As bot.outbox leaves a message refused and then cancelled: the server's refusal
+        # (str(error)) quotes the address.
+        released = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "media_statement")).one()
+        released.status = "cancelled"
+        released.last_error = f"SMTPRecipientsRefused: 550 5.1.1 <{contact}>: Recipient address rejected"
     stray = load("unknown").replace(b"newsletter.202612.0001", b"newsletter.202612.0002")
     ingest(core, stray, mailbox="test")
     with core.transaction() as s:
