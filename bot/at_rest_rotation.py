@@ -266,9 +266,15 @@ def _reseal_files(folder: Path, keyring: Keyring, current: int) -> int:
     for name in _sealed_file_names(folder, current):
         path = folder / name
         context = attachment_context(name)
-        plain = keyring.open(path.read_bytes(), context)
+        try:
+            plain = keyring.open(path.read_bytes(), context)
+        except FileNotFoundError:
+            continue  # deleted meanwhile (the retention purge, the orphan sweep): nothing to re-seal
         temporary = folder / f".{name}.sealing"
         temporary.write_bytes(keyring.seal(plain, context, compress=True, key_id=current))
+        if not path.exists():  # deleted while it was re-sealed: do not bring a purged file back
+            temporary.unlink(missing_ok=True)
+            continue
         os.replace(temporary, path)
         done += 1
     return done
@@ -280,8 +286,11 @@ def _sealed_file_names(folder: Path, current: int) -> Iterator[str]:
     with os.scandir(folder) as entries:
         names = [e.name for e in entries if not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
     for name in names:
-        with open(folder / name, "rb") as f:
-            head = f.read(HEADER_SIZE + 28)
+        try:
+            with open(folder / name, "rb") as f:
+                head = f.read(HEADER_SIZE + 28)
+        except FileNotFoundError:
+            continue  # deleted since the folder was listed
         try:
             if header_of(head, "the attachment store")[2] != current:
                 yield name

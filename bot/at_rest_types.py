@@ -19,10 +19,40 @@ import json
 from typing import Any
 
 from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import AutoString, Field
 
 from bot.at_rest import KeyProblem, keyring_of
+
+#: What SQL may still ask of a sealed column: whether it holds a value at all.
+_NULL_TESTS = (operators.is_, operators.is_not)
+
+
+class NotComparable(TypeDecorator.Comparator[Any]):
+    """Refuses every SQL operator on a sealed column but the NULL tests: a WHERE, a LIKE, an IN or
+    an ORDER BY on one would compare sealings (a fresh nonce each), silently never matching."""
+
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+        self._check(op, other)
+        return super().operate(op, *other, **kwargs)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+        self._check(op, (other,))
+        return super().reverse_operate(op, other, **kwargs)
+
+    def _check(self, op: Any, other: tuple[Any, ...]) -> None:
+        if op in _NULL_TESTS:
+            return
+        # ``== None`` is a NULL test; the ORM itself compares column objects with ``==`` in Python
+        # (bulk UPDATE bookkeeping), so a column on the other side is let through.
+        if op in (operators.eq, operators.ne) and len(other) == 1 and (
+                other[0] is None or isinstance(other[0], ColumnClause)):
+            return
+        place = getattr(self.type, "context", "a sealed column")
+        raise TypeError(f"{place} is encrypted: SQL cannot compare, search or sort it "
+                        "(decision 0029: a look-up needs a keyed-hash column beside it)")
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -30,6 +60,7 @@ class EncryptedText(TypeDecorator[str]):
 
     impl = AutoString
     cache_ok = True
+    comparator_factory = NotComparable
 
     def __init__(self, context: str) -> None:
         super().__init__()
@@ -52,6 +83,7 @@ class EncryptedBytes(TypeDecorator[bytes]):
 
     impl = LargeBinary
     cache_ok = True
+    comparator_factory = NotComparable
 
     def __init__(self, context: str, compress: bool = False) -> None:
         super().__init__()
@@ -74,6 +106,7 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     impl = JSON
     cache_ok = True
+    comparator_factory = NotComparable
 
     def __init__(self, context: str) -> None:
         super().__init__()

@@ -136,12 +136,16 @@ def said(ctx: Ctx, action: str, ref: str, message: str) -> str:
 @pass_ctx
 def media_show(ctx: Ctx, ref: str, as_json: bool) -> None:
     """Show one enquiry in full (journalist, contact, summary and question: not for Slack)."""
+    from bot import access_log
     from bot.media import get_enquiry
     from bot.media_report import enquiry_view, media_timeline
     from bot.media_statements import latest_statement
 
-    with handled(), ctx.core.db.session() as s:
+    with handled(), ctx.core.transaction() as s:
         enquiry = get_enquiry(s, ref)
+        # An enquiry about a case: who saw what the journalist asked about it (issue 13 item 4).
+        access_log.record(s, at=ctx.core.clock.now(), actor=ctx.actor, surface="cli", case_id=enquiry.case_id,
+                          what=access_log.VIEW, detail="media")
         view = enquiry_view(s, ctx.core, enquiry)
         view.update(journalist=enquiry.journalist, contact=enquiry.contact, summary=enquiry.summary,
                     question=enquiry.question or "")

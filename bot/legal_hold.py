@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import exists, not_, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot import audit, leases
@@ -25,7 +26,8 @@ from bot.core import Core
 from bot.errors import Invalid, Refused
 from bot.models import Case
 from bot.models_retention import LegalHold
-from bot.stages import Stage
+from bot.models_sar import Complaint
+from bot.stages import CLOSED_STAGES, Stage
 from bot.usecases.common import case_refused
 from bot.usecases.result import Result
 
@@ -49,14 +51,27 @@ def reasons_held(session: Session, case: Case) -> list[str]:
     reasons = [h.reason for h in open_holds(session, case.id)]
     if case.stage == Stage.EMBARGOED:
         reasons.append("embargo")
+    if session.exec(select(Complaint.case_id).where(_complaint_open(case.id))).first() is not None:
+        reasons.append("complaint")
     return list(dict.fromkeys(reasons))
+
+
+def _complaint_open(case_id: Any) -> Any:
+    """A complaint about the case (``complaint.about_case_id``) whose own case is not closed: it
+    holds the case as a hold with reason "complaint" would (process.md 8.3: "a legal hold flag for
+    ... complaints"), without anyone having to set one."""
+    complaint_case = aliased(Case)  # apart from any ``case`` row of the query this goes into
+    return exists().where(
+        col(Complaint.about_case_id) == case_id, col(Complaint.case_id) == col(complaint_case.id),
+        col(complaint_case.stage).not_in([s.value for s in CLOSED_STAGES]),
+    )
 
 
 def not_held(case_id: Any) -> Any:
     """A WHERE clause: the case ``case_id`` (a column; NULL: no case) is under no hold."""
     open_hold = exists().where(col(LegalHold.case_id) == case_id, col(LegalHold.released_at).is_(None))
     embargoed = exists().where(col(Case.id) == case_id, col(Case.stage) == Stage.EMBARGOED.value)
-    return or_(case_id.is_(None), not_(or_(open_hold, embargoed)))
+    return or_(case_id.is_(None), not_(or_(open_hold, embargoed, _complaint_open(case_id))))
 
 
 def may_hold(actor: Actor) -> bool:

@@ -15,16 +15,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from bot import audit, leases
 from bot.core import Core
 from bot.legal_hold import not_held
-from bot.models import ChatPost, InboundMessage, MediaEnquiry, OutboxMessage
+from bot.models import Case, ChatPost, InboundMessage, MediaEnquiry, OutboxMessage
 from bot.models_retention import CaseClosure
 from bot.retention_chat import delete_due_posts
 from bot.retention_policy import CLASSES
@@ -44,6 +45,8 @@ from bot.retention_purge import (
 log = logging.getLogger(__name__)
 
 LEASE = "retention"
+#: ``case.kind`` of a complaint's case (bot.complaints.KIND).
+COMPLAINT = "complaint"
 #: How long the purge may hold its lease; it is released when the phase ends.
 LEASE_FOR = timedelta(minutes=15)
 
@@ -65,8 +68,13 @@ def due_on(core: Core, key: str, anchor: datetime) -> datetime:
 
 
 def _closed_cases(key: str) -> Any:
-    return (select(CaseClosure.case_id, CaseClosure.closed_at)
-            .where(not_purged(key, "case", col(CaseClosure.case_id)), not_held(col(CaseClosure.case_id))))
+    query = (select(CaseClosure.case_id, CaseClosure.closed_at)
+             .where(not_purged(key, "case", col(CaseClosure.case_id)), not_held(col(CaseClosure.case_id))))
+    if key == "returns_and_chronologies":
+        return query
+    # A complaint's case is kept for the complaints' period, every other case for the working file's.
+    complaint = exists().where(col(Case.id) == col(CaseClosure.case_id), col(Case.kind) == COMPLAINT)
+    return query.where(complaint if key == "complaints" else ~complaint)
 
 
 def _raw_inbound() -> Any:
@@ -113,6 +121,7 @@ def _media_posts() -> Any:
 def _queries(key: str) -> list[Any]:
     return {
         "case_working_file": lambda: [_closed_cases(key)],
+        "complaints": lambda: [_closed_cases(key)],
         "returns_and_chronologies": lambda: [_closed_cases(key)],
         "raw_mail": lambda: [_raw_inbound(), _raw_outbox()],
         "media_log": lambda: [_closed_enquiries()],
@@ -186,6 +195,7 @@ def purge(core: Core) -> dict[str, int]:
         with core.db.transaction() as session:
             record_closures(session, now)
         for key, run in (("case_working_file", purge_working_file),
+                         ("complaints", partial(purge_working_file, record_class="complaints")),
                          ("returns_and_chronologies", purge_returns), ("media_log", purge_enquiry)):
             done[key] = _purge_each(core, key, run)
         done["raw_mail"] = _purge_raw_mail(core)

@@ -57,7 +57,11 @@ CLASSES: dict[str, RecordClass] = {c.key: c for c in (
     RecordClass("drafts", "published", "drafts are written on request and not kept by the bot", held=False),
     RecordClass("final_report", "published", "the report lives in the partnership's document store",
                 held=False),
-    RecordClass("complaints", "complaint closed", "complaints are kept outside the bot for now", held=False),
+    RecordClass(
+        "complaints", "complaint closed",
+        "a complaint's case (process.md 2.6): the complainant's name and contact, the closing reason "
+        "and its mail: emptied; the reference, dates, stages, the Ombudsman flag and the audit trail stay",
+    ),
 )}
 
 

@@ -21,7 +21,16 @@ from sqlmodel import Session, col, select
 from bot import leases
 from bot.core import Core
 from bot.legal_hold import not_held
-from bot.models import Attachment, Case, Event, InboundMessage, MediaEnquiry, MediaStatement, OutboxMessage
+from bot.models import (
+    AgencyRequest,
+    Attachment,
+    Case,
+    Event,
+    InboundMessage,
+    MediaEnquiry,
+    MediaStatement,
+    OutboxMessage,
+)
 from bot.models_actions import NonPublication, ReviewAction
 from bot.models_chronology import ChronologyEvent
 from bot.models_outbox import OutboxAttachment
@@ -96,13 +105,14 @@ def record_closures(session: Session, now: datetime) -> int:
 
 def empty_inbound(session: Session, now: datetime, record_class: str, messages: Sequence[InboundMessage],
                   case_id: int | None) -> Purged:
-    """Raw bytes and sender gone; attachments' files and names gone; the rows and dates stay."""
+    """Raw bytes, sender and triage reason (typed when dismissing) gone; attachments' files and
+    names gone; the rows, dates and triage status stay."""
     done = Purged()
     ids = [m.id for m in messages]
     if not ids:
         return done
     session.execute(update(InboundMessage).where(col(InboundMessage.id).in_(ids))
-                    .values(raw=b"", from_addr=""))
+                    .values(raw=b"", from_addr="", triage_reason=None))
     attachments = list(session.exec(select(Attachment).where(col(Attachment.inbound_id).in_(ids))))
     done.files = [a.stored_name for a in attachments if a.stored_name]
     session.execute(update(Attachment).where(col(Attachment.inbound_id).in_(ids))
@@ -120,7 +130,8 @@ def empty_outbox(session: Session, now: datetime, record_class: str, messages: S
     ids = [m.id for m in messages]
     if not ids:
         return Purged()
-    values: dict[str, Any] = {"subject": PURGED, "body_text": "", "body_html": None}
+    # A delivery error is the server's text (bot.outbox): it may quote a recipient's address.
+    values: dict[str, Any] = {"subject": PURGED, "body_text": "", "body_html": None, "last_error": None}
     if addresses:
         values |= {"to": [], "cc": []}
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values))
@@ -136,8 +147,10 @@ def claim_case(session: Session, case_id: int) -> Case | None:
     return leases.claim(session, Case, case_id, not_held(col(Case.id)), wait=True)
 
 
-def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
-    """The case's free text, people and mail (not its returns: their own class)."""
+def purge_working_file(session: Session, core: Core, case_id: int,
+                       record_class: str = "case_working_file") -> Purged:
+    """The case's free text, people and mail (not its returns: their own class). A complaint's
+    case is the same record under its own class and period (``complaints``, STK l.427)."""
     now = core.clock.now()
     case = claim_case(session, case_id)
     if case is None:
@@ -155,6 +168,10 @@ def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
     for action in session.exec(select(ReviewAction).where(ReviewAction.case_id == case_id)):
         action.text, action.notes, action.close_reason = PURGED, [], None  # status and dates stay
         done.rows += 1
+    for request in session.exec(select(AgencyRequest).where(AgencyRequest.case_id == case_id,
+                                                            col(AgencyRequest.closed_reason).is_not(None))):
+        request.closed_reason = None  # why it was withdrawn: typed text; the status and dates stay
+        done.rows += 1
     not_published = session.get(NonPublication, case_id)
     if not_published is not None:
         not_published.reasons, not_published.instead = PURGED, None
@@ -163,11 +180,11 @@ def purge_working_file(session: Session, core: Core, case_id: int) -> Purged:
         InboundMessage.case_id == case_id, col(InboundMessage.request_id).is_(None),
         InboundMessage.classification != "media-enquiry",
     )))
-    done.add(empty_inbound(session, now, "case_working_file", mail, case_id))
+    done.add(empty_inbound(session, now, record_class, mail, case_id))
     sent = list(session.exec(select(OutboxMessage).where(
         OutboxMessage.case_id == case_id, col(OutboxMessage.status).in_(FINISHED))))
-    done.add(empty_outbox(session, now, "case_working_file", sent, case_id))
-    tombstone(session, now, "case_working_file", "case", case_id, case_id)
+    done.add(empty_outbox(session, now, record_class, sent, case_id))
+    tombstone(session, now, record_class, "case", case_id, case_id)
     return done
 
 
@@ -195,8 +212,10 @@ def purge_enquiry(session: Session, core: Core, enquiry_id: int) -> Purged:
     if enquiry.case_id is not None and claim_case(session, enquiry.case_id) is None:
         return Purged()  # the case is held
     enquiry.journalist, enquiry.contact, enquiry.summary, enquiry.question = "", "", "", None
+    enquiry.closed_reason = None  # typed when closing; the status and closing time stay
+    # A released statement's ``released_to`` is the journalist's address (bot.media_statements).
     statements = session.execute(update(MediaStatement).where(col(MediaStatement.enquiry_id) == enquiry_id)
-                                 .values(text=""))
+                                 .values(text="", released_to=None))
     done = Purged(rows=1 + int(getattr(statements, "rowcount", 0) or 0), objects=1)
     if enquiry.inbound_id is not None:
         inbound = session.get(InboundMessage, enquiry.inbound_id)

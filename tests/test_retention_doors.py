@@ -100,7 +100,8 @@ def test_hold_commands_and_the_retention_table(tmp_path: Path, database_url: str
     assert (working["period"], working["anchor"], working["waiting"]) == ("72 months", "case closed", 0)
     lines = cli(*now, "retention").output.splitlines()
     assert lines[0].startswith("case_working_file") and "72 months after case closed" in lines[0]
-    assert "not held by the bot" in lines[-1]
+    assert "not held by the bot" in lines[-2]  # the final report (drafts too)
+    assert lines[-1].startswith("complaints") and "72 months after complaint closed" in lines[-1]
 
 
 # --- Slack -----------------------------------------------------------------------------------------

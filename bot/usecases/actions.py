@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot import action_plan, review_drafts
+from bot import access_log, action_plan, review_drafts
 from bot.actors import Actor
 from bot.cases import get_case
 from bot.core import Core
@@ -58,8 +58,11 @@ def list_actions(core: Core, actor: Actor, ref: str) -> Result:
     person, _ = verifier(core)
     if not _is(person, actor):
         require_business_unit(core, actor, "actions", ref)
-    with core.db.session() as session:
+    with core.transaction() as session:
         case = get_case(session, ref)
+        # The actions' text is free text about the case (process.md 8.4 item 8; issue 13 item 4).
+        access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                          case_id=case.id, what=access_log.VIEW, detail="actions")
         found = action_plan.actions_of(session, case)
         end = action_plan.twelve_weeks_end(session, core, case)
         counts = action_plan.counts(session, core, case)

@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from bot import audit, complaints, complaints_drafts, review_clocks
+from bot import access_log, audit, complaints, complaints_drafts, review_clocks
 from bot.actors import Actor
 from bot.core import Core
 from bot.models import Case
@@ -104,6 +104,9 @@ def show(core: Core, actor: Actor, ref: str) -> Result:
         case, complaint = complaints.get_complaint(session, ref)
         view = complaints.complaint_view(session, core, case, complaint, identifying=True)
         audit.record(session, at=core.clock.now(), actor=actor.key, kind="complaint_viewed", case_id=case.id)
+        # The complainant's identity was shown (process.md 8.4 item 8; issue 13 item 4).
+        access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                          case_id=case.id, what=access_log.VIEW, detail="complaint")
     return Result(message=f"{case.ref}: {LABELS[Stage(case.stage)]}", ref=case.ref, view=view)
 
 
@@ -115,4 +118,6 @@ def draft_response(core: Core, actor: Actor, ref: str) -> Result:
         text = complaints_drafts.draft_response(core, case, complaint, about.ref if about else None)
         audit.record(session, at=core.clock.now(), actor=actor.key, kind="draft_made", case_id=case.id,
                      draft="complaint-response")
+        access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                          case_id=case.id, what=access_log.DRAFT, detail="complaint-response")
     return Result(message=f"{case.ref}: response drafted", ref=case.ref, data={"text": text})
