@@ -39,6 +39,8 @@ class Owner:
     escalation_to: list[str]
     #: Why the business manager is chased in the owner's place (nobody recorded), else None.
     standing_in: str | None = None
+    #: How the email greets them ("Dear ..."), when not by ``name``.
+    greeting: str | None = None
 
 
 def resolve(session: Session, core: Core, case: Case, owner: str) -> Owner:
@@ -46,7 +48,7 @@ def resolve(session: Session, core: Core, case: Case, owner: str) -> Owner:
     roles = core.protocol.roles
     manager = roles.business_manager
     if owner == "business_unit":
-        return Owner("the business unit", roles.business_unit_emails(), [])
+        return Owner("the business unit", roles.business_unit_emails(), [], greeting="colleagues")
     if owner.startswith("agency:"):
         try:
             agency = core.protocol.agency(owner.removeprefix("agency:"))
@@ -81,7 +83,7 @@ def step(session: Session, core: Core, case: Case, deadline: Deadline, name: str
         said, record = action_plan.chase_words(session, deadline)
     common = {
         "ref": case.ref, "partnership": core.protocol.partnership.name, "deadline_label": said,
-        "due_at": deadline.due_at, "owner_name": who.name,
+        "due_at": deadline.due_at, "owner_name": who.name, "greeting": who.greeting or who.name,
         # The drafts it names are commands on this case ("review-bot case REF draft ...").
         "owed": clock.owed.replace("REF", case.ref) if clock else "",
         "stage_label": LABELS[Stage(case.stage)], "standing_in": who.standing_in,

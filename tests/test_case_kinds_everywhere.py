@@ -101,6 +101,7 @@ def test_every_owned_clock_says_what_it_is_owed_by_whom_on_its_kind_of_case(core
         assert m.to and all("@" in a for a in [*m.to, *m.cc]), (m.kind, m.to)
         assert f"[{ref}]" in m.subject and label in m.subject
         assert "None" not in m.subject + m.body_text and "REF" not in m.body_text, m.body_text
+        assert "Dear the " not in m.body_text  # "Dear colleagues," for the business unit
     reminder = sent[0].body_text
     assert f"For {WHAT[case_kind]} {ref}," in reminder and CLOCKS[kind].owed.split(" (")[0][:40] in reminder
     assert CLOCKS[kind].record.replace("REF", ref) in sent[2].body_text
