@@ -248,11 +248,12 @@ def statement_form(ref: str, version: int | None, kind: str, text: str, *, appro
     )
 
 
-def press(core: Core, actor: Actor, ref: str, action: str) -> Form | Result:
-    """A button pressed on an alert: the editor for a draft, or the action done."""
+def press(core: Core, actor: Actor, ref: str, action: str, *, key: str | None = None) -> Form | Result:
+    """A button pressed on an alert: the editor for a draft, or the action done (once per door
+    ``key``: a replayed press gets the first answer back with ``repeat=True``)."""
     if ALIASES.get(action, action) in ("draft", "press_release"):
         return media_form_for(core, actor, ref, action)
-    return act_on_enquiry(core, actor, ref, action)
+    return act_on_enquiry(core, actor, ref, action, key=key)
 
 
 def _save(session: Session, core: Core, actor: Actor, enquiry: MediaEnquiry, values: Values,

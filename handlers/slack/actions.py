@@ -20,6 +20,7 @@ from bot.usecases import cases
 from bot.usecases.result import Form
 from handlers.slack.access import Access, tell
 from handlers.slack.modals import form_modal
+from handlers.slack.replay import action_key, first_time
 
 
 def register(app: App, core: Core, settings: Settings, access: Access | None = None) -> None:
@@ -30,10 +31,12 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         ack()
         pressed = body["actions"][0]
         name, ref = pressed["action_id"].removeprefix("case_"), str(pressed.get("value", ""))
+        key = action_key(body)  # the press acts once however often its body arrives (0018)
         try:
-            got = cases.press(core, access.actor(body["user"]["id"]), ref, name)
+            got = cases.press(core, access.actor(body["user"]["id"]), ref, name, key=key)
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            if first_time(core, key):  # the refusal is audited and told once
+                tell(client, body, str(exc))
             return
-        if isinstance(got, Form):
+        if isinstance(got, Form) and first_time(core, key):
             client.views_open(trigger_id=body["trigger_id"], view=form_modal(got))

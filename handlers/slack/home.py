@@ -24,7 +24,7 @@ from handlers.slack import blocks
 from handlers.slack.access import Access, tell
 from handlers.slack.media_blocks import media_home_blocks
 from handlers.slack.modals import answers, field_errors, form_modal
-from handlers.slack.replay import view_key
+from handlers.slack.replay import action_key, first_time, view_key
 
 log = logging.getLogger(__name__)
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
@@ -108,7 +108,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         except (ServiceError, ValueError) as exc:
             tell(client, body, str(exc))
             return
-        client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
+        if first_time(core, action_key(body)):  # a replayed press opens no second form
+            client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
 
     @app.action("media_chair_away")
     def chair_away(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -118,7 +119,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         except ServiceError as exc:
             tell(client, body, str(exc))
             return
-        client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
+        if first_time(core, action_key(body)):
+            client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
 
     @app.view("media_chair_away")
     def chair_away_submitted(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
@@ -139,9 +141,13 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
     def absence_cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = body["user"]["id"]
+        key = action_key(body)
         try:
-            chair.cancel_chair_away(core, access.actor(user_id), int(body["actions"][0]["value"]))
+            result = chair.cancel_chair_away(core, access.actor(user_id), int(body["actions"][0]["value"]),
+                                             key=key)
         except (ServiceError, ValueError) as exc:
-            tell(client, body, str(exc))
+            if first_time(core, key):
+                tell(client, body, str(exc))
             return
-        publish_home(core, client, access, user_id)
+        if not result.repeat:
+            publish_home(core, client, access, user_id)

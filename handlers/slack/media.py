@@ -36,7 +36,7 @@ from handlers.slack.media_blocks import (
     outlet_label,
 )
 from handlers.slack.modals import answers, field_errors, form_modal
-from handlers.slack.replay import view_key
+from handlers.slack.replay import action_key, first_time, view_key
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +112,17 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         ack()
         pressed = body["actions"][0]
         name, ref = pressed["action_id"].removeprefix("media_"), str(pressed.get("value", ""))
+        key = action_key(body)  # acknowledge, approve, release: once per press (0018)
         try:
-            got = media.press(core, access.actor(body["user"]["id"]), ref, name)
+            got = media.press(core, access.actor(body["user"]["id"]), ref, name, key=key)
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            if first_time(core, key):  # the refusal is audited and told once
+                tell(client, body, str(exc))
             return
         if isinstance(got, Form):
-            client.views_open(trigger_id=body["trigger_id"], view=form_modal(got))
-        else:
+            if first_time(core, key):
+                client.views_open(trigger_id=body["trigger_id"], view=form_modal(got))
+        elif not got.repeat:
             tell(client, body, got.message)
 
     @app.view("media_statement")
