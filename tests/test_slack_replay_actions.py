@@ -5,27 +5,52 @@ who captured it) is answered with a quiet ack; two different clicks both act."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlmodel import select
 
-from bot.models import DoorRequest, Event
+from bot.models import ChairAbsence, DoorRequest, Event
 from bot.models_retention import AccessLog
 from bot.stages import Stage
-from tests.support.slack_api import BUSINESS_MANAGER, SlackAPI, SlackHarness, dated, typed
+from tests.support.slack_api import (
+    BUSINESS_MANAGER,
+    NOW,
+    SlackAPI,
+    SlackHarness,
+    dated,
+    picked,
+    timed,
+    typed,
+)
 from tests.support.slack_api import slack_api as slack_api  # the fixture
 from tests.test_slack_case_card import refer, the_case
-from tests.test_slack_media import CHAIR, OTHER, PRESS, ephemerals, events, report, view_of
+from tests.test_slack_media import (
+    CHAIR,
+    OTHER,
+    PRACTITIONER,
+    PRESS,
+    dms_to,
+    ephemerals,
+    events,
+    report,
+    view_of,
+)
 from tests.test_slack_media import slack as slack  # the fixture (with the media roles)
 
 
-def click(action_id: str, value: str, user: str, *, trigger: str, action_ts: str = "1700000000.000100") -> str:
+def click(action_id: str, value: str, user: str, *, trigger: str,
+          action_ts: str = "1700000000.000100", home: bool = False) -> str:
     """One block-action body as Slack signs it: the same string can be delivered twice."""
+    where: dict[str, Any] = (
+        {"container": {"type": "view", "view_id": "VHOME"}, "view": {"id": "VHOME", "type": "home"}}
+        if home else
+        {"container": {"type": "message", "channel_id": "CBU", "message_ts": "1.1"}, "channel": {"id": "CBU"}}
+    )
     return urlencode({"payload": json.dumps({
         "type": "block_actions", "user": {"id": user}, "team": {"id": "T0001"}, "api_app_id": "A0001",
-        "trigger_id": trigger, "container": {"type": "message", "channel_id": "CBU", "message_ts": "1.1"},
-        "channel": {"id": "CBU"},
+        "trigger_id": trigger, **where,
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
                      "action_ts": action_ts}],
     })})
@@ -134,3 +159,21 @@ def test_a_status_command_replayed_reads_once(slack: SlackHarness, slack_api: Sl
         assert len(list(session.exec(select(AccessLog)))) == 1
     deliver(slack, command(slack, "/media-enquiry", "help", PRESS, trigger="trig-st-2"))
     assert len(slack_api.of("response")) == 2
+
+
+def test_app_home_buttons_replayed_act_once(slack: SlackHarness, slack_api: SlackAPI) -> None:
+    refused = click("media_chair_away", "new", PRACTITIONER, trigger="trig-home-refused", home=True)
+    deliver(slack, refused)
+    deliver(slack, refused)
+    assert len(events(slack, "media_action_refused")) == 1 and len(dms_to(slack, PRACTITIONER)) == 1
+    slack.submit("media_chair_away", {"starts_at": timed(NOW), "ends_at": timed(NOW + timedelta(days=1)),
+                                      "delegate": picked(None)}, meta={"home": True})
+    with slack.core.transaction() as session:
+        absence_id = session.exec(select(ChairAbsence)).one().id
+    published = len(slack_api.of("views.publish"))
+    body = click("media_absence_cancel", str(absence_id), BUSINESS_MANAGER, trigger="trig-cancel", home=True)
+    deliver(slack, body)
+    deliver(slack, body)  # without the key: refused ("already cancelled"), audited and told again
+    assert len(events(slack, "chair_absence_cancelled")) == 1
+    assert len(events(slack, "media_action_refused")) == 1
+    assert len(slack_api.of("views.publish")) == published + 1

@@ -106,7 +106,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
             form = triage.triage_form(core, access.actor(body["user"]["id"]), int(pressed["value"]),
                                       pressed["action_id"])
         except (ServiceError, ValueError) as exc:
-            tell(client, body, str(exc))
+            if first_time(core, action_key(body)):  # a replayed press is refused (and told) once
+                tell(client, body, str(exc))
             return
         if first_time(core, action_key(body)):  # a replayed press opens no second form
             client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
@@ -117,7 +118,8 @@ def register(app: App, core: Core, settings: Settings, access: Access | None = N
         try:
             form = chair.chair_away_form(core, access.actor(body["user"]["id"]))
         except ServiceError as exc:
-            tell(client, body, str(exc))
+            if first_time(core, action_key(body)):
+                tell(client, body, str(exc))
             return
         if first_time(core, action_key(body)):
             client.views_open(trigger_id=body["trigger_id"], view=form_modal(form, home=True))
