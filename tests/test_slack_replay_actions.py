@@ -125,6 +125,7 @@ def test_an_approval_replayed_is_recorded_once(slack: SlackHarness) -> None:
     deliver(slack, body)
     deliver(slack, body)
     assert len(events(slack, "media_statement_approved")) == 1
+    assert events(slack, "media_action_refused") == []  # without the key: "already approved"
     told = ephemerals(slack, CHAIR)
     assert len(told) == 1 and "can now be released" in told[0]
 
