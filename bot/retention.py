@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 from bot import audit, leases
 from bot.core import Core
-from bot.legal_hold import not_held
 from bot.db import rowcount
+from bot.legal_hold import not_held
 from bot.models import Case, ChatPost, DoorRequest, InboundMessage, MediaEnquiry, OutboxMessage
 from bot.models_retention import CaseClosure
 from bot.retention_chat import delete_due_posts
@@ -35,6 +35,7 @@ from bot.retention_purge import (
     FINISHED,
     Purged,
     empty_inbound,
+    empty_leftover_mail,
     empty_outbox,
     not_purged,
     purge_enquiry,
@@ -221,6 +222,10 @@ def _purge_each(core: Core, key: str, run: Callable[[Session, Core, int], Purged
             part = run(session, core, object_id)
             total.add(part)
             total.objects += part.objects
+        if key in ("case_working_file", "complaints"):
+            leftover = empty_leftover_mail(session, now, key)
+            total.add(leftover)
+            total.objects += leftover.objects
         _audit(session, core, key, total)
     _delete_files(core, total.files)
     return total.rows

@@ -6,15 +6,24 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot import doors
+from bot import doors, outbox
 from bot.core import Core
 from bot.mail.maildir import MaildirGateway
-from bot.models import DoorRequest, Event
+from bot.mailer import Rendered
+from bot.models import DoorRequest, Event, OutboxMessage
+from bot.models_retention import PurgedRecord
+from bot.outbox_marks import mark_sent
 from schedules.sweep import tick
-from tests.test_retention import CANARY, at
+from tests.test_retention import CANARY, at, build_closed_case, texts
+
+
+def sent_files(maildir: MaildirGateway) -> list[str]:
+    return sorted(p.name for p in Path(maildir.root).rglob("*") if p.is_file())
 
 RECORDED = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 
@@ -33,7 +42,8 @@ def test_a_doors_stored_replies_are_deleted_after_thirty_days(core: Core, maildi
     # 30 days from the day it was recorded: kept to the end of that day, as every class.
     at(core, datetime(2026, 12, 18, 23, 59, tzinfo=UTC))
     assert "door_replies" not in tick(core, maildir).purged
-    assert doors.once(core, key="cli:rerun-1", surface="cli", action=lambda s: {"lines": []}) == (result, False)
+    replay = doors.once(core, key="cli:rerun-1", surface="cli", action=lambda s: {"lines": []})
+    assert replay == (result, False)
     at(core, datetime(2026, 12, 19, 0, 1, tzinfo=UTC))
     assert tick(core, maildir).purged["door_replies"] == 1
     with core.db.session() as s:
@@ -41,3 +51,73 @@ def test_a_doors_stored_replies_are_deleted_after_thirty_days(core: Core, maildi
         event = s.exec(select(Event).where(Event.kind == "retention_purged")).one()
     assert event.detail == {"record_class": "door_replies", "objects": 1, "rows": 1, "files": 0}
     assert "door_replies" not in tick(core, maildir).purged  # nothing twice
+
+
+# --- mail of a case in the outbox when its working file is purged ---------------------------------
+
+#: The day the working file of a case closed at CLOSED falls due: Friday 19 November 2032.
+PURGE_NIGHT = datetime(2032, 11, 19, 0, 0, 1, tzinfo=UTC)  # outside working hours
+
+
+def _queue(core: Core, case_id: int, key: str, kind: str) -> int:
+    with core.transaction() as s:
+        row = outbox.enqueue(s, core, key=key, kind=kind, to=["gp@agency.example"], case_id=case_id,
+                             rendered=Rendered(f"About {CANARY}", f"{CANARY} was seen", f"<p>{CANARY}</p>"))
+        assert row is not None and row.id is not None
+        return row.id
+
+
+def test_mail_queued_for_working_hours_is_cancelled_when_its_case_is_purged(
+    core: Core, maildir: MaildirGateway,
+) -> None:
+    ids = build_closed_case(core)
+    at(core, PURGE_NIGHT - timedelta(hours=1))
+    # A chaser waits for working hours (bot.outbox.WORKING_HOURS_KINDS) with no reason of its own.
+    queued = _queue(core, ids["case"], "late-chaser", "reminder")
+    assert tick(core, maildir).delivery.deferred == 1
+
+    at(core, PURGE_NIGHT)
+    report = tick(core, maildir)
+    assert "case_working_file" in report.purged  # still waiting for 09:00, not sent yet
+    with core.db.session() as s:
+        row = s.get(OutboxMessage, queued)
+        assert row is not None and row.status == "cancelled"
+        assert (row.subject, row.body_text, row.body_html) == ("purged", "", None)
+        cancelled = [e.detail for e in s.exec(select(Event).where(Event.kind == "outbox_cancelled"))
+                     if e.detail["outbox_id"] == queued]
+        assert cancelled == [{"outbox_id": queued, "message_kind": "reminder",
+                              "reason": f"case:{ids['case']}"}]
+    outgoing = sent_files(maildir)
+    at(core, datetime(2032, 11, 19, 10, 0, tzinfo=UTC))  # working hours: it does not go
+    tick(core, maildir)
+    assert sent_files(maildir) == outgoing
+    assert CANARY not in texts(core)
+
+
+def test_mail_in_flight_when_its_case_is_purged_is_emptied_once_it_has_gone(
+    core: Core, maildir: MaildirGateway,
+) -> None:
+    ids = build_closed_case(core)
+    at(core, PURGE_NIGHT)
+    flying = _queue(core, ids["case"], "statement", "notification")
+    with core.transaction() as s:
+        # Another instance's delivery has claimed it and is sending it right now.
+        s.execute(update(OutboxMessage).where(col(OutboxMessage.id) == flying).values(
+            status="sending", claimed_by="other", claimed_at=PURGE_NIGHT,
+            lease_until=PURGE_NIGHT + timedelta(hours=1)))
+    assert "case_working_file" in tick(core, maildir).purged
+    with core.db.session() as s:
+        row = s.get(OutboxMessage, flying)
+        assert row is not None and row.status == "sending" and CANARY in row.body_text  # not stopped
+
+    mark_sent(core, flying, "other", PURGE_NIGHT + timedelta(seconds=5))
+    at(core, PURGE_NIGHT + timedelta(hours=2))  # the purge looks again within the hour
+    assert tick(core, maildir).purged == {"case_working_file": 1}
+    with core.db.session() as s:
+        row = s.get(OutboxMessage, flying)
+        assert row is not None and row.status == "sent" and row.body_text == "" and row.subject == "purged"
+        stone = s.exec(select(PurgedRecord).where(PurgedRecord.table_name == "outboxmessage",
+                                                  PurgedRecord.row_id == flying)).one()
+        assert (stone.record_class, stone.case_id) == ("case_working_file", ids["case"])
+    assert CANARY not in texts(core)
+    assert tick(core, maildir).purged == {}  # nothing twice
