@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bot.models_retention import PurgedRecord
 from bot.outbox_marks import mark_sent
 from schedules.sweep import tick
 from tests.test_retention import CANARY, at, build_closed_case, texts
+from tests.test_retention_doors import BM, REF, Cli
 
 
 def sent_files(maildir: MaildirGateway) -> list[str]:
@@ -121,3 +123,26 @@ def test_mail_in_flight_when_its_case_is_purged_is_emptied_once_it_has_gone(
         assert (stone.record_class, stone.case_id) == ("case_working_file", ids["case"])
     assert CANARY not in texts(core)
     assert tick(core, maildir).purged == {}  # nothing twice
+
+
+# --- the holds view in the access log ----------------------------------------------------------------
+
+
+def test_the_holds_view_shows_notes_and_is_in_the_access_log(tmp_path: Path, database_url: str) -> None:
+    cli = Cli(tmp_path, database_url)
+    now = ["--now", "2026-11-16T10:00"]
+    cli(*now, *BM, "open", "--referring-agency", "la-csc", "--incident-date", "2026-11-12",
+        "--la-aware", "2026-11-13", "--outcome", "death", "--agency", "police")
+    cli(*now, *BM, "case", REF, "hold", "--reason", "criminal", "--note", "Trial listed for May")
+    assert json.loads(cli(*now, "access-log", "--json").output) == []  # setting a hold shows nothing
+
+    assert "note: Trial listed for May" in cli(*now, *BM, "case", REF, "holds").output
+    holds = json.loads(cli("--now", "2026-11-17T11:00", "--actor", "cli:dpo", "case", REF, "holds",
+                           "--json").output)
+    assert holds["held"] == ["criminal"] and holds["holds"][0]["note"] == "Trial listed for May"
+    rows = json.loads(cli(*now, "access-log", "--case", REF, "--json").output)
+    assert [(r["actor"], r["surface"], r["what"], r["detail"], r["at"]) for r in rows] == [
+        ("business.manager@partnership.example", "cli", "view", "holds", "2026-11-16T10:00:00+00:00"),
+        ("cli:dpo", "cli", "view", "holds", "2026-11-17T11:00:00+00:00"),
+    ]
+    assert "Trial" not in json.dumps(rows)  # what was seen, never the words
