@@ -9,17 +9,27 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot import doors, outbox
+from bot import chat_posts, doors, legal_hold, outbox
+from bot.actors import resolve_actor
+from bot.cases import close, get_case
 from bot.core import Core
 from bot.mail.maildir import MaildirGateway
 from bot.mailer import Rendered
-from bot.models import DoorRequest, Event, OutboxMessage
+from bot.models import ChatPost, DoorRequest, Event, OutboxMessage
 from bot.models_retention import PurgedRecord
 from bot.outbox_marks import mark_sent
+from bot.retention import _due_posts as due_posts
+from bot.retention import purge
+from bot.retention_chat import delete_due_posts
+from bot.retention_purge import record_closures
 from schedules.sweep import tick
+from tests.conftest import new_case
+from tests.support.slack_api import SlackAPI, SlackHarness
+from tests.support.slack_api import slack_api as slack_api  # the fixture
 from tests.test_retention import CANARY, at, build_closed_case, texts
 from tests.test_retention_doors import BM, REF, Cli
 
@@ -146,3 +156,40 @@ def test_the_holds_view_shows_notes_and_is_in_the_access_log(tmp_path: Path, dat
         ("cli:dpo", "cli", "view", "holds", "2026-11-17T11:00:00+00:00"),
     ]
     assert "Trial" not in json.dumps(rows)  # what was seen, never the words
+
+
+# --- a chat post's hold, checked again when it is deleted ---------------------------------------
+
+
+@pytest.fixture
+def slack(slack_api: SlackAPI, tmp_path: Path, schema_database_url: str) -> SlackHarness:
+    return SlackHarness(slack_api, tmp_path, schema_database_url)
+
+
+def test_a_hold_set_after_the_posts_were_chosen_keeps_them(slack: SlackHarness, slack_api: SlackAPI) -> None:
+    ref = new_case(slack.core)
+    with slack.core.transaction() as s:
+        case = get_case(s, ref)
+        close(s, slack.core, case, reason="no further action", actor="cli:bm")
+        case_id = case.id
+    post = slack.post_of(chat_posts.CASE, case_id)
+    assert post is not None
+    slack.clock.set(datetime(2028, 1, 1, tzinfo=UTC))
+    with slack.core.db.transaction() as s:
+        record_closures(s, slack.core.clock.now())  # the anchors, as the purge records them first
+    chosen = due_posts(slack.core)
+    assert chosen == [post.id]
+    # A coroner's inquest is opened between the choice and the deletion (a batch takes a while).
+    bm = resolve_actor(slack.core, surface="cli", user_id="bm")
+    legal_hold.hold(slack.core, bm, ref, "coroner")
+    slack_api.clear()
+    assert delete_due_posts(slack.core, chosen) == 0
+    assert slack_api.of("chat.delete") == []
+    with slack.core.db.session() as s:
+        row = s.get(ChatPost, post.id)
+        assert row is not None and row.deleted_at is None and row.delete_attempts == 0
+
+    legal_hold.release(slack.core, bm, ref)
+    assert purge(slack.core) == {"chat_posts": 1}
+    deletes = [c.body for c in slack_api.of("chat.delete")]
+    assert {"channel": post.conversation, "ts": post.message_id} in deletes
