@@ -89,19 +89,18 @@ def case_release_hold(click_ctx: click.Context, reason: str | None) -> None:
 @click.pass_context
 def case_holds(click_ctx: click.Context, as_json: bool) -> None:
     """The case's legal holds, standing and released, with who set them and why."""
-    from bot.cases import get_case
-    from bot.legal_hold import holds_view, reasons_held
+    from bot.legal_hold import view_holds
 
     ctx: Ctx = click_ctx.obj
     ref = click_ctx.parent.meta["ref"] if click_ctx.parent else ""
-    with handled(), ctx.core.db.session() as s:
-        the_case = get_case(s, ref)
-        rows, held = holds_view(s, the_case), reasons_held(s, the_case)
+    with handled():
+        answer = view_holds(ctx.core, ctx.who(), ref)  # in the access log (the notes are shown)
+    assert answer.view is not None
     if as_json:
-        emit({"held": held, "holds": rows})
+        emit(answer.view)
         return
-    click.echo(f"{ref.upper()}: " + (f"held ({', '.join(held)})" if held else "not held"))
-    for h in rows:
+    click.echo(answer.message)
+    for h in answer.view["holds"]:
         end = f", released {_local(h['released_at'])} by {h['released_by']}" if h["released_at"] else ""
         note = f"  note: {h['note']}" if h["note"] else ""
         click.echo(f"  {h['reason']:12} set {_local(h['set_at'])} by {h['set_by']}{end}{note}")

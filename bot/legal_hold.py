@@ -19,7 +19,7 @@ from sqlalchemy import exists, not_, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot import audit, leases
+from bot import access_log, audit, leases
 from bot.actors import OPERATOR, Actor
 from bot.cases import get_case
 from bot.core import Core
@@ -127,6 +127,19 @@ def release(core: Core, actor: Actor, ref: str, reason: str | None = None) -> Re
         tail = f"; still held: {', '.join(still)}" if still else ""
         return Result(message=f"{case.ref}: legal hold released ({', '.join(released)}){tail}",
                       ref=case.ref, changed=(("case", case.id),))
+
+
+def view_holds(core: Core, actor: Actor, ref: str) -> Result:
+    """The case's holds for a door (``view``: ``held``, ``holds``). The notes are typed text about
+    the case (a trial, an inquest), so the view is logged like the case view (process.md 8.4
+    item 8; bot.access_log) and stays out of chat posts (the message names the reasons only)."""
+    with core.transaction() as session:
+        case = get_case(session, ref)
+        access_log.record(session, at=core.clock.now(), actor=actor.key, surface=actor.surface,
+                          case_id=case.id, what=access_log.VIEW, detail="holds")
+        held = reasons_held(session, case)
+        message = f"{case.ref}: " + (f"held ({', '.join(held)})" if held else "not held")
+        return Result(message=message, ref=case.ref, view={"held": held, "holds": holds_view(session, case)})
 
 
 def holds_view(session: Session, case: Case) -> list[dict[str, Any]]:

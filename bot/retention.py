@@ -19,13 +19,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import delete, exists, func
 from sqlmodel import Session, col, select
 
 from bot import audit, leases
 from bot.core import Core
+from bot.db import rowcount
 from bot.legal_hold import not_held
-from bot.models import Case, ChatPost, InboundMessage, MediaEnquiry, OutboxMessage
+from bot.models import Case, ChatPost, DoorRequest, InboundMessage, MediaEnquiry, OutboxMessage
 from bot.models_retention import CaseClosure
 from bot.retention_chat import delete_due_posts
 from bot.retention_policy import CLASSES
@@ -34,6 +35,7 @@ from bot.retention_purge import (
     FINISHED,
     Purged,
     empty_inbound,
+    empty_leftover_mail,
     empty_outbox,
     not_purged,
     purge_enquiry,
@@ -117,6 +119,10 @@ def _media_posts() -> Any:
                    not_held(col(MediaEnquiry.case_id))))
 
 
+def _door_replies() -> Any:
+    return select(DoorRequest.id, DoorRequest.created_at)
+
+
 #: Each held class: its candidate queries (id, anchor) and the anchor column to compare.
 def _queries(key: str) -> list[Any]:
     return {
@@ -126,6 +132,7 @@ def _queries(key: str) -> list[Any]:
         "raw_mail": lambda: [_raw_inbound(), _raw_outbox()],
         "media_log": lambda: [_closed_enquiries()],
         "chat_posts": lambda: [_undeleted_posts(), _media_posts()],
+        "door_replies": lambda: [_door_replies()],
     }[key]()
 
 
@@ -199,6 +206,7 @@ def purge(core: Core) -> dict[str, int]:
                          ("returns_and_chronologies", purge_returns), ("media_log", purge_enquiry)):
             done[key] = _purge_each(core, key, run)
         done["raw_mail"] = _purge_raw_mail(core)
+        done["door_replies"] = _delete_door_replies(core)
         done["chat_posts"] = delete_due_posts(core, _due_posts(core))
     finally:
         with core.db.transaction() as session:
@@ -214,6 +222,10 @@ def _purge_each(core: Core, key: str, run: Callable[[Session, Core, int], Purged
             part = run(session, core, object_id)
             total.add(part)
             total.objects += part.objects
+        if key in ("case_working_file", "complaints"):
+            leftover = empty_leftover_mail(session, now, key)
+            total.add(leftover)
+            total.objects += leftover.objects
         _audit(session, core, key, total)
     _delete_files(core, total.files)
     return total.rows
@@ -233,6 +245,18 @@ def _purge_raw_mail(core: Core) -> int:
         _audit(session, core, "raw_mail", total)
     _delete_files(core, total.files)
     return total.rows
+
+
+def _delete_door_replies(core: Core) -> int:
+    """Deleted, not emptied: a replay after the period acts as a new request, which is what a
+    request that old is (bot.doors). No tombstone: nothing of the row stays to mark."""
+    with core.db.transaction() as session:
+        ids = _due(session, _door_replies(), cutoff(core, "door_replies", core.clock.now()))
+        if not ids:
+            return 0
+        gone = rowcount(session.execute(delete(DoorRequest).where(col(DoorRequest.id).in_(ids))))
+        _audit(session, core, "door_replies", Purged(rows=gone, objects=gone))
+    return gone
 
 
 def _due_posts(core: Core) -> list[int]:

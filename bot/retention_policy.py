@@ -54,6 +54,12 @@ CLASSES: dict[str, RecordClass] = {c.key: c for c in (
         "the bot's own Slack and Teams posts of a closed case (its card and thread) or a closed "
         "media enquiry (its alert): deleted from the chat surface; the row stays, marked deleted",
     ),
+    RecordClass(
+        "door_replies", "recorded",
+        "the answer a door gave to a request, kept to repeat it to a replay of that request (a Slack "
+        "retry, a CLI --idempotency-key): deleted; it may quote case detail and a replay comes within "
+        "minutes",
+    ),
     RecordClass("drafts", "published", "drafts are written on request and not kept by the bot", held=False),
     RecordClass("final_report", "published", "the report lives in the partnership's document store",
                 held=False),
@@ -82,6 +88,9 @@ class Retention(_Strict):
     # [INFERRED] 90 days after the case closed (process.md 8.3 "default deletion of Slack messages
     # for closed cases, e.g. 90 days after X3"; 8.4 item 5: below Enterprise the bot deletes its own).
     chat_posts: Duration = Duration(90, "days")
+    # [INFERRED] 30 days after it was recorded: a door's replies only matter to a replay (Slack
+    # retries within minutes, bot.doors); a month covers a CLI script re-run after a holiday.
+    door_replies: Duration = Duration(30, "days")
     # Not held by the bot; stated so the protocol is the one place the schedule is written.
     drafts: Duration = Duration(6, "months")  # [INFERRED] superseded by the published report
     # NSPCC's national repository keeps a published review 5 years (process.md 0.2, E14).

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, update
 from sqlmodel import Session, col, select
 
-from bot import leases
+from bot import audit, leases
 from bot.core import Core
+from bot.db import rowcount
 from bot.legal_hold import not_held
 from bot.models import (
     AgencyRequest,
@@ -181,10 +182,46 @@ def purge_working_file(session: Session, core: Core, case_id: int,
         InboundMessage.classification != "media-enquiry",
     )))
     done.add(empty_inbound(session, now, record_class, mail, case_id))
+    cancel_queued(session, now, case_id)
     sent = list(session.exec(select(OutboxMessage).where(
         OutboxMessage.case_id == case_id, col(OutboxMessage.status).in_(FINISHED))))
     done.add(empty_outbox(session, now, record_class, sent, case_id))
     tombstone(session, now, record_class, "case", case_id, case_id)
+    return done
+
+
+def cancel_queued(session: Session, now: datetime, case_id: int) -> int:
+    """Mail of the case still waiting (e.g. a chaser held for working hours) is cancelled, not sent
+    after its file is gone: its reason is gone, the case is closed (bot.reasons). One a delivery
+    has claimed ("sending") cannot be stopped; it is emptied once it has finished
+    (:func:`empty_leftover_mail`)."""
+    queued = list(session.exec(select(OutboxMessage.id, OutboxMessage.kind).where(
+        OutboxMessage.case_id == case_id, OutboxMessage.status == "pending")))
+    cancelled = 0
+    for row_id, kind in queued:
+        # Only if still pending: a delivery that claimed it meanwhile owns it now.
+        if rowcount(session.execute(update(OutboxMessage).where(
+                col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "pending")
+                .values(status="cancelled", claimed_by=None, lease_until=None))):
+            audit.record(session, at=now, actor=audit.SYSTEM, kind="outbox_cancelled", case_id=case_id,
+                         outbox_id=row_id, message_kind=kind, reason=f"case:{case_id}")
+            cancelled += 1
+    return cancelled
+
+
+def empty_leftover_mail(session: Session, now: datetime, record_class: str) -> Purged:
+    """Mail of a case this class has purged that was in flight then and has finished since."""
+    case_purged = exists().where(
+        col(PurgedRecord.record_class) == record_class, col(PurgedRecord.table_name) == "case",
+        col(PurgedRecord.row_id) == col(OutboxMessage.case_id))
+    messages = list(session.exec(select(OutboxMessage).where(
+        col(OutboxMessage.case_id).is_not(None), col(OutboxMessage.status).in_(FINISHED), case_purged,
+        not_purged(record_class, "outboxmessage", col(OutboxMessage.id)),
+        not_held(col(OutboxMessage.case_id)),
+    ).order_by(col(OutboxMessage.id)).limit(BATCH)))
+    done = Purged(objects=len(messages))
+    for message in messages:
+        done.add(empty_outbox(session, now, record_class, [message], message.case_id))
     return done
 
 

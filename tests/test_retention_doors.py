@@ -94,8 +94,8 @@ def test_hold_commands_and_the_retention_table(tmp_path: Path, database_url: str
 
     table = json.loads(cli(*now, "retention", "--json").output)
     assert [r["class"] for r in table] == [
-        "case_working_file", "returns_and_chronologies", "raw_mail", "media_log", "chat_posts", "drafts",
-        "final_report", "complaints"]
+        "case_working_file", "returns_and_chronologies", "raw_mail", "media_log", "chat_posts",
+        "door_replies", "drafts", "final_report", "complaints"]
     working = table[0]
     assert (working["period"], working["anchor"], working["waiting"]) == ("72 months", "case closed", 0)
     lines = cli(*now, "retention").output.splitlines()
